@@ -1,0 +1,43 @@
+/**
+ * advood's command line. Each command lives in its own module; this file only registers them and turns
+ * user mistakes (UserError) into one clear line and a non-zero exit, without a stack trace.
+ */
+import yargs from 'yargs';
+import { UserError } from '../runtime/errors.js';
+import { doctorCommand } from './doctor.js';
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const parser = yargs(argv)
+    .scriptName('advood')
+    .usage('$0 <command> [options]\n\nGenerate, publish and evaluate adversarial OOD datasets.')
+    .option('backend', {
+      type: 'string',
+      describe: 'tensor backend: auto, tensorflow-gpu, tensorflow, wasm, cpu (default: auto; env ADVOOD_BACKEND)',
+      default: 'auto',
+      global: true,
+    })
+    .option('json', { type: 'boolean', describe: 'one JSON line per event instead of a progress bar', default: false, global: true })
+    .command(doctorCommand)
+    .demandCommand(1, 'Name a command; see --help.')
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .fail((message, error) => {
+      throw error ?? new UserError(message);
+    });
+  try {
+    await parser.parseAsync();
+    if (typeof process.exitCode === 'number') exitCode = process.exitCode;
+  } catch (error) {
+    if (error instanceof UserError) {
+      process.stderr.write(`advood: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  return exitCode;
+}

@@ -1,0 +1,46 @@
+/**
+ * Image sources: where images come from (ImageFolder, file list, IDX, release) and how one is decoded.
+ */
+
+/** One image of a source, before decoding. */
+export interface ImageItem {
+  /** Stable id within the source (relative path, or `train/123` for IDX rows). */
+  readonly id: string;
+  /** Class index into the source's classNames, or null when unlabelled. */
+  readonly label: number | null;
+  /** Where it came from, as the user would name it in an error (a path, or `file.idx#row`). */
+  readonly origin: string;
+}
+
+/** Decoded pixels at model resolution. */
+export interface DecodedImage {
+  /** HWC float32 RGB in [0,1]. */
+  readonly pixels: Float32Array;
+  readonly height: number;
+  readonly width: number;
+  /** sha256 (hex) of the source bytes as read from disk, for provenance. */
+  readonly sourceSha256: string;
+}
+
+export interface ImageSource {
+  /** Short name used in reports and provenance (e.g. 'fashion-mnist-train'). */
+  readonly name: string;
+  /** Class names, indexed by ImageItem.label. Empty for unlabelled sources. */
+  readonly classNames: readonly string[];
+  /** Content fingerprint of the listing (ids + sizes/mtimes), for caches. */
+  readonly fingerprint: string;
+  readonly items: readonly ImageItem[];
+  /** Reads and decodes one item; throws ItemError (naming item.origin) when it cannot. */
+  load(item: ImageItem, preprocess: Preprocess): Promise<DecodedImage>;
+}
+
+/**
+ * 'clip': resize the shortest side (bicubic) to `size`, then center-crop size×size (CLIP / open_clip eval).
+ * 'exact': the image must already be size×size; it is used as is (released adversarial PNGs).
+ */
+export interface Preprocess {
+  readonly mode: 'clip' | 'exact';
+  readonly size: number;
+  /** Background that alpha is composited onto, [0,255] RGB. */
+  readonly background: readonly [number, number, number];
+}

@@ -1,0 +1,42 @@
+/**
+ * An encoder family (mobilenet-v2, clip) knows how to validate its target config, estimate its memory and
+ * load weights into an Encoder. Families are registered once, in create-encoder.ts.
+ */
+import type { BackendReport } from '../runtime/backend.js';
+import type { Encoder, FeatureKind } from './encoder.js';
+
+/** A target config as read from configs/targets/*.json (or built from a checkpoint directory). */
+export interface TargetConfig {
+  /** Preset name, e.g. 'vit-g' or 'mobilenet-v2'. */
+  name: string;
+  /** Key into the encoder-family registry. */
+  family: string;
+  description: string;
+  /** Where the config came from (a file path), for error messages. */
+  origin: string;
+  /** The rest is family-specific and validated by the family. */
+  [field: string]: unknown;
+}
+
+export interface LoadOptions {
+  /** Local weights directory (--weights). */
+  weights?: string;
+  /** Override of the config's default feature kind (--features). */
+  features?: FeatureKind;
+  /** Override of the input size, for families whose input size is free (mobilenet-v2). */
+  inputSize?: number;
+  backend: BackendReport;
+  /** Progress/log sink for long loads (downloads). */
+  log?: (message: string) => void;
+}
+
+export interface EncoderFamily {
+  readonly name: string;
+  /** Throws UserError naming config.origin and the bad field. */
+  validate(config: TargetConfig): void;
+  /** Approximate bytes of tensor memory to run input gradients at batch 1 on the given backend. */
+  estimateBytes(config: TargetConfig, options: LoadOptions): number;
+  load(config: TargetConfig, options: LoadOptions): Promise<Encoder>;
+  /** When `dir` is a checkpoint directory of this family, a config describing it; else null. */
+  configFromCheckpointDir?(dir: string): TargetConfig | null;
+}

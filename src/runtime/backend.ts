@@ -1,0 +1,181 @@
+/**
+ * Backend selection: tensorflow-gpu → tensorflow → wasm → cpu.
+ *
+ * tfjs-node(-gpu) are optional dependencies whose install downloads libtensorflow; where that fails npm
+ * drops them, and where it half-succeeds the package exists without its native binding. Importing such a
+ * package throws *after* partly registering a backend, so we look for the binding file first.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { UserError, errorMessage } from './errors.js';
+
+export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+export interface BackendAttempt {
+  name: BackendName;
+  ok: boolean;
+  /** Why it was skipped or failed; empty when chosen. */
+  reason: string;
+}
+
+export interface BackendReport {
+  chosen: BackendName;
+  /** tfjs's own name for the backend ('tensorflow' for both node variants). */
+  tfBackend: string;
+  attempts: BackendAttempt[];
+  /** How the choice was made: 'auto', '--backend' or 'ADVOOD_BACKEND'. */
+  source: string;
+  threads: number;
+  versions: Record<string, string>;
+  /** Upper bound on tensor memory, when the backend has one (wasm: 4 GiB linear memory). */
+  heapLimitBytes: number | null;
+}
+
+/** One way to bring a backend up. Tests inject fakes to exercise the fallback chain. */
+export interface BackendLoader {
+  name: BackendName;
+  /** Throws with a human reason when the backend cannot be used here. */
+  load(): Promise<void>;
+}
+
+const require = createRequire(import.meta.url);
+
+/** wasm32 linear memory cannot exceed 4 GiB; big ViTs do not fit (FACTS.md). */
+export const WASM_HEAP_LIMIT_BYTES = 4 * 1024 ** 3;
+
+function packageDir(pkg: string): string | null {
+  try {
+    return dirname(require.resolve(`${pkg}/package.json`));
+  } catch {
+    return null;
+  }
+}
+
+export function packageVersion(pkg: string): string | null {
+  const dir = packageDir(pkg);
+  if (!dir) return null;
+  return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** Finds `lib/napi-v*\/tfjs_binding.node`; its absence means libtensorflow never installed. */
+function nodeBindingPath(pkg: string): string | null {
+  const dir = packageDir(pkg);
+  if (!dir) return null;
+  const lib = join(dir, 'lib');
+  if (!existsSync(lib)) return null;
+  for (const entry of readdirSync(lib)) {
+    const binding = join(lib, entry, 'tfjs_binding.node');
+    if (entry.startsWith('napi-v') && existsSync(binding)) return binding;
+  }
+  return null;
+}
+
+function nodeLoader(name: 'tensorflow-gpu' | 'tensorflow', pkg: string): BackendLoader {
+  return {
+    name,
+    async load() {
+      if (!packageDir(pkg)) throw new Error(`${pkg} is not installed (optional dependency)`);
+      if (!nodeBindingPath(pkg)) throw new Error(`${pkg} has no native binding (libtensorflow download failed at install)`);
+      // The gpu binding links against CUDA 11.2 / cuDNN 8.1 (TF 2.9.1); without them this import throws.
+      await import(pkg);
+      if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg} loaded but the 'tensorflow' backend did not initialise`);
+    },
+  };
+}
+
+const wasmLoader: BackendLoader = {
+  name: 'wasm',
+  async load() {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    // Load the .wasm files shipped inside the package: no network, ever.
+    const wasmFile = require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm');
+    wasm.setWasmPaths(dirname(wasmFile) + '/');
+    if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
+  },
+};
+
+const cpuLoader: BackendLoader = {
+  name: 'cpu',
+  async load() {
+    if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not initialise');
+  },
+};
+
+export const DEFAULT_LOADERS: readonly BackendLoader[] = [
+  nodeLoader('tensorflow-gpu', '@tensorflow/tfjs-node-gpu'),
+  nodeLoader('tensorflow', '@tensorflow/tfjs-node'),
+  wasmLoader,
+  cpuLoader,
+];
+
+export function parseBackendName(value: string, origin: string): BackendName | 'auto' {
+  if (value === 'auto' || (BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendName | 'auto';
+  throw new UserError(`${origin}: unknown backend '${value}'; expected one of auto, ${BACKEND_NAMES.join(', ')}`);
+}
+
+let active: BackendReport | null = null;
+
+/**
+ * Brings up the first backend that works, in preference order. An explicit request (flag, then
+ * ADVOOD_BACKEND) tries only that backend and fails loudly if it cannot start.
+ */
+export async function initBackend(
+  options: { request?: string; loaders?: readonly BackendLoader[] } = {},
+): Promise<BackendReport> {
+  const loaders = options.loaders ?? DEFAULT_LOADERS;
+  let source = 'auto';
+  let request: BackendName | 'auto' = 'auto';
+  if (options.request && options.request !== 'auto') {
+    request = parseBackendName(options.request, '--backend');
+    source = '--backend';
+  } else if (process.env.ADVOOD_BACKEND) {
+    request = parseBackendName(process.env.ADVOOD_BACKEND, 'ADVOOD_BACKEND');
+    source = 'ADVOOD_BACKEND';
+  }
+  if (active && (request === 'auto' || request === active.chosen) && !options.loaders) return active;
+
+  const attempts: BackendAttempt[] = [];
+  for (const loader of loaders) {
+    if (request !== 'auto' && loader.name !== request) {
+      attempts.push({ name: loader.name, ok: false, reason: `not requested (${source}=${request})` });
+      continue;
+    }
+    try {
+      await loader.load();
+      attempts.push({ name: loader.name, ok: true, reason: '' });
+      const report: BackendReport = {
+        chosen: loader.name,
+        tfBackend: tf.getBackend(),
+        attempts,
+        source,
+        threads: threadCount(loader.name),
+        versions: versions(),
+        heapLimitBytes: loader.name === 'wasm' ? WASM_HEAP_LIMIT_BYTES : null,
+      };
+      if (!options.loaders) active = report;
+      return report;
+    } catch (error) {
+      attempts.push({ name: loader.name, ok: false, reason: errorMessage(error) });
+    }
+  }
+  const detail = attempts.map((a) => `  ${a.name}: ${a.reason}`).join('\n');
+  throw new UserError(`no tensor backend could start:\n${detail}`);
+}
+
+function threadCount(name: BackendName): number {
+  if (name !== 'wasm') return 0; // 0 = the backend's own thread pool
+  const backend = tf.backend() as unknown as { getThreadsCount?: () => number };
+  return backend.getThreadsCount?.() ?? 1;
+}
+
+function versions(): Record<string, string> {
+  const out: Record<string, string> = { node: process.versions.node };
+  for (const pkg of ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu']) {
+    const version = packageVersion(pkg);
+    if (version) out[pkg] = version;
+  }
+  return out;
+}
