@@ -1,0 +1,107 @@
+/**
+ * Linear layers and batched matmuls whose *input* gradients stay on the fast matmul path.
+ *
+ * On wasm, `matMul` with transposeA/transposeB leaves XNNPACK and runs ~10× slower (~3 vs ~30 GFLOP/s,
+ * FACTS.md), and tfjs's own matMul gradient uses exactly those flags. It also computes the gradient of the
+ * weights, which an attack never needs. So:
+ *  - `FastLinear` keeps its weight in both orientations ([in,out] for the forward pass, [out,in] for dx), so
+ *    both products are plain matmuls, and its custom gradient returns only dx;
+ *  - `batchedMatMul` transposes its operands explicitly (a 4-D transpose, cheap next to the matmul) before
+ *    the gradient products, and passes its intermediates through `save()` so the tape keeps them alive.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export interface FastLinearOptions {
+  /**
+   * Keep a transposed copy of the weight for dx. Costs the weight's memory once more; towers that are never
+   * differentiated (the text tower) leave it off and fall back to a transposed matmul if asked for dx.
+   */
+  inputGradient: boolean;
+}
+
+/** y = x·W + b over the last axis of x, for x of any rank ≥ 2. */
+export class FastLinear {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  private readonly weight: tf.Tensor2D; // [in, out]
+  private readonly weightT: tf.Tensor2D | null; // [out, in]
+  private readonly bias: tf.Tensor1D | null;
+  private readonly apply: (x: tf.Tensor) => tf.Tensor;
+
+  /**
+   * @param weightInOut weight laid out [in, out] (PyTorch's nn.Linear stores [out, in]: transpose it once at load).
+   *   The layer takes ownership of the tensors it is given.
+   */
+  constructor(weightInOut: tf.Tensor2D, bias: tf.Tensor1D | null, options: FastLinearOptions) {
+    const [inFeatures, outFeatures] = weightInOut.shape;
+    if (bias && bias.shape[0] !== outFeatures) {
+      throw new Error(`FastLinear: bias has ${bias.shape[0]} entries for ${outFeatures} outputs`);
+    }
+    this.inFeatures = inFeatures;
+    this.outFeatures = outFeatures;
+    this.weight = weightInOut;
+    this.bias = bias;
+    this.weightT = options.inputGradient ? tf.keep(tf.transpose(weightInOut)) : null;
+    const weight = this.weight;
+    const weightT = this.weightT;
+    this.apply = tf.customGrad((x: tf.Tensor) => {
+      const inputShape = x.shape;
+      const flat = tf.reshape(x, [-1, inFeatures]) as tf.Tensor2D;
+      const y2 = bias ? tf.add(tf.matMul(flat, weight), bias) : tf.matMul(flat, weight);
+      const value = tf.reshape(y2, [...inputShape.slice(0, -1), outFeatures]);
+      return {
+        value,
+        // Only dx: W and b are constants to the attack, so their gradients are never computed.
+        gradFunc: (dy: tf.Tensor) => {
+          const dyFlat = tf.reshape(dy, [-1, outFeatures]) as tf.Tensor2D;
+          const dx = weightT ? tf.matMul(dyFlat, weightT) : tf.matMul(dyFlat, weight, false, true);
+          return [tf.reshape(dx, inputShape)];
+        },
+      };
+    }) as (x: tf.Tensor) => tf.Tensor;
+  }
+
+  forward<T extends tf.Tensor>(x: T): T {
+    if (x.shape[x.rank - 1] !== this.inFeatures) {
+      throw new Error(`FastLinear: input has ${x.shape[x.rank - 1]} features, layer expects ${this.inFeatures}`);
+    }
+    return this.apply(x) as T;
+  }
+
+  /** Number of float32 values held (weight, its transposed copy, bias). */
+  get valueCount(): number {
+    return this.weight.size * (this.weightT ? 2 : 1) + (this.bias?.size ?? 0);
+  }
+
+  dispose(): void {
+    this.weight.dispose();
+    this.weightT?.dispose();
+    this.bias?.dispose();
+  }
+}
+
+/** Swaps the last two axes of a rank-4 tensor. */
+function transposeLast2(t: tf.Tensor4D): tf.Tensor4D {
+  return tf.transpose(t, [0, 1, 3, 2]);
+}
+
+/**
+ * a·b for a: [B,H,M,K], b: [B,H,K,N] → [B,H,M,N], with gradients da = dy·bᵀ and db = aᵀ·dy computed through
+ * explicit transposes rather than transposed matmuls. Callers build operands in the orientation the forward
+ * product needs (e.g. attention builds kᵀ directly rather than asking for transposeB).
+ */
+export const batchedMatMul: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D = tf.customGrad(
+  (a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    const a4 = a as tf.Tensor4D;
+    const b4 = b as tf.Tensor4D;
+    save([a4, b4]);
+    return {
+      value: tf.matMul(a4, b4),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sa, sb] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const dy4 = dy as tf.Tensor4D;
+        return [tf.matMul(dy4, transposeLast2(sb)), tf.matMul(transposeLast2(sa), dy4)];
+      },
+    };
+  },
+) as unknown as (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D;
