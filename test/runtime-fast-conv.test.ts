@@ -98,7 +98,7 @@ function run(c: Case, d: Data, fast: boolean): { y: Float32Array; dx: Float32Arr
     forward = (input) => plainLayer(c, input, kernel, bias);
   }
   const y = tf.tidy(() => forward(x));
-  const dx = tf.tidy(() => tf.grad((input: tf.Tensor4D) => tf.sum(tf.mul(forward(input), r)))(x));
+  const dx = tf.tidy(() => tf.grad((input: tf.Tensor) => tf.sum(tf.mul(forward(input as tf.Tensor4D), r)))(x));
   const out = { y: y.dataSync() as Float32Array, dx: dx.dataSync() as Float32Array };
   tf.dispose([kernel, bias, x, r, y, dx]);
   release();

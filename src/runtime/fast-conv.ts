@@ -157,19 +157,21 @@ function createLayer(kind: FastConvLayer['kind'], spec: ConvLayerSpec): FastConv
     return kind === 'conv2d' ? tf.conv2d(input, backwardKernel, 1, pad) : tf.depthwiseConv2d(input, backwardKernel, 1, pad);
   };
 
-  const apply = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
-    const x4 = x as tf.Tensor4D;
-    const y = forwardConv(x4);
+  const differentiable = tf.customGrad<tf.Tensor4D>((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const x = args[0] as tf.Tensor4D;
+    const save = args[1] as tf.GradSaveFunc;
+    const y = forwardConv(x);
     if (activation === 'relu6') save([y]);
-    const [, inH, inW] = x4.shape;
+    const [, inH, inW] = x.shape;
     return {
       value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const dz = activation === 'relu6' ? relu6Backward(dy as tf.Tensor4D, saved[0] as tf.Tensor4D) : (dy as tf.Tensor4D);
+      gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
+        const dz = activation === 'relu6' ? relu6Backward(dy, saved[0] as tf.Tensor4D) : dy;
         return [backwardConv(dz, inH, inW)];
       },
     };
-  }) as (x: tf.Tensor4D) => tf.Tensor4D;
+  });
+  const apply = (x: tf.Tensor4D): tf.Tensor4D => differentiable(x);
 
   return {
     kind,
