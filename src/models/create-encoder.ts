@@ -9,9 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { UserError, errorMessage } from '../runtime/errors.js';
 import type { Encoder } from './encoder.js';
 import type { EncoderFamily, LoadOptions, TargetConfig } from './encoder-family.js';
+import { mobileNetV2Family } from './mobilenet/mobilenet-family.js';
 
 /** The one registry of encoder families. */
-const FAMILIES: readonly EncoderFamily[] = [];
+const FAMILIES: readonly EncoderFamily[] = [mobileNetV2Family];
 
 export const TARGET_PRESET_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../configs/targets');
 

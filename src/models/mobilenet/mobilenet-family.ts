@@ -1,0 +1,104 @@
+/**
+ * The embedded default target: the ImageNet-pretrained MobileNetV2 backbone bundled in nsfwjs 4.4.0, rebuilt with
+ * fast input gradients and a free input size. Its features are the pooled 1280-d vector (nsfwjs's `flatten_1`).
+ *
+ * Config fields (configs/targets/mobilenet-v2.json): `inputSize` (square side, ≥ 32) and `features`
+ * ('pre-projection', the only kind: the backbone has no projection head).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { UserError } from '../../runtime/errors.js';
+import type { Encoder, FeatureKind, Rgb } from '../encoder.js';
+import type { EncoderFamily, LoadOptions, TargetConfig } from '../encoder-family.js';
+import { MIN_INPUT_SIZE, mobileNetV2Plan, planActivationElements, planLayers, kernelShape } from './architecture.js';
+import { MobileNetV2Network } from './mobilenet-v2-network.js';
+import { loadMobileNetV2Weights } from './weight-cache.js';
+
+/** Above this the 4 GiB wasm heap, not the architecture, is the limit; larger sizes are almost surely typos. */
+const MAX_INPUT_SIZE = 1024;
+const FEATURE_KINDS: readonly FeatureKind[] = ['pre-projection'];
+
+/**
+ * nsfwjs feeds `img.toFloat().div(255)` straight into the network (dist/esm/core.js, NSFWJS.infer): the model was
+ * trained on [0,1] pixels, not keras's [-1,1]. So the normalisation is the identity.
+ */
+const MEAN: Rgb = [0, 0, 0];
+const STD: Rgb = [1, 1, 1];
+
+function inputSizeOf(config: TargetConfig, options?: Pick<LoadOptions, 'inputSize'>): number {
+  const size = options?.inputSize ?? config.inputSize;
+  const where = options?.inputSize !== undefined ? 'inputSize option' : `${config.origin}: field 'inputSize'`;
+  if (typeof size !== 'number' || !Number.isInteger(size) || size < MIN_INPUT_SIZE || size > MAX_INPUT_SIZE) {
+    throw new UserError(`${where} must be an integer from ${MIN_INPUT_SIZE} to ${MAX_INPUT_SIZE}, got ${JSON.stringify(size)}`);
+  }
+  return size;
+}
+
+function featureKindOf(config: TargetConfig, options?: Pick<LoadOptions, 'features'>): FeatureKind {
+  const kind = options?.features ?? config.features ?? 'pre-projection';
+  if (!FEATURE_KINDS.includes(kind as FeatureKind)) {
+    const where = options?.features !== undefined ? '--features' : `${config.origin}: field 'features'`;
+    throw new UserError(`${where}: mobilenet-v2 has only 'pre-projection' features (no projection head), got ${JSON.stringify(kind)}`);
+  }
+  return kind as FeatureKind;
+}
+
+class MobileNetV2Encoder implements Encoder {
+  readonly id: string;
+  readonly embedDim: number;
+  readonly mean = MEAN;
+  readonly std = STD;
+  readonly featureKinds = FEATURE_KINDS;
+
+  constructor(
+    readonly inputSize: number,
+    readonly features: FeatureKind,
+    readonly weightsSha256: string,
+    private readonly network: MobileNetV2Network,
+  ) {
+    // Features differ with the input size, so the size is part of the identity used by caches and provenance.
+    this.id = `mobilenet-v2@${inputSize}`;
+    this.embedDim = network.featureDim;
+  }
+
+  encodeImage(pixels: tf.Tensor4D, kind: FeatureKind = this.features): tf.Tensor2D {
+    if (!FEATURE_KINDS.includes(kind)) throw new Error(`${this.id}: no '${kind}' features; it has only 'pre-projection'`);
+    const [, h, w, c] = pixels.shape;
+    if (pixels.rank !== 4 || h !== this.inputSize || w !== this.inputSize || c !== 3) {
+      throw new Error(`${this.id}: encodeImage expects [B,${this.inputSize},${this.inputSize},3] pixels in [0,1], got [${pixels.shape}]`);
+    }
+    // MEAN/STD are the identity (see above), so the [0,1] pixels are the network input as they are.
+    return this.network.features(pixels);
+  }
+
+  dispose(): void {
+    this.network.dispose();
+  }
+}
+
+export const mobileNetV2Family: EncoderFamily = {
+  name: 'mobilenet-v2',
+
+  validate(config) {
+    inputSizeOf(config);
+    featureKindOf(config);
+  },
+
+  estimateBytes(config, options) {
+    const plan = mobileNetV2Plan();
+    const weights = planLayers(plan).reduce((n, l) => n + kernelShape(l).reduce((a, b) => a * b, 1) + l.outChannels, 0);
+    // Per activation: the saved output, its gradient and the dx being formed, float32 each.
+    return 4 * (2 * weights + 3 * planActivationElements(plan, inputSizeOf(config, options)));
+  },
+
+  async load(config, options) {
+    const inputSize = inputSizeOf(config, options);
+    const features = featureKindOf(config, options);
+    if (options.weights) {
+      throw new UserError(`--weights ${options.weights}: mobilenet-v2 is embedded (nsfwjs 4.4.0) and takes no weights directory`);
+    }
+    const plan = mobileNetV2Plan();
+    const loaded = await loadMobileNetV2Weights(plan, { log: options.log });
+    if (loaded.from === 'nsfwjs') options.log?.('decoded the MobileNetV2 weights from nsfwjs and cached them');
+    return new MobileNetV2Encoder(inputSize, features, loaded.packed.sha256, new MobileNetV2Network(plan, loaded.packed));
+  },
+};
