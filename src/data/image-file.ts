@@ -1,0 +1,76 @@
+/**
+ * Image files on disk: reading one into model pixels, and the listing fingerprint shared by the
+ * file-backed sources (ImageFolder, file list).
+ */
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { ItemError, errorMessage } from '../runtime/errors.js';
+import { decodeImage, type DecodeOptions } from './decode-image.js';
+import type { DecodedImage, ImageItem, ImageSource, Preprocess } from './image-source.js';
+
+/** Extensions treated as images when listing directories (case-insensitive). */
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff'] as const;
+
+export function hasImageExtension(name: string): boolean {
+  const lower = name.toLowerCase();
+  return IMAGE_EXTENSIONS.some((ext) => lower.endsWith(ext));
+}
+
+/** Reads and decodes one image file; every failure is an ItemError naming `path`. */
+export async function loadImageFile(path: string, preprocess: Preprocess, options: DecodeOptions = {}): Promise<DecodedImage> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ItemError(path, 'file not found');
+    if (code === 'EISDIR') throw new ItemError(path, 'is a directory, not an image file');
+    throw new ItemError(path, `cannot read file (${errorMessage(error)})`);
+  }
+  return decodeImage(bytes, path, preprocess, options);
+}
+
+/**
+ * sha256 over (kind, class names, and per item: id, label, size, mtime). Size + mtime rather than content
+ * hashes keeps opening a large folder cheap; a changed file changes its mtime. Missing files enter as size -1,
+ * so they count too.
+ */
+export async function fileListingFingerprint(
+  kind: string,
+  classNames: readonly string[],
+  items: readonly ImageItem[],
+): Promise<string> {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify({ kind, classNames }));
+  for (const item of items) {
+    let size = -1;
+    let mtimeMs = -1;
+    try {
+      const info = await stat(item.origin);
+      size = info.size;
+      mtimeMs = Math.round(info.mtimeMs);
+    } catch {
+      // Missing: recorded as -1; load() reports it.
+    }
+    hash.update(`\n${item.id}\t${item.label ?? ''}\t${size}\t${mtimeMs}`);
+  }
+  return hash.digest('hex');
+}
+
+/** An ImageSource over files named by `items[].origin`; shared by ImageFolder and the file list. */
+export async function makeFileSource(
+  name: string,
+  kind: string,
+  classNames: readonly string[],
+  items: readonly ImageItem[],
+  options: DecodeOptions,
+): Promise<ImageSource> {
+  const fingerprint = await fileListingFingerprint(kind, classNames, items);
+  return {
+    name,
+    classNames,
+    fingerprint,
+    items,
+    load: (item, preprocess) => loadImageFile(item.origin, preprocess, options),
+  };
+}
