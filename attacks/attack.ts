@@ -1,20 +1,30 @@
 /**
  * The Attack contract: pure tensors in, tensors and per-item statistics out. No I/O, no concrete model.
+ * Attacks are built from AttackParams by the registry (attacks/registry.ts).
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { Encoder } from '../src/models/encoder.js';
 
+export interface AttackInput {
+  /** [B,H,W,3] pixels in [0,1] at the encoder's input size. */
+  clean: tf.Tensor4D;
+  /** [B,D] target features (any scale; the loss uses cosine). */
+  targets: tf.Tensor2D;
+  /** One stable key per item (its row id): seeds the item's init so batch composition does not matter. */
+  itemKeys: readonly string[];
+}
+
 export interface AttackItemStats {
-  cosBefore: number;
-  /** cos(f(x+δ), t) at the last step taken, in float (before 8-bit quantisation). */
+  /** cos(f(x+δ), t) for the returned δ, in float (before 8-bit quantisation). */
   cosFinal: number;
+  /** Optimiser updates applied to this item. */
   stepsUsed: number;
   /** True when the item reached the early-stop threshold. */
   converged: boolean;
 }
 
 export interface AttackResult {
-  /** [B,H,W,3] adversarial pixels in [0,1] (float; quantisation happens afterwards). */
+  /** [B,H,W,3] adversarial pixels in [0,1] (float; quantisation happens afterwards). The caller disposes it. */
   adv: tf.Tensor4D;
   stats: AttackItemStats[];
 }
@@ -28,9 +38,5 @@ export interface StepEvent {
 
 export interface Attack {
   readonly name: string;
-  /**
-   * @param clean   [B,H,W,3] pixels in [0,1] at the encoder's input size.
-   * @param targets [B,D] target features (any scale; the loss uses cosine).
-   */
-  run(encoder: Encoder, clean: tf.Tensor4D, targets: tf.Tensor2D, onStep?: (event: StepEvent) => void): AttackResult;
+  run(encoder: Encoder, input: AttackInput, onStep?: (event: StepEvent) => void): AttackResult;
 }

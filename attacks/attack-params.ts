@@ -1,0 +1,248 @@
+/**
+ * Attack parameters: the typed form of a preset (configs/attacks/*.json) after CLI overrides, validated once.
+ * Every field has a value after resolution; the params hash identifies exactly these values.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UserError, errorMessage } from '../src/runtime/errors.js';
+import type { FeatureKind } from '../src/models/encoder.js';
+
+export type TargetStrategyName = 'sample' | 'prototype' | 'nearest-prototype' | 'text';
+export type BudgetNorm = 'linf' | 'l2';
+
+export interface AttackParams {
+  /** Key into the attack registry (attacks/registry.ts). */
+  attack: string;
+  steps: number;
+  /** Adam learning rate, or the step size of the signed-gradient variant. */
+  lr: number;
+  /** Items optimised together; also the 1/B in the paper's batch-mean loss. */
+  batch: number;
+  /** σ of the N(0, σ²) init of the optimised variable. */
+  initStd: number;
+  /** Early stop for an item once cos ≥ threshold (float, before quantisation); null runs every step. */
+  threshold: number | null;
+  /** Success threshold on the cosine after 8-bit quantisation. */
+  successThreshold: number;
+  features: FeatureKind;
+  /** Encoder input side; null keeps the target's default. */
+  inputSize: number | null;
+  target: {
+    strategy: TargetStrategyName;
+    /** Class name or index for 'prototype' / 'text'; null draws one per item. */
+    class: string | number | null;
+  };
+  constraints: {
+    smoothness: { lambda: number } | null;
+    lowResolution: { scale: number } | null;
+    dctLowPass: { k: number } | null;
+    budget: { norm: BudgetNorm; epsilon: number } | null;
+  };
+  /** Side of the low DCT band for the energy statistic, as a fraction of the input side. */
+  energyBand: number;
+}
+
+export interface ResolvedAttackPreset {
+  /** Preset name (file stem). */
+  name: string;
+  description: string;
+  /** Where it came from, for messages and provenance. */
+  origin: string;
+  params: AttackParams;
+  /** sha256 (hex) of the canonical JSON of params. */
+  paramsHash: string;
+}
+
+export const ATTACK_PRESET_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../configs/attacks');
+
+export function attackPresetNames(): string[] {
+  if (!existsSync(ATTACK_PRESET_DIR)) return [];
+  return readdirSync(ATTACK_PRESET_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => basename(f, '.json'))
+    .sort();
+}
+
+/** Values every preset inherits; a preset states only what it changes (the paper's settings where they exist). */
+const DEFAULTS: AttackParams = {
+  attack: 'feature-collision',
+  steps: 250,
+  lr: 1e-3,
+  batch: 16,
+  initStd: 1e-3,
+  threshold: null,
+  successThreshold: 0.9,
+  features: 'pre-projection',
+  inputSize: null,
+  target: { strategy: 'sample', class: null },
+  constraints: { smoothness: null, lowResolution: null, dctLowPass: null, budget: null },
+  energyBand: 0.125,
+};
+
+/** JSON with keys sorted at every level: the input of the params hash. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.keys(value as object)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function paramsHash(params: AttackParams): string {
+  return createHash('sha256').update(canonicalJson(params)).digest('hex');
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Deep merge where objects merge field by field and anything else replaces; null replaces too. */
+function merge(base: unknown, patch: unknown): unknown {
+  if (!isObject(base) || !isObject(patch)) return patch;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(patch)) out[k] = k in base && isObject(base[k]) && isObject(v) ? merge(base[k], v) : v;
+  return out;
+}
+
+/** Turns {'constraints.smoothness.lambda': 50} into {constraints: {smoothness: {lambda: 50}}}. */
+function expandDotted(overrides: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> = {};
+  for (const [path, value] of Object.entries(overrides)) {
+    if (value === undefined) continue;
+    const parts = path.split('.');
+    let patch: unknown = value;
+    for (let i = parts.length - 1; i >= 0; i--) patch = { [parts[i]!]: patch };
+    out = merge(out, patch) as Record<string, unknown>;
+  }
+  return out;
+}
+
+class Checker {
+  constructor(private readonly origin: string) {}
+
+  fail(field: string, problem: string): never {
+    throw new UserError(`${this.origin}: '${field}' ${problem}`);
+  }
+
+  fields(value: unknown, field: string, allowed: readonly string[]): Record<string, unknown> {
+    if (!isObject(value)) this.fail(field, 'must be an object');
+    for (const key of Object.keys(value)) {
+      if (!allowed.includes(key)) this.fail(field ? `${field}.${key}` : key, `is not a known field (known: ${allowed.join(', ')})`);
+    }
+    return value;
+  }
+
+  number(value: unknown, field: string, rule: { min?: number; above?: number; max?: number; integer?: boolean }): number {
+    if (typeof value !== 'number' || !Number.isFinite(value)) this.fail(field, `must be a finite number, got ${JSON.stringify(value)}`);
+    if (rule.integer && !Number.isInteger(value)) this.fail(field, `must be an integer, got ${value}`);
+    if (rule.min !== undefined && value < rule.min) this.fail(field, `must be ≥ ${rule.min}, got ${value}`);
+    if (rule.above !== undefined && value <= rule.above) this.fail(field, `must be > ${rule.above}, got ${value}`);
+    if (rule.max !== undefined && value > rule.max) this.fail(field, `must be ≤ ${rule.max}, got ${value}`);
+    return value;
+  }
+
+  oneOf<T extends string>(value: unknown, field: string, options: readonly T[]): T {
+    if (typeof value !== 'string' || !options.includes(value as T)) {
+      this.fail(field, `must be one of ${options.join(', ')}, got ${JSON.stringify(value)}`);
+    }
+    return value as T;
+  }
+
+  string(value: unknown, field: string): string {
+    if (typeof value !== 'string' || value === '') this.fail(field, 'must be a non-empty string');
+    return value;
+  }
+}
+
+const TOP_FIELDS = ['name', 'description', ...Object.keys(DEFAULTS)] as const;
+
+/** Validates a merged raw object into AttackParams (plus name/description). */
+export function validateAttackParams(raw: unknown, origin: string): { params: AttackParams; description: string } {
+  const check = new Checker(origin);
+  const top = check.fields(raw, '', TOP_FIELDS);
+  const target = check.fields(top.target, 'target', ['strategy', 'class']);
+  const constraints = check.fields(top.constraints, 'constraints', ['smoothness', 'lowResolution', 'dctLowPass', 'budget']);
+  const optional = <T>(value: unknown, field: string, keys: readonly string[], read: (v: Record<string, unknown>) => T): T | null =>
+    value === null || value === undefined ? null : read(check.fields(value, field, keys));
+
+  const targetClass = target.class;
+  if (targetClass !== null && typeof targetClass !== 'string' && !(typeof targetClass === 'number' && Number.isInteger(targetClass) && targetClass >= 0)) {
+    check.fail('target.class', `must be a class name, a class index ≥ 0 or null, got ${JSON.stringify(targetClass)}`);
+  }
+  const params: AttackParams = {
+    attack: check.string(top.attack, 'attack'),
+    steps: check.number(top.steps, 'steps', { min: 1, integer: true }),
+    lr: check.number(top.lr, 'lr', { above: 0 }),
+    batch: check.number(top.batch, 'batch', { min: 1, integer: true }),
+    initStd: check.number(top.initStd, 'initStd', { min: 0 }),
+    threshold: top.threshold === null ? null : check.number(top.threshold, 'threshold', { min: -1, max: 1 }),
+    successThreshold: check.number(top.successThreshold, 'successThreshold', { min: -1, max: 1 }),
+    features: check.oneOf(top.features, 'features', ['pre-projection', 'projected'] as const),
+    inputSize: top.inputSize === null ? null : check.number(top.inputSize, 'inputSize', { min: 8, integer: true }),
+    target: {
+      strategy: check.oneOf(target.strategy, 'target.strategy', ['sample', 'prototype', 'nearest-prototype', 'text'] as const),
+      class: targetClass as string | number | null,
+    },
+    constraints: {
+      smoothness: optional(constraints.smoothness, 'constraints.smoothness', ['lambda'], (v) => ({
+        lambda: check.number(v.lambda, 'constraints.smoothness.lambda', { min: 0 }),
+      })),
+      lowResolution: optional(constraints.lowResolution, 'constraints.lowResolution', ['scale'], (v) => ({
+        scale: check.number(v.scale, 'constraints.lowResolution.scale', { min: 1, integer: true }),
+      })),
+      dctLowPass: optional(constraints.dctLowPass, 'constraints.dctLowPass', ['k'], (v) => ({
+        k: check.number(v.k, 'constraints.dctLowPass.k', { min: 1, integer: true }),
+      })),
+      budget: optional(constraints.budget, 'constraints.budget', ['norm', 'epsilon'], (v) => ({
+        norm: check.oneOf(v.norm, 'constraints.budget.norm', ['linf', 'l2'] as const),
+        epsilon: check.number(v.epsilon, 'constraints.budget.epsilon', { min: 0 }),
+      })),
+    },
+    energyBand: check.number(top.energyBand, 'energyBand', { above: 0, max: 1 }),
+  };
+  if (params.constraints.lowResolution && params.constraints.dctLowPass) {
+    check.fail('constraints', 'may hold lowResolution or dctLowPass, not both (each is a parametrisation of δ)');
+  }
+  if (params.target.strategy === 'text' && params.features !== 'projected') {
+    check.fail('features', "must be 'projected' with target.strategy 'text' (text embeddings live in the projected space)");
+  }
+  return { params, description: typeof top.description === 'string' ? top.description : '' };
+}
+
+function readPresetFile(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new UserError(`${path}: not a readable JSON attack preset (${errorMessage(error)})`);
+  }
+}
+
+/**
+ * Resolves `--attack` (a preset name in configs/attacks/ or a path to a JSON file) and applies overrides.
+ * Overrides are dotted paths into the params ({'steps': 10, 'constraints.smoothness.lambda': 50}); an
+ * override of null removes an optional constraint.
+ */
+export function resolveAttackPreset(spec: string, overrides: Record<string, unknown> = {}): ResolvedAttackPreset {
+  const presetPath = resolve(ATTACK_PRESET_DIR, `${spec}.json`);
+  let path: string;
+  if (/^[\w.-]+$/.test(spec) && existsSync(presetPath)) path = presetPath;
+  else if (existsSync(spec)) path = resolve(spec);
+  else throw new UserError(`unknown attack preset '${spec}': not a preset (${attackPresetNames().join(', ')}) or a JSON file`);
+  const raw = readPresetFile(path);
+  if (!isObject(raw)) throw new UserError(`${path}: an attack preset must be a JSON object`);
+  const name = basename(path, '.json');
+  const merged = merge(merge(DEFAULTS, raw), expandDotted(overrides));
+  const origin = Object.keys(overrides).length ? `${path} (with overrides ${Object.keys(overrides).join(', ')})` : path;
+  const { params, description } = validateAttackParams(merged, origin);
+  return { name, description, origin: path, params, paramsHash: paramsHash(params) };
+}
+
+/** Params from an in-memory object (tests, library callers), with the same validation as a preset file. */
+export function attackParamsFrom(raw: Record<string, unknown>, origin = 'attack params'): AttackParams {
+  return validateAttackParams(merge(DEFAULTS, raw), origin).params;
+}

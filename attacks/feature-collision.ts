@@ -1,0 +1,210 @@
+/**
+ * Feature-collision attack (Adaloglou et al., TMLR 2024, "feature-based adversarial OOD data manipulation"):
+ * minimise −cos(f(x+δ), t) + penalties(δ) over δ, clamping x+δ into [0,1] after init and after every step.
+ *
+ * Faithful to the official notebook (`compute_adv`): δ₀ = σ·N(0,1), clamped to [−x, 1−x]; loss =
+ * −mean_b cos + λ·smoothness with means over the batch; Adam. Here the loss is Σ_i (−cos_i + penalty_i) / B
+ * with B the configured batch size, which has the same gradient per item as the paper's batch means but does
+ * not change when finished items leave the batch.
+ *
+ * Items that reach `threshold` stop at the δ that reached it: their rows are gathered out of the variable,
+ * the optimiser state, the clean images and the targets, so they cost nothing more and cannot change.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Encoder, FeatureKind } from '../src/models/encoder.js';
+import type { Attack, AttackInput, AttackItemStats, AttackResult, StepEvent } from './attack.js';
+import type { ConstraintSet } from './constraints/constraint.js';
+import { itemGaussian } from './item-random.js';
+import type { Optimiser, OptimiserState } from './optimisers/optimiser.js';
+
+export interface FeatureCollisionOptions {
+  name: string;
+  steps: number;
+  /** Nominal batch size: the 1/B of the loss. */
+  batch: number;
+  initStd: number;
+  threshold: number | null;
+  features: FeatureKind;
+  seed: number;
+  optimiser: Optimiser;
+  /** Builds the constraints for an input size (the parametrisation depends on H×W). */
+  constraints: (height: number, width: number) => ConstraintSet;
+}
+
+/** Row-wise cosine between features [B,D] and unit targets [B,D] → [B]. */
+function rowCosine(features: tf.Tensor2D, unitTargets: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const norms = tf.maximum(tf.norm(features, 'euclidean', 1), 1e-12);
+    return tf.div(tf.sum(tf.mul(features, unitTargets), 1), norms) as tf.Tensor1D;
+  });
+}
+
+function unitRows(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.div(x, tf.maximum(tf.norm(x, 'euclidean', 1, true), 1e-12)) as tf.Tensor2D);
+}
+
+/** The tensors that shrink together when items finish. */
+interface ActiveBatch {
+  /** Original item positions, row-aligned with the tensors. */
+  positions: number[];
+  variable: tf.Tensor4D;
+  clean: tf.Tensor4D;
+  unitTargets: tf.Tensor2D;
+  optimiser: OptimiserState;
+}
+
+function disposeBatch(batch: ActiveBatch): void {
+  tf.dispose([batch.variable, batch.clean, batch.unitTargets, ...batch.optimiser.tensors]);
+}
+
+function gatherRows(batch: ActiveBatch, keep: number[]): ActiveBatch {
+  const index = tf.tensor1d(keep, 'int32');
+  const take = <T extends tf.Tensor>(t: T): T => tf.gather(t, index) as T;
+  const next: ActiveBatch = {
+    positions: keep.map((j) => batch.positions[j]!),
+    variable: take(batch.variable),
+    clean: take(batch.clean),
+    unitTargets: take(batch.unitTargets),
+    optimiser: { tensors: batch.optimiser.tensors.map(take), step: batch.optimiser.step },
+  };
+  index.dispose();
+  disposeBatch(batch);
+  return next;
+}
+
+export function featureCollisionAttack(options: FeatureCollisionOptions): Attack {
+  const { steps, threshold, features, optimiser } = options;
+  const lossScale = 1 / options.batch;
+
+  return {
+    name: options.name,
+    run(encoder: Encoder, input: AttackInput, onStep?: (event: StepEvent) => void): AttackResult {
+      const [count, height, width, channels] = input.clean.shape;
+      if (input.itemKeys.length !== count || input.targets.shape[0] !== count) {
+        throw new Error(`attack input mismatch: ${count} images, ${input.targets.shape[0]} targets, ${input.itemKeys.length} keys`);
+      }
+      const constraints = options.constraints(height, width);
+      const { parametrisation, penalties, projections } = constraints;
+      /** δ applied to the image: the parametrised δ, clamped so that x+δ ∈ [0,1]. */
+      const appliedDelta = (variable: tf.Tensor4D, clean: tf.Tensor4D): tf.Tensor4D =>
+        tf.tidy(() => tf.sub(tf.clipByValue(tf.add(clean, parametrisation.toDelta(variable)), 0, 1), clean) as tf.Tensor4D);
+      /** Post-step constraints on the variable: the paper's in-place clamp (identity only), then the budgets. */
+      const constrain = (variable: tf.Tensor4D, clean: tf.Tensor4D): tf.Tensor4D =>
+        tf.tidy(() => {
+          let v = variable;
+          if (parametrisation.isIdentity) v = tf.minimum(tf.maximum(v, tf.neg(clean)), tf.sub(1, clean));
+          for (const projection of projections) v = projection.project(v, parametrisation);
+          return v === variable ? tf.clone(v) : v;
+        });
+
+      const [vh, vw] = parametrisation.variableSize;
+      const perItem = vh * vw * channels;
+      const init = new Float32Array(count * perItem);
+      input.itemKeys.forEach((key, i) => init.set(itemGaussian(options.seed, key, 'init', perItem, options.initStd), i * perItem));
+      const rawInit = tf.tensor4d(init, [count, vh, vw, channels]);
+      const clean = tf.clone(input.clean);
+      let batch: ActiveBatch = {
+        positions: Array.from({ length: count }, (_, i) => i),
+        variable: constrain(rawInit, clean),
+        clean,
+        unitTargets: unitRows(input.targets),
+        optimiser: { tensors: [], step: 0 },
+      };
+      rawInit.dispose();
+      batch.optimiser = optimiser.init(batch.variable);
+
+      const stats: AttackItemStats[] = new Array(count);
+      /** Adversarial rows of finished items, with their original positions. */
+      const finished: { positions: number[]; adv: tf.Tensor4D }[] = [];
+      const finish = (rows: number[], cos: Float32Array, converged: boolean) => {
+        const index = tf.tensor1d(rows, 'int32');
+        const adv = tf.tidy(() => {
+          const v = tf.gather(batch.variable, index) as tf.Tensor4D;
+          const x = tf.gather(batch.clean, index) as tf.Tensor4D;
+          return tf.add(x, appliedDelta(v, x)) as tf.Tensor4D;
+        });
+        index.dispose();
+        finished.push({ positions: rows.map((j) => batch.positions[j]!), adv });
+        for (const j of rows) stats[batch.positions[j]!] = { cosFinal: cos[j]!, stepsUsed: batch.optimiser.step, converged };
+      };
+
+      const lossAndGradient = (b: ActiveBatch): { gradient: tf.Tensor4D; cos: Float32Array } => {
+        let cosTensor: tf.Tensor1D | null = null;
+        const gradient = tf.tidy(() =>
+          tf.grad((x: tf.Tensor) => {
+            const delta = appliedDelta(x as tf.Tensor4D, b.clean);
+            const cos = rowCosine(encoder.encodeImage(tf.add(b.clean, delta) as tf.Tensor4D, features), b.unitTargets);
+            cosTensor = tf.keep(cos);
+            let perItemLoss: tf.Tensor1D = tf.neg(cos);
+            for (const penalty of penalties) perItemLoss = tf.add(perItemLoss, penalty.perItem(delta));
+            return tf.mul(tf.sum(perItemLoss), lossScale) as tf.Scalar;
+          })(b.variable),
+        ) as tf.Tensor4D;
+        const kept = cosTensor as tf.Tensor1D | null;
+        if (!kept) throw new Error('attack loss did not record the cosine');
+        const cos = kept.dataSync() as Float32Array;
+        kept.dispose();
+        return { gradient, cos: Float32Array.from(cos) };
+      };
+
+      try {
+        for (let step = 0; step < steps && batch.positions.length > 0; step++) {
+          const { gradient, cos } = lossAndGradient(batch);
+          onStep?.({ step, meanCos: cos.reduce((a, c) => a + c, 0) / cos.length, active: cos.length });
+          const done: number[] = [];
+          const keep: number[] = [];
+          cos.forEach((c, j) => (threshold !== null && c >= threshold ? done : keep).push(j));
+          let grad = gradient;
+          if (done.length > 0) {
+            finish(done, cos, true);
+            if (keep.length === 0) {
+              grad.dispose();
+              disposeBatch(batch);
+              batch = { ...batch, positions: [] };
+              break;
+            }
+            const index = tf.tensor1d(keep, 'int32');
+            grad = tf.gather(gradient, index) as tf.Tensor4D;
+            index.dispose();
+            gradient.dispose();
+            batch = gatherRows(batch, keep);
+          }
+          const updated = optimiser.update(batch.variable, grad, batch.optimiser);
+          grad.dispose();
+          const constrained = constrain(updated.variable, batch.clean);
+          tf.dispose([batch.variable, updated.variable, ...batch.optimiser.tensors]);
+          batch = { ...batch, variable: constrained, optimiser: updated.state };
+        }
+        if (batch.positions.length > 0) {
+          const cos = tf.tidy(() => {
+            const adv = tf.add(batch.clean, appliedDelta(batch.variable, batch.clean)) as tf.Tensor4D;
+            return rowCosine(encoder.encodeImage(adv, features), batch.unitTargets);
+          });
+          const values = Float32Array.from(cos.dataSync());
+          cos.dispose();
+          const all = batch.positions.map((_, j) => j);
+          finish(all, values, false);
+          all.forEach((j) => {
+            const s = stats[batch.positions[j]!]!;
+            s.converged = threshold !== null && values[j]! >= threshold;
+          });
+          disposeBatch(batch);
+        }
+        // Reassemble in the input order.
+        const adv = tf.tidy(() => {
+          const stacked = tf.concat(finished.map((f) => f.adv), 0);
+          const order = finished.flatMap((f) => f.positions);
+          const inverse = new Int32Array(count);
+          order.forEach((position, row) => (inverse[position] = row));
+          return tf.gather(stacked, tf.tensor1d(inverse, 'int32')) as tf.Tensor4D;
+        });
+        return { adv, stats };
+      } finally {
+        // Disposing twice is a no-op, so this also cleans up after an exception mid-run.
+        disposeBatch(batch);
+        tf.dispose(finished.map((f) => f.adv));
+        constraints.dispose();
+      }
+    },
+  };
+}
