@@ -1,0 +1,22 @@
+/**
+ * Supervised linear probe (DESIGN.md): the PLP training recipe on the true ID class labels; scores MSP,
+ * energy or max-logit at T = 1. Needs labels.
+ */
+import type { DetectorFitInput } from './detector.js';
+import { assertLabelled } from './feature-validation.js';
+import { ProbeDetector, type ProbeDetectorOptions } from './probe-detector.js';
+
+export class LinearProbeDetector extends ProbeDetector {
+  constructor(options: ProbeDetectorOptions = {}) {
+    super('probe', options);
+  }
+
+  protected labelKind(): { kind: string } {
+    return { kind: 'true-labels' };
+  }
+
+  protected trainingLabels({ train }: DetectorFitInput): { kind: string; labels: Int32Array; classes: number } {
+    const classes = assertLabelled(train, this.name);
+    return { kind: 'true-labels', labels: train.labels, classes };
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Mahalanobis detector (Lee et al. 2018, as in the authors' code): class means, one shared covariance
+ * (mean of the per-class covariances), score(x) = −min_c (x − μ_c)ᵀ Σ⁻¹ (x − μ_c), in float64.
+ * Needs class labels; see gaussian-fit.ts for the singular-covariance fallback.
+ */
+import type { FeatureSet } from '../data/feature-set.js';
+import type { Detector, DetectorFitInput } from './detector.js';
+import { assertLabelled, assertSameDim, assertUsableFeatures } from './feature-validation.js';
+import { FitCache } from './fit-cache.js';
+import { type ClassGaussians, fitClassGaussians, mahalanobisDistances } from './gaussian-fit.js';
+
+export interface MahalanobisOptions {
+  featureKind?: 'pre-projection' | 'projected';
+  /** Force this shrinkage α toward (tr Σ / D)·I; default: none unless Σ is singular (then 0.01). */
+  shrinkage?: number;
+  name?: string;
+  /** Shares the class Gaussians with relative Mahalanobis built from the same registry call. */
+  cache?: FitCache;
+}
+
+export function classGaussiansCached(cache: FitCache, train: FeatureSet, detector: string, shrinkage?: number): Promise<ClassGaussians> {
+  return cache.get(train, `class-gaussians:${shrinkage ?? 'auto'}`, () => {
+    assertUsableFeatures(train, `${detector}: ID train set`);
+    assertLabelled(train, detector);
+    return fitClassGaussians(train, detector, shrinkage);
+  });
+}
+
+export class MahalanobisDetector implements Detector {
+  readonly name: string;
+  readonly featureKind: 'pre-projection' | 'projected';
+  private readonly options: MahalanobisOptions;
+  private readonly cache: FitCache;
+  private fitted: ClassGaussians | null = null;
+
+  constructor(options: MahalanobisOptions = {}) {
+    this.options = options;
+    this.name = options.name ?? 'mahalanobis';
+    this.featureKind = options.featureKind ?? 'pre-projection';
+    this.cache = options.cache ?? new FitCache();
+  }
+
+  /** Shrinkage α used for the shared covariance (0 = none). */
+  get shrinkage(): number {
+    return this.fitted?.shared.shrinkage ?? 0;
+  }
+
+  async fit({ train }: DetectorFitInput): Promise<void> {
+    this.fitted = await classGaussiansCached(this.cache, train, this.name, this.options.shrinkage);
+  }
+
+  score(features: FeatureSet): Float64Array {
+    if (!this.fitted) throw new Error(`${this.name}: score() called before fit()`);
+    assertUsableFeatures(features, `${this.name}: query set`);
+    assertSameDim(this.fitted.dim, features, this.name, 'the query set');
+    const classes = this.fitted.classes.length;
+    const { perClass } = mahalanobisDistances(this.fitted, null, features);
+    const out = new Float64Array(features.ids.length);
+    for (let q = 0; q < out.length; q++) {
+      let min = Infinity;
+      for (let c = 0; c < classes; c++) min = Math.min(min, perClass[q * classes + c]!);
+      out[q] = -min;
+    }
+    return out;
+  }
+}
