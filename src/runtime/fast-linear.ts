@@ -44,7 +44,8 @@ export class FastLinear {
     this.weightT = options.inputGradient ? tf.keep(tf.transpose(weightInOut)) : null;
     const weight = this.weight;
     const weightT = this.weightT;
-    this.apply = tf.customGrad((x: tf.Tensor) => {
+    this.apply = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const x = args[0] as tf.Tensor;
       const inputShape = x.shape;
       const flat = tf.reshape(x, [-1, inFeatures]) as tf.Tensor2D;
       const y2 = bias ? tf.add(tf.matMul(flat, weight), bias) : tf.matMul(flat, weight);
@@ -91,9 +92,10 @@ function transposeLast2(t: tf.Tensor4D): tf.Tensor4D {
  * product needs (e.g. attention builds kᵀ directly rather than asking for transposeB).
  */
 export const batchedMatMul: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D = tf.customGrad(
-  (a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-    const a4 = a as tf.Tensor4D;
-    const b4 = b as tf.Tensor4D;
+  (...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const a4 = args[0] as tf.Tensor4D;
+    const b4 = args[1] as tf.Tensor4D;
+    const save = args[2] as tf.GradSaveFunc;
     save([a4, b4]);
     return {
       value: tf.matMul(a4, b4),

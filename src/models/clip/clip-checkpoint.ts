@@ -1,0 +1,73 @@
+/**
+ * Recognises a CLIP checkpoint directory in either layout and says which files hold what.
+ * - HF transformers: config.json + model.safetensors (or model.safetensors.index.json + shards),
+ *   tokenizer in vocab.json + merges.txt, pixel statistics in preprocessor_config.json.
+ * - open_clip: open_clip_model.safetensors + open_clip_config.json ({model_cfg, preprocess_cfg}),
+ *   tokenizer in merges.txt (+ vocab.json) or open_clip's bpe_simple_vocab_16e6.txt[.gz].
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError, errorMessage } from '../../runtime/errors.js';
+import { architectureFromHfConfig, architectureFromOpenClipConfig, type ClipArchitecture } from './clip-architecture.js';
+import type { ClipLayout } from './clip-weight-map.js';
+
+export interface ClipCheckpoint {
+  dir: string;
+  layout: ClipLayout;
+  /** The .safetensors file or the shard index. */
+  weights: string;
+  /** Architecture from the directory's own config, when it has one. */
+  architecture: ClipArchitecture | null;
+  tokenizer: { merges: string; vocab?: string } | null;
+}
+
+function readJson(path: string): Record<string, unknown> {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new UserError(`${path}: not readable JSON (${errorMessage(error)})`);
+  }
+}
+
+function findTokenizer(dir: string): ClipCheckpoint['tokenizer'] {
+  const merges = join(dir, 'merges.txt');
+  const vocab = join(dir, 'vocab.json');
+  if (existsSync(merges)) return existsSync(vocab) ? { merges, vocab } : { merges };
+  for (const name of ['bpe_simple_vocab_16e6.txt.gz', 'bpe_simple_vocab_16e6.txt']) {
+    if (existsSync(join(dir, name))) return { merges: join(dir, name) };
+  }
+  return null;
+}
+
+function isHfClipConfig(config: Record<string, unknown>): boolean {
+  const architectures = Array.isArray(config.architectures) ? config.architectures : [];
+  return config.model_type === 'clip' || architectures.includes('CLIPModel');
+}
+
+/** The checkpoint in `dir`, or null when the directory holds no CLIP checkpoint in a known layout. */
+export function inspectClipCheckpoint(dir: string): ClipCheckpoint | null {
+  const openClipWeights = join(dir, 'open_clip_model.safetensors');
+  if (existsSync(openClipWeights)) {
+    const configPath = join(dir, 'open_clip_config.json');
+    let architecture: ClipArchitecture | null = null;
+    if (existsSync(configPath)) {
+      const config = readJson(configPath);
+      if (typeof config.model_cfg !== 'object' || config.model_cfg === null) throw new UserError(`${configPath}: missing object 'model_cfg'`);
+      architecture = architectureFromOpenClipConfig(config.model_cfg as Record<string, unknown>, configPath, config.preprocess_cfg as Record<string, unknown>);
+    }
+    return { dir, layout: 'open_clip', weights: openClipWeights, architecture, tokenizer: findTokenizer(dir) };
+  }
+  const configPath = join(dir, 'config.json');
+  if (!existsSync(configPath)) return null;
+  const config = readJson(configPath);
+  if (!isHfClipConfig(config)) return null;
+  const single = join(dir, 'model.safetensors');
+  const index = join(dir, 'model.safetensors.index.json');
+  const weights = existsSync(single) ? single : existsSync(index) ? index : null;
+  if (!weights) {
+    throw new UserError(`${dir}: a CLIP config.json but no model.safetensors or model.safetensors.index.json (PyTorch .bin files are not read: they are pickles)`);
+  }
+  const preprocessorPath = join(dir, 'preprocessor_config.json');
+  const preprocessor = existsSync(preprocessorPath) ? readJson(preprocessorPath) : undefined;
+  return { dir, layout: 'hf', weights, architecture: architectureFromHfConfig(config, configPath, preprocessor), tokenizer: findTokenizer(dir) };
+}

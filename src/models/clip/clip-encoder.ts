@@ -1,0 +1,77 @@
+/**
+ * A CLIP checkpoint as an Encoder: the vision tower is built at load; the text tower is read from the
+ * checkpoint only on the first encodeText call, so attacks that never need text never hold its weights.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { UserError } from '../../runtime/errors.js';
+import type { Encoder, FeatureKind, Rgb } from '../encoder.js';
+import type { TensorSource } from '../safetensors.js';
+import type { ClipArchitecture } from './clip-architecture.js';
+import type { ClipTokenizer } from './clip-tokenizer.js';
+import { readTowerParams, towerParams, type ClipLayout } from './clip-weight-map.js';
+import { ClipTextTower } from './text-tower.js';
+import { ClipVisionTower } from './vision-tower.js';
+
+export interface ClipEncoderOptions {
+  id: string;
+  architecture: ClipArchitecture;
+  layout: ClipLayout;
+  /** Already checked with checkCheckpointKeys; the encoder closes it on dispose. */
+  source: TensorSource;
+  tokenizer: ClipTokenizer | null;
+  features: FeatureKind;
+  weightsSha256: string;
+}
+
+export class ClipEncoder implements Encoder {
+  readonly id: string;
+  readonly inputSize: number;
+  readonly embedDim: number;
+  readonly mean: Rgb;
+  readonly std: Rgb;
+  readonly features: FeatureKind;
+  readonly featureKinds: readonly FeatureKind[] = ['pre-projection', 'projected'];
+  readonly weightsSha256: string;
+  private readonly vision: ClipVisionTower;
+  private text: ClipTextTower | null = null;
+  private readonly options: ClipEncoderOptions;
+
+  constructor(options: ClipEncoderOptions) {
+    const { architecture: arch } = options;
+    this.options = options;
+    this.id = options.id;
+    this.inputSize = arch.vision.imageSize;
+    this.features = options.features;
+    this.embedDim = options.features === 'projected' ? arch.embedDim : arch.vision.width;
+    this.mean = arch.mean;
+    this.std = arch.std;
+    this.weightsSha256 = options.weightsSha256;
+    const weights = readTowerParams(options.source, towerParams(arch, options.layout, 'vision'));
+    this.vision = new ClipVisionTower(arch, weights, { inputGradient: true });
+  }
+
+  encodeImage(pixels: tf.Tensor4D, kind: FeatureKind = this.features): tf.Tensor2D {
+    return this.vision.forward(pixels, kind);
+  }
+
+  encodeText(prompts: readonly string[]): tf.Tensor2D {
+    const { tokenizer, architecture: arch } = this.options;
+    if (!tokenizer) {
+      throw new UserError(`target '${this.id}': no tokenizer files (merges.txt [+ vocab.json] or bpe_simple_vocab_16e6.txt.gz) next to the weights`);
+    }
+    if (tokenizer.vocabSize > arch.text.vocabSize) {
+      throw new UserError(`target '${this.id}': tokenizer has ${tokenizer.vocabSize} ids but the text tower only ${arch.text.vocabSize}`);
+    }
+    if (!this.text) {
+      this.text = new ClipTextTower(arch, readTowerParams(this.options.source, towerParams(arch, this.options.layout, 'text')));
+    }
+    return this.text.forward(tokenizer.tokenize(prompts, arch.text.contextLength));
+  }
+
+  dispose(): void {
+    this.vision.dispose();
+    this.text?.dispose();
+    this.text = null;
+    this.options.source.close();
+  }
+}

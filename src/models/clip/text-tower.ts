@@ -1,0 +1,65 @@
+/**
+ * CLIP's text transformer: token + positional embeddings, causal pre-LN blocks, ln_final, pooling at the
+ * end-of-text token (the argmax of the token ids, since EOT has the largest id), and the text projection.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { FastLinear } from '../../runtime/fast-linear.js';
+import type { ClipArchitecture } from './clip-architecture.js';
+import { LayerNorm, ResidualAttentionBlock, paramTensor } from './transformer.js';
+
+export class ClipTextTower {
+  private readonly token: tf.Tensor2D;
+  private readonly pos: tf.Tensor2D;
+  private readonly blocks: ResidualAttentionBlock[] = [];
+  private readonly lnFinal: LayerNorm;
+  private readonly proj: FastLinear;
+  private readonly causalMask: tf.Tensor2D;
+
+  constructor(private readonly arch: ClipArchitecture, weights: ReadonlyMap<string, Float32Array>) {
+    const { width, layers, heads, mlpDim, contextLength, vocabSize } = arch.text;
+    this.token = paramTensor(weights, 'token', [vocabSize, width]) as tf.Tensor2D;
+    this.pos = paramTensor(weights, 'pos', [contextLength, width]) as tf.Tensor2D;
+    // Text embeddings are never differentiated, so no transposed weight copies.
+    for (let i = 0; i < layers; i++) {
+      this.blocks.push(new ResidualAttentionBlock(weights, `blocks.${i}`, { width, heads, mlpDim, activation: arch.activation, inputGradient: false }));
+    }
+    this.lnFinal = new LayerNorm(weights, 'ln_final', width);
+    this.proj = new FastLinear(paramTensor(weights, 'proj', [width, arch.embedDim]) as tf.Tensor2D, null, { inputGradient: false });
+    // Additive mask: token i attends to j ≤ i only (−∞ above the diagonal, as open_clip builds it).
+    const mask = new Float32Array(contextLength * contextLength);
+    for (let i = 0; i < contextLength; i++) for (let j = i + 1; j < contextLength; j++) mask[i * contextLength + j] = -Infinity;
+    this.causalMask = tf.keep(tf.tensor2d(mask, [contextLength, contextLength]));
+  }
+
+  /** tokens: one Int32Array of exactly contextLength ids per prompt → [N, embedDim] projected embeddings. */
+  forward(tokens: readonly Int32Array[]): tf.Tensor2D {
+    const { contextLength, width, vocabSize } = this.arch.text;
+    const n = tokens.length;
+    const ids = new Int32Array(n * contextLength);
+    const eotRows = new Int32Array(n);
+    tokens.forEach((row, i) => {
+      if (row.length !== contextLength) throw new Error(`text tower expects ${contextLength} tokens per prompt, got ${row.length}`);
+      let argmax = 0;
+      for (let j = 0; j < contextLength; j++) {
+        if (row[j] < 0 || row[j] >= vocabSize) throw new Error(`token id ${row[j]} outside the vocabulary of ${vocabSize}`);
+        if (row[j] > row[argmax]) argmax = j;
+      }
+      ids.set(row, i * contextLength);
+      eotRows[i] = i * contextLength + argmax;
+    });
+    return tf.tidy(() => {
+      let h = tf.reshape(tf.gather(this.token, tf.tensor1d(ids, 'int32')), [n, contextLength, width]) as tf.Tensor3D;
+      h = tf.add(h, this.pos) as tf.Tensor3D;
+      for (const block of this.blocks) h = block.forward(h, this.causalMask);
+      const pooled = tf.gather(tf.reshape(h, [n * contextLength, width]), tf.tensor1d(eotRows, 'int32')) as tf.Tensor2D;
+      return this.proj.forward(this.lnFinal.forward(pooled));
+    });
+  }
+
+  dispose(): void {
+    for (const block of this.blocks) block.dispose();
+    this.lnFinal.dispose();
+    this.proj.dispose();
+    tf.dispose([this.token, this.pos, this.causalMask]);
+  }
+}

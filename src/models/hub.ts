@@ -1,0 +1,215 @@
+/**
+ * Model files from the Hugging Face Hub, in huggingface_hub's own cache layout so that advood and Python
+ * share one copy:
+ *
+ *   $HF_HUB_CACHE (default $HF_HOME/hub, default ~/.cache/huggingface/hub)
+ *     models--org--name/
+ *       blobs/<etag>                          file contents, named by sha256 (LFS) or git blob sha1
+ *       snapshots/<commit>/<file> → ../../blobs/<etag>
+ *       refs/<revision>                       the commit a branch or tag pointed at
+ *
+ * Downloads respect $HF_ENDPOINT, resume partial files with HTTP Range, verify the hash the server
+ * announces (X-Linked-Etag / ETag) and move the blob into place atomically. HF_HUB_OFFLINE=1 forbids them.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, openSync, closeSync, writeSync, ftruncateSync, copyFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { UserError, errorMessage } from '../runtime/errors.js';
+
+export interface HubFiles {
+  /** "org/name". */
+  repo: string;
+  /** Branch, tag or 40-hex commit. */
+  revision: string;
+  /** Paths inside the repository. */
+  files: readonly string[];
+}
+
+export interface DownloadOptions {
+  /** Defaults to $HF_ENDPOINT, else https://huggingface.co. */
+  endpoint?: string;
+  /** Defaults to hubCacheRoot(). */
+  cacheRoot?: string;
+  log?: (message: string) => void;
+  /** Attempts per file when the connection drops mid-transfer. */
+  maxAttempts?: number;
+}
+
+const COMMIT = /^[0-9a-f]{40}$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+const REPO = /^[\w.-]+\/[\w.-]+$/;
+
+export function hubCacheRoot(): string {
+  if (process.env.HF_HUB_CACHE) return process.env.HF_HUB_CACHE;
+  return join(process.env.HF_HOME ?? join(homedir(), '.cache', 'huggingface'), 'hub');
+}
+
+function repoDir(root: string, repo: string): string {
+  if (!REPO.test(repo) || repo.includes('..')) throw new UserError(`hub repository '${repo}' is not of the form org/name`);
+  return join(root, `models--${repo.replace('/', '--')}`);
+}
+
+function checkFileName(file: string): void {
+  if (file.startsWith('/') || file.split('/').some((part) => part === '..' || part === '')) {
+    throw new UserError(`hub file name '${file}' is not a plain relative path`);
+  }
+}
+
+/** The snapshot directory holding every requested file, or null when the cache lacks any of them. */
+export function findCachedSnapshot(spec: HubFiles, cacheRoot = hubCacheRoot()): string | null {
+  const dir = repoDir(cacheRoot, spec.repo);
+  let commit = spec.revision;
+  if (!COMMIT.test(commit)) {
+    const ref = join(dir, 'refs', spec.revision);
+    if (!existsSync(ref)) return null;
+    commit = readFileSync(ref, 'utf8').trim();
+  }
+  const snapshot = join(dir, 'snapshots', commit);
+  return spec.files.every((f) => existsSync(join(snapshot, f))) ? snapshot : null;
+}
+
+async function hashFile(path: string, algorithm: 'sha256' | 'sha1', gitBlob: boolean): Promise<string> {
+  const hash = createHash(algorithm);
+  // A git blob id is sha1("blob <size>\0" + contents): how the Hub names non-LFS files.
+  if (gitBlob) hash.update(`blob ${statSync(path).size}\0`);
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+interface RemoteFile {
+  etag: string;
+  commit: string;
+  size: number | null;
+}
+
+function normaliseEtag(value: string | null): string | null {
+  return value ? value.replace(/^W\//, '').replace(/"/g, '').trim() : null;
+}
+
+async function headRemote(url: string, spec: HubFiles, file: string): Promise<RemoteFile> {
+  let target = url;
+  for (let hop = 0; hop < 5; hop++) {
+    let response: Response;
+    try {
+      response = await fetch(target, { method: 'HEAD', redirect: 'manual' });
+    } catch (error) {
+      throw new UserError(`${spec.repo}/${file}: cannot reach ${target} (${errorMessage(error)}); set HF_ENDPOINT or pass --weights DIR`);
+    }
+    const location = response.headers.get('location');
+    // Follow relative redirects (renamed repos); an absolute one points at the CDN, and the metadata we need
+    // (X-Linked-Etag, X-Repo-Commit) is on this response already.
+    if (response.status >= 300 && response.status < 400 && location && location.startsWith('/')) {
+      target = new URL(location, target).toString();
+      continue;
+    }
+    if (response.status === 401 || response.status === 403) {
+      throw new UserError(`${spec.repo}/${file}: the hub refused access (HTTP ${response.status}); the repository may be gated or private`);
+    }
+    if (response.status === 404) throw new UserError(`${spec.repo}/${file}: not found at revision '${spec.revision}' (HTTP 404)`);
+    if (response.status >= 400) throw new UserError(`${spec.repo}/${file}: HEAD ${target} answered HTTP ${response.status}`);
+    const etag = normaliseEtag(response.headers.get('x-linked-etag')) ?? normaliseEtag(response.headers.get('etag'));
+    const commit = response.headers.get('x-repo-commit') ?? (COMMIT.test(spec.revision) ? spec.revision : null);
+    if (!etag || !commit) throw new UserError(`${spec.repo}/${file}: the server sent no ETag or X-Repo-Commit; is ${url} a Hugging Face hub?`);
+    if (!/^[\w.-]+$/.test(etag)) throw new UserError(`${spec.repo}/${file}: unusable ETag '${etag}'`);
+    const size = response.headers.get('x-linked-size') ?? response.headers.get('content-length');
+    return { etag, commit, size: size ? Number(size) : null };
+  }
+  throw new UserError(`${spec.repo}/${file}: too many redirects from ${url}`);
+}
+
+/** GETs `url` into `partial`, resuming from its current length; returns when the body is complete. */
+async function fetchResuming(url: string, partial: string, expectedSize: number | null, label: string, attempts: number, log?: (m: string) => void): Promise<void> {
+  let lastError: unknown = null;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const have = existsSync(partial) ? statSync(partial).size : 0;
+    if (expectedSize !== null && have === expectedSize) return;
+    const headers: Record<string, string> = have > 0 ? { Range: `bytes=${have}-` } : {};
+    const fd = openSync(partial, 'a');
+    try {
+      const response = await fetch(url, { headers, redirect: 'follow' });
+      if (response.status === 416) {
+        // Our partial file is longer than the remote one: start over.
+        ftruncateSync(fd, 0);
+        continue;
+      }
+      if (!response.ok || !response.body) throw new UserError(`${label}: GET answered HTTP ${response.status}`);
+      if (have > 0 && response.status !== 206) {
+        ftruncateSync(fd, 0); // The server ignored Range and sends everything.
+        log?.(`${label}: server does not resume; restarting`);
+      } else if (have > 0) {
+        log?.(`${label}: resuming at byte ${have}`);
+      }
+      for await (const chunk of response.body) writeSync(fd, chunk as Uint8Array);
+      const size = statSync(partial).size;
+      if (expectedSize === null || size === expectedSize) return;
+      lastError = new Error(`got ${size} of ${expectedSize} bytes`);
+    } catch (error) {
+      if (error instanceof UserError) throw error;
+      lastError = error;
+      log?.(`${label}: transfer interrupted (${errorMessage(error)}); attempt ${attempt} of ${attempts}`);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  throw new UserError(`${label}: download failed after ${attempts} attempts (${errorMessage(lastError)}); rerun to resume`);
+}
+
+function linkIntoSnapshot(blob: string, target: string): void {
+  mkdirSync(dirname(target), { recursive: true });
+  rmSync(target, { force: true });
+  try {
+    symlinkSync(relative(dirname(target), blob), target);
+  } catch {
+    copyFileSync(blob, target); // Filesystems without symlinks: huggingface_hub copies too.
+  }
+}
+
+/** Downloads whatever the cache lacks and returns the snapshot directory. */
+export async function downloadSnapshot(spec: HubFiles, options: DownloadOptions = {}): Promise<string> {
+  if (process.env.HF_HUB_OFFLINE === '1') {
+    throw new UserError(`${spec.repo}@${spec.revision}: not in the Hugging Face cache and HF_HUB_OFFLINE=1 forbids downloading; pass --weights DIR`);
+  }
+  const root = options.cacheRoot ?? hubCacheRoot();
+  const endpoint = (options.endpoint ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
+  const dir = repoDir(root, spec.repo);
+  let snapshot: string | null = null;
+  for (const file of spec.files) {
+    checkFileName(file);
+    const label = `${spec.repo}/${file}`;
+    const url = `${endpoint}/${spec.repo}/resolve/${encodeURIComponent(spec.revision)}/${file.split('/').map(encodeURIComponent).join('/')}`;
+    const remote = await headRemote(url, spec, file);
+    snapshot = join(dir, 'snapshots', remote.commit);
+    const blob = join(dir, 'blobs', remote.etag);
+    if (!existsSync(blob)) {
+      mkdirSync(dirname(blob), { recursive: true });
+      const partial = `${blob}.incomplete`;
+      options.log?.(`downloading ${label}${remote.size ? ` (${(remote.size / 1024 ** 2).toFixed(1)} MiB)` : ''}`);
+      await fetchResuming(url, partial, remote.size, label, options.maxAttempts ?? 5, options.log);
+      const isSha256 = SHA256.test(remote.etag);
+      const isGitSha1 = COMMIT.test(remote.etag);
+      if (isSha256 || isGitSha1) {
+        const actual = await hashFile(partial, isSha256 ? 'sha256' : 'sha1', isGitSha1);
+        if (actual !== remote.etag) {
+          rmSync(partial, { force: true });
+          throw new UserError(`${label}: downloaded bytes have ${isSha256 ? 'sha256' : 'git sha1'} ${actual}, but the hub announced ${remote.etag}; the partial file was deleted, rerun to retry`);
+        }
+      } else {
+        options.log?.(`${label}: the server's ETag is not a content hash; integrity not verified`);
+      }
+      renameSync(partial, blob); // Same directory, so atomic: a blob either is complete or absent.
+    }
+    linkIntoSnapshot(blob, join(snapshot, file));
+    if (!COMMIT.test(spec.revision)) {
+      mkdirSync(join(dir, 'refs', dirname(spec.revision)), { recursive: true });
+      writeFileSync(join(dir, 'refs', spec.revision), remote.commit);
+    }
+  }
+  if (!snapshot) throw new UserError(`${spec.repo}: no files requested`);
+  return snapshot;
+}
+
+/** The cached snapshot if complete, else a download into the cache. */
+export async function resolveHubFiles(spec: HubFiles, options: DownloadOptions = {}): Promise<string> {
+  return findCachedSnapshot(spec, options.cacheRoot ?? hubCacheRoot()) ?? downloadSnapshot(spec, options);
+}
