@@ -20,4 +20,6 @@ export interface Detector {
   fit(input: DetectorFitInput): Promise<void> | void;
   /** One score per row; higher = more ID. */
   score(features: FeatureSet): Float64Array;
+  /** Facts about the fit that a report should state (bank size, covariance shrinkage, ...). Optional. */
+  fitNotes?(): string[];
 }

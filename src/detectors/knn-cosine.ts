@@ -77,6 +77,11 @@ export class KnnCosineDetector implements Detector {
     return this.bankRows;
   }
 
+  fitNotes(): string[] {
+    const excluded = this.excludeIds.length > 0 ? ` (${this.excludeIds.length} excluded)` : '';
+    return [`bank of ${this.bankRows} rows${excluded}`];
+  }
+
   fit({ train }: DetectorFitInput): void {
     assertUsableFeatures(train, `${this.name}: ID train set`);
     const excluded = new Set(this.excludeIds);

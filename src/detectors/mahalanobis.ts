@@ -45,6 +45,10 @@ export class MahalanobisDetector implements Detector {
     return this.fitted?.shared.shrinkage ?? 0;
   }
 
+  fitNotes(): string[] {
+    return this.shrinkage > 0 ? [`singular covariance: shrinkage α = ${this.shrinkage} toward (tr Σ / D)·I`] : [];
+  }
+
   async fit({ train }: DetectorFitInput): Promise<void> {
     this.fitted = await classGaussiansCached(this.cache, train, this.name, this.options.shrinkage);
   }

@@ -29,6 +29,11 @@ export class RelativeMahalanobisDetector implements Detector {
     return { shared: this.fitted?.classes.shared.shrinkage ?? 0, global: this.fitted?.global.gaussian.shrinkage ?? 0 };
   }
 
+  fitNotes(): string[] {
+    const { shared, global } = this.shrinkage;
+    return shared > 0 || global > 0 ? [`singular covariance: shrinkage α = ${shared} (shared Σ), ${global} (global Σ)`] : [];
+  }
+
   async fit({ train }: DetectorFitInput): Promise<void> {
     const classes = await classGaussiansCached(this.cache, train, this.name, this.options.shrinkage);
     const global = await this.cache.get(train, `global-gaussian:${this.options.shrinkage ?? 'auto'}`, () =>

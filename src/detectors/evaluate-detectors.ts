@@ -1,0 +1,112 @@
+/**
+ * Fits each detector once on the ID train features and scores the ID test set and every OOD set with it,
+ * then computes the metrics with bootstrap intervals and, for each adversarial set, the collapse against
+ * its clean source. The library core of `advood evaluate`.
+ */
+import type { FeatureSet } from '../data/feature-set.js';
+import type { FeatureKind } from '../models/encoder.js';
+import type { CollapseRow, EvaluatedSet, EvaluationResult, MetricRow, OodSetKind, SampleScores } from '../metrics/evaluation-result.js';
+import { ID_SET_NAME } from '../metrics/evaluation-result.js';
+import { type BootstrapOptions, METRIC_NAMES, oodMetrics } from '../metrics/ood-metrics.js';
+import { UserError } from '../runtime/errors.js';
+import type { Detector } from './detector.js';
+import { assertUsableFeatures } from './feature-validation.js';
+
+/** The same images in one or both representations; a detector reads the one it needs. */
+export type FeatureViews = Partial<Record<FeatureKind, FeatureSet>>;
+
+export interface OodSetInput {
+  name: string;
+  features: FeatureViews;
+  kind: OodSetKind;
+  cleanOf?: string;
+}
+
+export type EvaluationEvent =
+  | { type: 'fit'; detector: string; index: number; total: number }
+  | { type: 'scored'; detector: string; set: string };
+
+export interface EvaluationInput {
+  detectors: readonly Detector[];
+  train: FeatureViews;
+  textEmbeddings?: FeatureSet;
+  idTest: FeatureViews;
+  oodSets: readonly OodSetInput[];
+  bootstrap?: BootstrapOptions;
+  onEvent?: (event: EvaluationEvent) => void;
+}
+
+function view(views: FeatureViews, kind: FeatureKind, detector: string, what: string): FeatureSet {
+  const set = views[kind];
+  if (!set) throw new UserError(`${detector}: needs ${kind} features of ${what}, which were not provided`);
+  return set;
+}
+
+function validateSets(input: EvaluationInput): void {
+  if (input.detectors.length === 0) throw new UserError('no detectors to evaluate');
+  if (input.oodSets.length === 0) throw new UserError('no OOD sets to evaluate against');
+  const names = new Set<string>();
+  for (const set of input.oodSets) {
+    if (set.name === ID_SET_NAME) throw new UserError(`an OOD set cannot be called '${ID_SET_NAME}' (that name is the ID test set's)`);
+    if (names.has(set.name)) throw new UserError(`two OOD sets are both named '${set.name}'`);
+    names.add(set.name);
+    for (const [kind, features] of Object.entries(set.features)) if (features) assertUsableFeatures(features, `OOD set '${set.name}' (${kind})`);
+  }
+  for (const set of input.oodSets) {
+    if (set.cleanOf === undefined) continue;
+    const clean = input.oodSets.find((s) => s.name === set.cleanOf);
+    if (!clean) throw new UserError(`OOD set '${set.name}': its clean source '${set.cleanOf}' is not among the OOD sets`);
+    if (clean.kind !== 'clean') throw new UserError(`OOD set '${set.name}': its clean source '${set.cleanOf}' is not a clean set`);
+  }
+}
+
+export async function evaluateDetectors(input: EvaluationInput): Promise<EvaluationResult> {
+  validateSets(input);
+  const bootstrap = { resamples: 1000, seed: 0, confidence: 0.95, ...input.bootstrap };
+  const rows: MetricRow[] = [];
+  const scores: SampleScores[] = [];
+  const detectors: EvaluationResult['detectors'] = [];
+  let idTestSize = 0;
+  for (const [index, detector] of input.detectors.entries()) {
+    input.onEvent?.({ type: 'fit', detector: detector.name, index, total: input.detectors.length });
+    const kind = detector.featureKind;
+    await detector.fit({
+      train: view(input.train, kind, detector.name, 'the ID train set'),
+      trainProjected: input.train.projected,
+      textEmbeddings: input.textEmbeddings,
+    });
+    detectors.push({ name: detector.name, featureKind: kind, notes: detector.fitNotes?.() ?? [] });
+    const idSet = view(input.idTest, kind, detector.name, 'the ID test set');
+    idTestSize = idSet.ids.length;
+    const idScores = detector.score(idSet);
+    scores.push({ detector: detector.name, set: ID_SET_NAME, ids: idSet.ids, scores: idScores });
+    input.onEvent?.({ type: 'scored', detector: detector.name, set: ID_SET_NAME });
+    for (const set of input.oodSets) {
+      const features = view(set.features, kind, detector.name, `OOD set '${set.name}'`);
+      const oodScores = detector.score(features);
+      scores.push({ detector: detector.name, set: set.name, ids: features.ids, scores: oodScores });
+      rows.push({ detector: detector.name, set: set.name, metrics: oodMetrics(idScores, oodScores, bootstrap) });
+      input.onEvent?.({ type: 'scored', detector: detector.name, set: set.name });
+    }
+  }
+  const sets: EvaluatedSet[] = input.oodSets.map((s) => ({
+    name: s.name,
+    kind: s.kind,
+    ...(s.cleanOf !== undefined && { cleanOf: s.cleanOf }),
+    size: (s.features['pre-projection'] ?? s.features.projected)!.ids.length,
+  }));
+  return { detectors, idTestSize, sets, rows, collapses: collapses(rows, sets), scores, bootstrap };
+}
+
+function collapses(rows: readonly MetricRow[], sets: readonly EvaluatedSet[]): CollapseRow[] {
+  const out: CollapseRow[] = [];
+  for (const row of rows) {
+    const set = sets.find((s) => s.name === row.set)!;
+    if (set.kind !== 'adversarial' || !set.cleanOf) continue;
+    const clean = rows.find((r) => r.detector === row.detector && r.set === set.cleanOf)!;
+    const delta = {} as CollapseRow['delta'];
+    for (const name of METRIC_NAMES) delta[name] = row.metrics[name].value - clean.metrics[name].value;
+    out.push({ detector: row.detector, adversarial: row.set, clean: set.cleanOf, delta });
+  }
+  return out;
+}
