@@ -9,10 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { UserError, errorMessage } from '../runtime/errors.js';
 import type { Encoder } from './encoder.js';
 import type { EncoderFamily, LoadOptions, TargetConfig } from './encoder-family.js';
+import { clipFamily } from './clip/clip-family.js';
 import { mobileNetV2Family } from './mobilenet/mobilenet-family.js';
 
 /** The one registry of encoder families. */
-const FAMILIES: readonly EncoderFamily[] = [mobileNetV2Family];
+const FAMILIES: readonly EncoderFamily[] = [mobileNetV2Family, clipFamily];
 
 export const TARGET_PRESET_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../configs/targets');
 

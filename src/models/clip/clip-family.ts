@@ -1,0 +1,202 @@
+/**
+ * The 'clip' encoder family: presets in configs/targets/ (vit-b-32 … vit-g) and any CLIP checkpoint
+ * directory in the HF transformers or open_clip layout.
+ *
+ * Weights are found in this order: --weights DIR; the checkpoint directory the target names; the Hugging Face
+ * cache (huggingface_hub's layout); a download from $HF_ENDPOINT into that cache.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { advoodCacheDir } from '../../runtime/cache-dir.js';
+import { UserError } from '../../runtime/errors.js';
+import type { Encoder, FeatureKind } from '../encoder.js';
+import type { EncoderFamily, LoadOptions, TargetConfig } from '../encoder-family.js';
+import { resolveHubFiles, type HubFiles } from '../hub.js';
+import { openSafetensors, type TensorSource } from '../safetensors.js';
+import { architectureFromPreset, visionTokenCount, type ClipArchitecture } from './clip-architecture.js';
+import { inspectClipCheckpoint, type ClipCheckpoint } from './clip-checkpoint.js';
+import { ClipEncoder } from './clip-encoder.js';
+import { ClipTokenizer } from './clip-tokenizer.js';
+import { checkCheckpointKeys, type ClipLayout } from './clip-weight-map.js';
+
+/** A validated clip target. */
+export interface ClipTarget {
+  architecture: ClipArchitecture | null;
+  features: FeatureKind;
+  layout: ClipLayout | null;
+  hub: HubFiles | null;
+  /** Set when the target *is* a checkpoint directory. */
+  checkpointDir: string | null;
+}
+
+const FEATURE_KINDS: readonly FeatureKind[] = ['pre-projection', 'projected'];
+
+function parseHub(raw: unknown, origin: string): HubFiles | null {
+  if (raw === undefined) return null;
+  const hub = raw as Partial<HubFiles>;
+  if (typeof hub !== 'object' || hub === null || typeof hub.repo !== 'string' || typeof hub.revision !== 'string') {
+    throw new UserError(`${origin}: 'hub' must be {repo, revision, files}`);
+  }
+  if (!Array.isArray(hub.files) || hub.files.length === 0 || !hub.files.every((f) => typeof f === 'string')) {
+    throw new UserError(`${origin}: 'hub.files' must list the files to fetch`);
+  }
+  return { repo: hub.repo, revision: hub.revision, files: hub.files };
+}
+
+export function parseClipTarget(config: TargetConfig): ClipTarget {
+  const origin = config.origin;
+  const features = (config.features ?? 'pre-projection') as FeatureKind;
+  if (!FEATURE_KINDS.includes(features)) throw new UserError(`${origin}: 'features' must be one of ${FEATURE_KINDS.join(', ')}`);
+  const layout = config.layout ?? null;
+  if (layout !== null && layout !== 'hf' && layout !== 'open_clip') throw new UserError(`${origin}: 'layout' must be 'hf' or 'open_clip'`);
+  const checkpointDir = typeof config.checkpointDir === 'string' ? config.checkpointDir : null;
+  const architecture = config.architecture === undefined ? null : architectureFromPreset(config.architecture, origin, config.mean, config.std);
+  if (!architecture && !checkpointDir) throw new UserError(`${origin}: a clip target needs 'architecture' or 'checkpointDir'`);
+  return { architecture, features, layout: layout as ClipLayout | null, hub: parseHub(config.hub, origin), checkpointDir };
+}
+
+function blockValues(width: number, mlp: number, transposedCopies: boolean): { weights: number; other: number } {
+  const weights = 4 * width * width + 2 * width * mlp;
+  // other: biases (q, k, v, out, fc2: 5·width; fc1: mlp) and two layer norms (4·width).
+  return { weights: weights * (transposedCopies ? 2 : 1), other: 9 * width + mlp };
+}
+
+/**
+ * Tensor memory (bytes) to hold both towers and run one image's input gradient through the vision tower.
+ * Counts: vision weights twice (FastLinear keeps a transposed copy for dx), text weights once (loaded on the
+ * first encodeText), and per vision block the activations the tape keeps — about 20 [T, W] tensors (layer
+ * norms, q/k/v and their head-split copies, residuals), 4 [T, MLP] (fc1, activation pieces) and 3 [H, T, T]
+ * (scores, softmax) — doubled for the gradients alive during the backward pass.
+ */
+export function estimateClipBytes(arch: ClipArchitecture): number {
+  const v = arch.vision;
+  const t = arch.text;
+  const T = visionTokenCount(v);
+  const vb = blockValues(v.width, v.mlpDim, true);
+  const visionValues =
+    v.layers * (vb.weights + vb.other) + 2 * v.patchSize * v.patchSize * 3 * v.width + T * v.width + 5 * v.width + 2 * v.width * arch.embedDim;
+  const tb = blockValues(t.width, t.mlpDim, false);
+  const textValues = t.layers * (tb.weights + tb.other) + (t.vocabSize + t.contextLength) * t.width + t.width * arch.embedDim + t.contextLength ** 2;
+  const activationValues = v.layers * (20 * T * v.width + 4 * T * v.mlpDim + 3 * v.heads * T * T);
+  return 4 * (visionValues + textValues + 2 * activationValues);
+}
+
+function architectureOf(config: TargetConfig): ClipArchitecture {
+  const target = parseClipTarget(config);
+  if (target.architecture) return target.architecture;
+  const checkpoint = target.checkpointDir ? inspectClipCheckpoint(target.checkpointDir) : null;
+  if (!checkpoint?.architecture) throw new UserError(`${config.origin}: cannot tell the architecture (no config in the checkpoint)`);
+  return checkpoint.architecture;
+}
+
+async function locateWeights(config: TargetConfig, target: ClipTarget, options: LoadOptions): Promise<string> {
+  if (options.weights) {
+    if (!existsSync(options.weights) || !statSync(options.weights).isDirectory()) throw new UserError(`--weights ${options.weights}: not a directory`);
+    return options.weights;
+  }
+  if (target.checkpointDir) return target.checkpointDir;
+  if (!target.hub) throw new UserError(`${config.origin}: no 'hub' entry and no --weights DIR; say where the weights are`);
+  return resolveHubFiles(target.hub, { log: options.log });
+}
+
+/** sha256 of the weight files; free for hub blobs (their file name is the verified sha256), cached otherwise. */
+async function weightsSha256(files: readonly string[]): Promise<string> {
+  const perFile: string[] = [];
+  for (const file of files) {
+    const real = realpathSync(file);
+    const name = basename(real);
+    if (/^[0-9a-f]{64}$/.test(name)) {
+      perFile.push(name);
+      continue;
+    }
+    const stat = statSync(real);
+    const key = createHash('sha256').update(`${real}\0${stat.size}\0${stat.mtimeMs}`).digest('hex');
+    const memo = join(advoodCacheDir('weights-sha256'), key);
+    if (existsSync(memo)) {
+      perFile.push(readFileSync(memo, 'utf8').trim());
+      continue;
+    }
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(real)) hash.update(chunk as Buffer);
+    const digest = hash.digest('hex');
+    writeFileSync(memo, digest);
+    perFile.push(digest);
+  }
+  return perFile.length === 1 ? perFile[0] : createHash('sha256').update(perFile.join('\n')).digest('hex');
+}
+
+function openChecked(checkpoint: ClipCheckpoint, arch: ClipArchitecture): TensorSource {
+  const source = openSafetensors(checkpoint.weights);
+  try {
+    checkCheckpointKeys(source, arch, checkpoint.layout);
+  } catch (error) {
+    source.close();
+    throw error;
+  }
+  return source;
+}
+
+export const clipFamily: EncoderFamily = {
+  name: 'clip',
+
+  validate(config) {
+    parseClipTarget(config);
+  },
+
+  estimateBytes(config) {
+    return estimateClipBytes(architectureOf(config));
+  },
+
+  async load(config, options): Promise<Encoder> {
+    const target = parseClipTarget(config);
+    const dir = await locateWeights(config, target, options);
+    const checkpoint = inspectClipCheckpoint(dir);
+    if (!checkpoint) {
+      throw new UserError(`${dir}: no CLIP checkpoint (expected config.json + model.safetensors[.index.json], or open_clip_model.safetensors)`);
+    }
+    if (target.layout && target.layout !== checkpoint.layout) {
+      options.log?.(`${dir}: ${checkpoint.layout} layout, where ${config.origin} expects ${target.layout}; reading it as ${checkpoint.layout}`);
+    }
+    // The checkpoint's own config knows its activation and head count (shapes cannot tell); a preset
+    // without one supplies them. Either way every key and shape is checked against the header.
+    const arch = checkpoint.architecture ?? target.architecture;
+    if (!arch) throw new UserError(`${dir}: the checkpoint has no config (config.json / open_clip_config.json) and the target names no architecture`);
+    if (target.architecture && checkpoint.architecture && target.architecture.activation !== checkpoint.architecture.activation) {
+      options.log?.(`${dir}: uses ${checkpoint.architecture.activation}, not the preset's ${target.architecture.activation}; following the checkpoint`);
+    }
+    const source = openChecked(checkpoint, arch);
+    try {
+      const tokenizer = checkpoint.tokenizer ? ClipTokenizer.fromFiles(checkpoint.tokenizer.merges, checkpoint.tokenizer.vocab) : null;
+      const features = options.features ?? target.features;
+      return new ClipEncoder({
+        id: config.name,
+        architecture: arch,
+        layout: checkpoint.layout,
+        source,
+        tokenizer,
+        features,
+        weightsSha256: await weightsSha256(source.files),
+      });
+    } catch (error) {
+      source.close();
+      throw error;
+    }
+  },
+
+  configFromCheckpointDir(dir) {
+    const checkpoint = inspectClipCheckpoint(dir);
+    if (!checkpoint) return null;
+    if (!checkpoint.architecture) {
+      throw new UserError(`${dir}: open_clip weights without open_clip_config.json; add the model config or use a preset with --weights ${dir}`);
+    }
+    return {
+      name: basename(dir),
+      family: 'clip',
+      description: `CLIP checkpoint (${checkpoint.layout} layout) in ${dir}`,
+      origin: dir,
+      checkpointDir: dir,
+      layout: checkpoint.layout,
+    };
+  },
+};
