@@ -1,0 +1,153 @@
+/**
+ * Features of a whole image source under one encoder, cached on disk so that detectors and attacks reuse
+ * them. The cache key is everything that changes the numbers: encoder id and weights sha256, feature kind,
+ * preprocessing, and the source's fingerprint. Cached files live in advoodCacheDir('features').
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { Encoder, FeatureKind } from '../models/encoder.js';
+import { advoodCacheDir } from '../runtime/cache-dir.js';
+import { ItemError, UserError } from '../runtime/errors.js';
+import { iterateBatches, type ItemFailure, type OnError } from './batches.js';
+import { FEATURE_FILE_VERSION, readFeatureFile, writeFeatureFile, type FeatureFile, type FeatureProvenance } from './feature-file.js';
+import type { ImageSource, Preprocess } from './image-source.js';
+
+export interface FeatureProgress {
+  /** Called after each batch with the number of items it covered (decoded or failed). */
+  onBatch?(done: number, total: number): void;
+  /** Called once per item that failed, in source order. */
+  onFailure?(failure: ItemFailure): void;
+}
+
+export interface ComputeFeaturesOptions {
+  readonly preprocess: Preprocess;
+  readonly batchSize: number;
+  /** Default: encoder.features. */
+  readonly kind?: FeatureKind;
+  readonly progress?: FeatureProgress;
+  readonly onError?: OnError;
+  /** Concurrent decodes (default 4). */
+  readonly concurrency?: number;
+  /** false: neither read nor write the cache. Default true. */
+  readonly cache?: boolean;
+}
+
+export interface ComputedFeatures {
+  readonly set: FeatureFile;
+  readonly failures: readonly ItemFailure[];
+  /** true when the result came from the cache. */
+  readonly cached: boolean;
+  /** The cache file holding this result (written or read), or null with cache: false. */
+  readonly cachePath: string | null;
+}
+
+export function featureCacheKey(provenance: FeatureProvenance): string {
+  const { encoderId, weightsSha256, kind, preprocess, sourceFingerprint } = provenance;
+  return createHash('sha256')
+    .update(JSON.stringify({ v: FEATURE_FILE_VERSION, encoderId, weightsSha256, kind, preprocess, sourceFingerprint }))
+    .digest('hex');
+}
+
+export function featureCachePath(provenance: FeatureProvenance): string {
+  return join(advoodCacheDir('features'), `${featureCacheKey(provenance)}.arrow`);
+}
+
+function failuresFromFile(source: ImageSource, file: FeatureFile): ItemFailure[] {
+  const byId = new Map(source.items.map((item) => [item.id, item]));
+  return file.failures.map((f) => ({ item: byId.get(f.id) ?? { id: f.id, label: null, origin: f.origin }, reason: f.reason }));
+}
+
+export async function computeFeatures(encoder: Encoder, source: ImageSource, options: ComputeFeaturesOptions): Promise<ComputedFeatures> {
+  const kind = options.kind ?? encoder.features;
+  if (!encoder.featureKinds.includes(kind)) {
+    throw new UserError(`target ${encoder.id} has no '${kind}' features (it has: ${encoder.featureKinds.join(', ')})`);
+  }
+  if (options.preprocess.size !== encoder.inputSize) {
+    throw new UserError(`preprocess size ${options.preprocess.size} ≠ encoder ${encoder.id} input size ${encoder.inputSize}`);
+  }
+  const provenance: FeatureProvenance = {
+    encoderId: encoder.id,
+    weightsSha256: encoder.weightsSha256,
+    kind,
+    preprocess: { mode: options.preprocess.mode, size: options.preprocess.size, background: [...options.preprocess.background] as [number, number, number] },
+    sourceName: source.name,
+    sourceFingerprint: source.fingerprint,
+  };
+  const useCache = options.cache ?? true;
+  const cachePath = useCache ? featureCachePath(provenance) : null;
+  const onError = options.onError ?? 'skip';
+  const total = source.items.length;
+
+  if (cachePath && existsSync(cachePath)) {
+    const set = readFeatureFile(cachePath);
+    const failures = failuresFromFile(source, set);
+    for (const failure of failures) options.progress?.onFailure?.(failure);
+    if (onError === 'fail' && failures.length > 0) throw new ItemError(failures[0].item.origin, failures[0].reason);
+    options.progress?.onBatch?.(total, total);
+    return { set, failures, cached: true, cachePath };
+  }
+
+  const ids: string[] = [];
+  const labels: number[] = [];
+  const sourcePaths: string[] = [];
+  const sourceSha256: string[] = [];
+  const chunks: Float32Array[] = [];
+  const failures: ItemFailure[] = [];
+  let dim = -1;
+  let done = 0;
+  const size = options.preprocess.size;
+  for await (const batch of iterateBatches(source, {
+    preprocess: options.preprocess,
+    batchSize: options.batchSize,
+    concurrency: options.concurrency,
+    onError,
+  })) {
+    for (const failure of batch.failures) {
+      failures.push(failure);
+      options.progress?.onFailure?.(failure);
+    }
+    const count = batch.items.length;
+    if (count > 0) {
+      const features = tf.tidy(() => encoder.encodeImage(tf.tensor4d(batch.pixels, [count, size, size, 3]), kind));
+      let values: Float32Array;
+      try {
+        if (features.shape[0] !== count) throw new Error(`encoder ${encoder.id} returned ${features.shape[0]} rows for ${count} images`);
+        dim = features.shape[1];
+        values = (await features.data()) as Float32Array;
+      } finally {
+        features.dispose();
+      }
+      chunks.push(values);
+      batch.items.forEach((item, i) => {
+        ids.push(item.id);
+        labels.push(item.label ?? -1);
+        sourcePaths.push(item.origin);
+        sourceSha256.push(batch.sourceSha256[i]);
+      });
+    }
+    done += count + batch.failures.length;
+    options.progress?.onBatch?.(done, total);
+  }
+  if (dim < 0) dim = encoder.embedDim;
+  const vectors = new Float32Array(ids.length * dim);
+  let offset = 0;
+  for (const chunk of chunks) {
+    vectors.set(chunk, offset);
+    offset += chunk.length;
+  }
+  const set: FeatureFile = {
+    ids,
+    labels: Int32Array.from(labels),
+    classNames: source.classNames,
+    dim,
+    vectors,
+    sourcePaths,
+    sourceSha256,
+    provenance,
+    failures: failures.map(({ item, reason }) => ({ id: item.id, origin: item.origin, reason })),
+  };
+  if (cachePath) writeFeatureFile(cachePath, set);
+  return { set, failures, cached: false, cachePath };
+}
