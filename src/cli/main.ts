@@ -5,6 +5,7 @@
 import yargs from 'yargs';
 import { UserError } from '../runtime/errors.js';
 import { doctorCommand } from './doctor.js';
+import { releaseCommand } from './release.js';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
@@ -19,6 +20,7 @@ export async function main(argv: string[]): Promise<number> {
     })
     .option('json', { type: 'boolean', describe: 'one JSON line per event instead of a progress bar', default: false, global: true })
     .command(doctorCommand)
+    .command(releaseCommand)
     .demandCommand(1, 'Name a command; see --help.')
     .strict()
     .recommendCommands()

@@ -73,7 +73,8 @@ export async function openReleaseWriter(dir: string, options: ReleaseWriterOptio
   validateSchemaInfo(options.schemaInfo);
   const shardBytes = options.shardBytes ?? DEFAULT_SHARD_BYTES;
   if (!(Number.isFinite(shardBytes) && shardBytes > 0)) throw new UserError(`shard size must be a positive number of bytes, got ${shardBytes}`);
-  const shard = options.shard ?? null;
+  // A run over the whole source is recorded as null, whether or not `--shard 0/1` was spelled out.
+  const shard = options.shard && options.shard.count > 1 ? options.shard : null;
   mkdirSync(dir, { recursive: true });
 
   let journal = readJournal(dir);

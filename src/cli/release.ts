@@ -1,0 +1,98 @@
+/**
+ * `advood release verify|export|merge|card`: work on finished releases (writing one is `advood generate`).
+ */
+import { resolve } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { UserError } from '../runtime/errors.js';
+import { defaultExportDir } from '../release/export-target.js';
+import { exportImageFolder } from '../release/imagefolder-export.js';
+import { exportParquet } from '../release/parquet-export.js';
+import { mergeReleases } from '../release/release-merge.js';
+import { rewriteCard } from '../release/release-metadata.js';
+import { verifyRelease } from '../release/release-verify.js';
+import { createProgress } from './progress.js';
+
+interface GlobalArgs {
+  json: boolean;
+}
+
+const verifyCommand: CommandModule<GlobalArgs, GlobalArgs & { dir: string }> = {
+  command: 'verify <dir>',
+  describe: 'Recompute every sha256 and check schema, metadata, row counts and the shard list; exit 1 naming each bad file',
+  builder: (y) => y.positional('dir', { type: 'string', demandOption: true, describe: 'release directory' }) as Argv<GlobalArgs & { dir: string }>,
+  handler: async (args) => {
+    const report = await verifyRelease(args.dir);
+    if (args.json) process.stdout.write(JSON.stringify({ dir: args.dir, ...report }) + '\n');
+    else if (report.ok) process.stdout.write(`${args.dir}: OK (${report.filesChecked} files, ${report.rowsChecked} rows)\n`);
+    else for (const p of report.problems) process.stderr.write(`${resolve(args.dir, p.file)}: ${p.problem}\n`);
+    if (!report.ok) process.exitCode = 1;
+  },
+};
+
+interface ExportArgs extends GlobalArgs {
+  dir: string;
+  to: 'imagefolder' | 'parquet';
+  out?: string;
+}
+
+const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
+  command: 'export <dir>',
+  describe: 'Export a verified release as an ImageFolder tree of PNGs or as Hub-ready Parquet (data/train-*.parquet)',
+  builder: (y) =>
+    y
+      .positional('dir', { type: 'string', demandOption: true, describe: 'release directory' })
+      .option('to', { choices: ['imagefolder', 'parquet'] as const, demandOption: true, describe: 'export format' })
+      .option('out', { type: 'string', describe: 'output folder (default: next to the release, DIR-<format>)' }) as Argv<ExportArgs>,
+  handler: async (args) => {
+    const report = await verifyRelease(args.dir);
+    if (!report.ok) throw new UserError(`${args.dir} does not verify (run \`advood release verify ${args.dir}\`); not exporting`);
+    const out = args.out ?? defaultExportDir(args.dir, args.to);
+    const progress = createProgress(`export ${args.to}`, 1, { json: args.json });
+    const result = args.to === 'parquet' ? await exportParquet(args.dir, out) : await exportImageFolder(args.dir, out);
+    progress.tick(1);
+    progress.done({ out, ...('images' in result ? { images: result.images } : { rows: result.rows, files: result.files.length }) });
+  },
+};
+
+interface MergeArgs extends GlobalArgs {
+  dirs: string[];
+  out: string;
+}
+
+const mergeCommand: CommandModule<GlobalArgs, MergeArgs> = {
+  command: 'merge <dirs..>',
+  describe: 'Merge the parts of one sharded run (--shard i/n) into one release whose manifest covers everything',
+  builder: (y) =>
+    y
+      .positional('dirs', { type: 'string', array: true, demandOption: true, describe: 'part releases' })
+      .option('out', { type: 'string', demandOption: true, describe: 'merged release directory (new or empty)' }) as Argv<MergeArgs>,
+  handler: async (args) => {
+    const manifest = await mergeReleases(args.dirs, args.out, commandLine());
+    const summary = { out: args.out, rows: manifest.counts.rows, shards: manifest.counts.shards, errors: manifest.counts.errors };
+    process.stdout.write(args.json ? JSON.stringify(summary) + '\n' : `merged ${args.dirs.length} parts into ${args.out}: ${summary.rows} rows in ${summary.shards} shards\n`);
+  },
+};
+
+const cardCommand: CommandModule<GlobalArgs, GlobalArgs & { dir: string }> = {
+  command: 'card <dir>',
+  describe: 'Regenerate the README.md dataset card from the manifest (and update its sha256 there)',
+  builder: (y) => y.positional('dir', { type: 'string', demandOption: true, describe: 'release directory' }) as Argv<GlobalArgs & { dir: string }>,
+  handler: async (args) => {
+    rewriteCard(args.dir);
+    process.stdout.write(args.json ? JSON.stringify({ card: resolve(args.dir, 'README.md') }) + '\n' : `wrote ${resolve(args.dir, 'README.md')}\n`);
+  },
+};
+
+export const releaseCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'release',
+  describe: 'Verify, export, merge and document released datasets',
+  builder: (y) =>
+    y.command(verifyCommand).command(exportCommand).command(mergeCommand).command(cardCommand).demandCommand(1, 'Name a release command; see advood release --help.') as Argv<GlobalArgs>,
+  handler: () => {},
+};
+
+/** The command line as typed, shell-quoted, for the manifest. */
+export function commandLine(argv: readonly string[] = process.argv.slice(2)): string {
+  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  return ['advood', ...argv].map(quote).join(' ');
+}

@@ -1,0 +1,40 @@
+/**
+ * `advood release export --to imagefolder`: one PNG per row under a folder per target class, for looking at
+ * the images, plus metadata.csv (the `datasets` ImageFolder convention: a `file_name` column and extra columns)
+ * with each row's id, source and attack outcome. Rows without a class go to `unlabelled/`.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from './atomic-file.js';
+import { refuseInsideRelease } from './export-target.js';
+import { openRelease } from './release-reader.js';
+
+export async function exportImageFolder(dir: string, out: string): Promise<{ images: number }> {
+  refuseInsideRelease(dir, out);
+  const release = await openRelease(dir);
+  const classNames = release.manifest.schema.classNames;
+  const csv = ['file_name,id,source_dataset,source_id,target_class,cos_before,cos_after,psnr,success'];
+  let index = 0;
+  for await (const row of release.rows()) {
+    const folder = row.label >= 0 && row.label < classNames.length ? safeName(classNames[row.label]!) : 'unlabelled';
+    const file = `${folder}/${String(index).padStart(6, '0')}_${safeName(row.id)}.png`;
+    mkdirSync(join(out, folder), { recursive: true });
+    writeFileAtomic(join(out, file), row.image);
+    csv.push([file, row.id, row.sourceDataset, row.sourceId, row.targetClass, row.cosBefore, row.cosAfter, row.psnr, row.success].map(csvField).join(','));
+    index++;
+  }
+  mkdirSync(out, { recursive: true });
+  writeFileAtomic(join(out, 'metadata.csv'), csv.join('\n') + '\n');
+  return { images: index };
+}
+
+/** Folder and file names from class names and ids ("T-shirt/top" → "T-shirt_top"). */
+function safeName(name: string): string {
+  const cleaned = name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '_');
+  return cleaned === '' ? '_' : cleaned.slice(0, 120);
+}
+
+function csvField(value: unknown): string {
+  const text = String(value);
+  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}

@@ -1,0 +1,48 @@
+/**
+ * `advood release export --to parquet`: a folder ready to push to the Hugging Face Hub — data/train-i-of-N.parquet
+ * (one per Arrow shard, the Hub's naming) and a README.md card whose `configs` point at them. Written with
+ * parquet-wasm (arrow-rs), which keeps the Image struct and stores the `huggingface` schema metadata, so the
+ * Hub and `load_dataset` see the same features. Row groups of 100 rows, as `datasets` uses for image columns,
+ * keep the dataset viewer's page reads small. One shard is in memory at a time (≤ the shard size, ~500 MB).
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Compression, Table, WriterPropertiesBuilder, writeParquet } from 'parquet-wasm/node';
+import { writeFileAtomic } from './atomic-file.js';
+import { refuseInsideRelease } from './export-target.js';
+import { hfSchemaMetadata } from './hf-features.js';
+import { CARD_FILE, renderCard } from './release-card.js';
+import { releaseFeatures } from './release-columns.js';
+import { openRelease } from './release-reader.js';
+
+export const PARQUET_ROW_GROUP_ROWS = 100;
+
+export function parquetFileName(index: number, count: number): string {
+  return `train-${String(index).padStart(5, '0')}-of-${String(count).padStart(5, '0')}.parquet`;
+}
+
+export async function exportParquet(dir: string, out: string): Promise<{ files: string[]; rows: number }> {
+  refuseInsideRelease(dir, out);
+  const release = await openRelease(dir);
+  const features = releaseFeatures(release.manifest.schema);
+  mkdirSync(join(out, 'data'), { recursive: true });
+  const files: string[] = [];
+  let bytes = 0;
+  release.shardPaths.forEach((shardPath, index) => {
+    const table = Table.fromIPCStream(readFileSync(shardPath));
+    const properties = new WriterPropertiesBuilder()
+      .setCompression(Compression.SNAPPY)
+      .setMaxRowGroupSize(PARQUET_ROW_GROUP_ROWS)
+      .setKeyValueMetadata(new Map([['huggingface', hfSchemaMetadata(features)]]))
+      .build();
+    const parquet = writeParquet(table, properties);
+    const path = join(out, 'data', parquetFileName(index, release.shardPaths.length));
+    writeFileAtomic(path, parquet);
+    files.push(path);
+    bytes += parquet.length;
+  });
+  const { files: _files, manifestSha256: _seal, ...source } = release.manifest;
+  writeFileAtomic(join(out, CARD_FILE), renderCard(source, { features, dataFilesGlob: 'data/train-*', datasetBytes: bytes }));
+  files.push(join(out, CARD_FILE));
+  return { files, rows: release.length };
+}
