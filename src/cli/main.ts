@@ -5,7 +5,9 @@
 import yargs from 'yargs';
 import { UserError } from '../runtime/errors.js';
 import { doctorCommand } from './doctor.js';
+import { featuresCommand } from './features.js';
 import { releaseCommand } from './release.js';
+import { generateCommand } from './generate.js';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
@@ -20,7 +22,9 @@ export async function main(argv: string[]): Promise<number> {
     })
     .option('json', { type: 'boolean', describe: 'one JSON line per event instead of a progress bar', default: false, global: true })
     .command(doctorCommand)
+    .command(featuresCommand)
     .command(releaseCommand)
+    .command(generateCommand)
     .demandCommand(1, 'Name a command; see --help.')
     .strict()
     .recommendCommands()

@@ -36,8 +36,8 @@ export function fakeEncoder(inputSize = 32, options: { text?: boolean } = {}): E
         const normalised = tf.div(tf.sub(pixels, mean), std) as tf.Tensor4D;
         const pool = tf.avgPool(normalised, 4, 4, 'valid').reshape([pixels.shape[0], pooled]) as tf.Tensor2D;
         const hidden = tf.tanh(tf.matMul(pool, w1)) as tf.Tensor2D;
-        const pre = tf.matMul(hidden, w2);
-        return kind === 'projected' ? tf.matMul(pre, w3) : pre;
+        const pre = tf.matMul(hidden, w2) as tf.Tensor2D;
+        return kind === 'projected' ? (tf.matMul(pre, w3) as tf.Tensor2D) : pre;
       });
     },
     dispose() {

@@ -1,0 +1,177 @@
+/** `advood generate`: attack OOD images and write the adversarial release (see generate-release.ts). */
+import type { Argv, CommandModule } from 'yargs';
+import { attackPresetNames } from '../../attacks/attack-params.js';
+import { resolveShard } from '../release/shard-spec.js';
+import { initBackend } from '../runtime/backend.js';
+import { UserError } from '../runtime/errors.js';
+import { generateRelease } from './generate-release.js';
+import { createProgress, type Progress } from './progress.js';
+
+interface GenerateArgs {
+  backend: string;
+  json: boolean;
+  target: string;
+  weights?: string;
+  id: string;
+  'id-n'?: number;
+  ood: string;
+  attack: string;
+  n?: number;
+  seed: number;
+  batch?: number;
+  out: string;
+  shard?: string;
+  'shard-count'?: number;
+  'on-error': string;
+  'no-clean-image'?: boolean;
+  steps?: number;
+  lr?: number;
+  lambda?: number;
+  threshold?: number;
+  'success-threshold'?: number;
+  'input-size'?: number;
+  'init-std'?: number;
+  features?: string;
+  'target-strategy'?: string;
+  'target-class'?: string;
+  scale?: number;
+  'dct-k'?: number;
+  budget?: string;
+  set?: string[];
+}
+
+/** Flags that override a preset field, and the field's dotted path. */
+const OVERRIDE_FLAGS: Record<string, string> = {
+  steps: 'steps',
+  lr: 'lr',
+  batch: 'batch',
+  lambda: 'constraints.smoothness.lambda',
+  threshold: 'threshold',
+  'success-threshold': 'successThreshold',
+  'input-size': 'inputSize',
+  'init-std': 'initStd',
+  features: 'features',
+  'target-strategy': 'target.strategy',
+  scale: 'constraints.lowResolution.scale',
+  'dct-k': 'constraints.dctLowPass.k',
+};
+
+/** --set key=value (JSON value, or a bare string): overrides any preset field by dotted path. */
+function parseSet(entries: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const entry of entries) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0) throw new UserError(`--set ${JSON.stringify(entry)}: expected field=value, e.g. constraints.dctLowPass.k=8`);
+    const raw = entry.slice(eq + 1);
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      value = raw;
+    }
+    out[entry.slice(0, eq)] = value;
+  }
+  return out;
+}
+
+/** --budget linf:0.03 | l2:2 | none. */
+function parseBudget(flag: string): unknown {
+  if (flag === 'none') return null;
+  const match = /^(linf|l2):([0-9.eE+-]+)$/.exec(flag);
+  if (!match) throw new UserError(`--budget ${JSON.stringify(flag)}: expected linf:EPS, l2:EPS or none`);
+  return { norm: match[1], epsilon: Number(match[2]) };
+}
+
+export function overridesFromArgs(args: Partial<GenerateArgs>): Record<string, unknown> {
+  const overrides: Record<string, unknown> = {};
+  for (const [flag, path] of Object.entries(OVERRIDE_FLAGS)) {
+    const value = (args as Record<string, unknown>)[flag];
+    if (value !== undefined) overrides[path] = value;
+  }
+  if (args['target-class'] !== undefined) {
+    const raw = args['target-class'];
+    overrides['target.class'] = /^\d+$/.test(raw) ? Number(raw) : raw;
+  }
+  if (args.budget !== undefined) overrides['constraints.budget'] = parseBudget(args.budget);
+  return { ...overrides, ...parseSet(args.set ?? []) };
+}
+
+export const generateCommand: CommandModule<object, GenerateArgs> = {
+  command: 'generate',
+  describe: 'Perturb OOD images until their features collide with ID targets; write an adversarial release',
+  builder: (yargs: Argv<object>) =>
+    yargs
+      .option('target', { type: 'string', default: 'mobilenet-v2', describe: 'target model: preset name, config JSON or checkpoint dir' })
+      .option('weights', { type: 'string', describe: 'local weights directory for the target' })
+      .option('id', { type: 'string', demandOption: true, describe: 'ID training source (targets, prototypes)' })
+      .option('id-n', { type: 'number', describe: 'use the first N ID images (default: all)' })
+      .option('ood', { type: 'string', demandOption: true, describe: 'OOD source to attack' })
+      .option('attack', { type: 'string', default: 'paper-smooth', describe: `attack preset (${attackPresetNames().join(', ')}) or JSON file` })
+      .option('n', { type: 'number', describe: 'attack the first N OOD images (default: all)' })
+      .option('seed', { type: 'number', default: 0, describe: 'seed of inits and target draws' })
+      .option('out', { type: 'string', demandOption: true, describe: 'release directory (resumes an interrupted run there)' })
+      .option('shard', { type: 'string', describe: 'this job covers part i/n of the OOD source (else Slurm/K8s env)' })
+      .option('shard-count', { type: 'number', describe: 'part count for Slurm arrays without SLURM_ARRAY_TASK_COUNT and K8s Indexed Jobs' })
+      .option('on-error', { type: 'string', choices: ['skip', 'fail'], default: 'skip', describe: 'a bad image is skipped and recorded, or stops the run' })
+      .option('no-clean-image', { type: 'boolean', describe: 'do not store the clean image in the release' })
+      .option('batch', { type: 'number', describe: 'override: images attacked together' })
+      .option('steps', { type: 'number', describe: 'override: optimiser steps' })
+      .option('lr', { type: 'number', describe: 'override: learning rate (Adam) / step size (PGD)' })
+      .option('lambda', { type: 'number', describe: 'override: smoothness weight λ' })
+      .option('threshold', { type: 'number', describe: 'override: per-item early stop at cos ≥ threshold' })
+      .option('success-threshold', { type: 'number', describe: 'override: success when cos after 8-bit quantisation ≥ this' })
+      .option('input-size', { type: 'number', describe: 'override: encoder input size (free-size targets)' })
+      .option('init-std', { type: 'number', describe: 'override: σ of the N(0, σ²) init' })
+      .option('features', { type: 'string', describe: 'override: pre-projection | projected' })
+      .option('target-strategy', { type: 'string', describe: 'override: sample | prototype | nearest-prototype | text' })
+      .option('target-class', { type: 'string', describe: 'override: class name or index for prototype/text targets' })
+      .option('scale', { type: 'number', describe: 'override: low-resolution parametrisation factor s' })
+      .option('dct-k', { type: 'number', describe: 'override: keep the k×k lowest DCT coefficients' })
+      .option('budget', { type: 'string', describe: 'override: linf:EPS, l2:EPS or none' })
+      .option('set', { type: 'string', array: true, describe: 'override any preset field: field.path=JSON' }) as unknown as Argv<GenerateArgs>,
+  handler: async (args) => {
+    const backend = await initBackend({ request: args.backend });
+    const overrides = overridesFromArgs(args);
+    const shard = resolveShard(args.shard, process.env, args['shard-count']);
+    let progress: Progress | null = null;
+    let shown = 0;
+    const stage = (message: string) => (args.json ? process.stdout.write(JSON.stringify({ event: 'stage', message }) + '\n') : process.stderr.write(`generate: ${message}\n`));
+    const summary = await generateRelease({
+      target: args.target,
+      weights: args.weights,
+      id: args.id,
+      idN: args['id-n'],
+      ood: args.ood,
+      n: args.n,
+      attack: args.attack,
+      overrides,
+      seed: args.seed,
+      out: args.out,
+      shard: shard.count > 1 ? shard : null,
+      onError: args['on-error'] as 'skip' | 'fail',
+      backend,
+      command: ['advood', ...process.argv.slice(2)].join(' '),
+      includeCleanImage: !args['no-clean-image'],
+      onProgress: (event) => {
+        if (event.kind === 'stage') stage(event.message);
+        else if (event.kind === 'start') {
+          progress = createProgress('generate', event.total, { json: args.json });
+          shown = event.resumeFrom;
+          if (shown > 0) progress.tick(shown, { resumed: true });
+        } else if (event.kind === 'batch' && progress) {
+          progress.tick(event.done - shown, { success: event.successRate, cos: event.meanCosAfter });
+          shown = event.done;
+        } else if (event.kind === 'skipped') {
+          if (progress) progress.event('skipped', { item: event.item, reason: event.reason });
+          else stage(`skipped ${event.item}: ${event.reason}`);
+        }
+      },
+    });
+    (progress as Progress | null)?.done({ rows: summary.rows, skipped: summary.skipped, success: summary.successRate });
+    const m = summary.median;
+    const line = `generate: ${summary.rows} rows (${summary.skipped} skipped) in ${args.out}; success ${(100 * summary.successRate).toFixed(1)} %; ` +
+      `median cos ${m.cosBefore.toFixed(3)} → ${m.cosAfter.toFixed(3)} (8-bit), PSNR ${m.psnr.toFixed(1)} dB, L∞ ${(255 * m.linf).toFixed(1)}/255, steps ${m.steps}`;
+    if (args.json) process.stdout.write(JSON.stringify({ event: 'summary', rows: summary.rows, skipped: summary.skipped, successRate: summary.successRate, median: m, paramsHash: summary.preset.paramsHash }) + '\n');
+    else process.stderr.write(line + '\n');
+  },
+};
