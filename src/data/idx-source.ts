@@ -24,12 +24,13 @@ export interface IdxPair {
   readonly labels: string | null;
 }
 
-interface IdxArray {
+export interface IdxArray {
   readonly dims: number[];
   readonly data: Uint8Array;
 }
 
-function readIdx(path: string, expectedDims: number): { array: IdxArray; fileBytes: Buffer } {
+/** Reads and checks one IDX file of unsigned bytes with `expectedDims` dimensions. */
+export function readIdx(path: string, expectedDims: number): { array: IdxArray; fileBytes: Buffer } {
   let fileBytes: Buffer;
   try {
     fileBytes = readFileSync(path);
