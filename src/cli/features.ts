@@ -1,0 +1,111 @@
+/**
+ * `advood features`: encode every image of a source with a target and write the features Arrow file
+ * (src/data/feature-file.ts). Results are cached by (target, weights, feature kind, preprocessing, data), so
+ * detectors and repeated runs reuse them; bad images are skipped and named, the run goes on.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { computeFeatures } from '../data/features.js';
+import { writeFeatureFile } from '../data/feature-file.js';
+import { DATA_SPEC_HELP, openImageSource } from '../data/open-image-source.js';
+import { preprocessFor } from '../data/preprocess.js';
+import { createEncoder } from '../models/create-encoder.js';
+import type { FeatureKind } from '../models/encoder.js';
+import { initBackend } from '../runtime/backend.js';
+import { UserError } from '../runtime/errors.js';
+import { createProgress } from './progress.js';
+
+interface FeaturesArgs {
+  backend: string;
+  json: boolean;
+  target: string;
+  data: string;
+  out: string;
+  features?: string;
+  'input-size'?: number;
+  batch: number;
+  weights?: string;
+  preprocess: string;
+  'on-error': string;
+  cache: boolean;
+  concurrency: number;
+}
+
+function positiveInteger(value: number | undefined, flag: string): void {
+  if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new UserError(`${flag} must be a positive integer, got ${value}`);
+}
+
+export const featuresCommand: CommandModule<object, FeaturesArgs> = {
+  command: 'features',
+  describe: 'Encode every image of a data source with a target; write an Arrow file of features (cached)',
+  builder: (yargs: Argv<object>) =>
+    yargs
+      .option('target', { type: 'string', default: 'mobilenet-v2', describe: 'target model: preset name, config JSON or checkpoint dir' })
+      .option('data', { type: 'string', demandOption: true, describe: `images: ${DATA_SPEC_HELP}` })
+      .option('out', { type: 'string', demandOption: true, describe: 'output .arrow file (Arrow IPC file: id, label, source_path, source_sha256, feature)' })
+      .option('features', { type: 'string', choices: ['pre-projection', 'projected'], describe: "feature kind (default: the target's)" })
+      .option('input-size', { type: 'number', describe: 'input side in pixels, for targets whose size is free (mobilenet-v2)' })
+      .option('batch', { type: 'number', default: 16, describe: 'images per forward pass' })
+      .option('weights', { type: 'string', describe: 'local weights directory for the target' })
+      .option('preprocess', {
+        type: 'string',
+        choices: ['clip', 'exact'],
+        default: 'clip',
+        describe: 'clip: bicubic resize of the short side + centre crop; exact: images must already be at the input size',
+      })
+      .option('on-error', { type: 'string', choices: ['skip', 'fail'], default: 'skip', describe: 'a bad image is skipped and named, or stops the run' })
+      .option('cache', { type: 'boolean', default: true, describe: 'reuse and store cached features (--no-cache to recompute)' })
+      .option('concurrency', { type: 'number', default: 4, describe: 'images decoded in parallel' })
+      .example('$0 features --data datasets/demo/fashion-mnist-train --out train.arrow', 'embedded MobileNetV2 features of the demo ID set')
+      .example('$0 features --data /usr/share/datasets/fashion-mnist/t10k --input-size 96 --out t10k.arrow', 'Fashion-MNIST IDX test split') as unknown as Argv<FeaturesArgs>,
+  handler: async (args) => {
+    positiveInteger(args.batch, '--batch');
+    positiveInteger(args['input-size'], '--input-size');
+    positiveInteger(args.concurrency, '--concurrency');
+    const backend = await initBackend({ request: args.backend });
+    // Open the data first: a wrong --data fails in milliseconds, before any weights load.
+    const source = await openImageSource(args.data);
+    const encoder = await createEncoder(args.target, {
+      weights: args.weights,
+      features: args.features as FeatureKind | undefined,
+      inputSize: args['input-size'],
+      backend,
+      log: (message) => process.stderr.write(`features: ${message}\n`),
+    });
+    try {
+      const progress = createProgress(`features ${source.name}`, source.items.length, { json: args.json });
+      let shown = 0;
+      const result = await computeFeatures(encoder, source, {
+        preprocess: preprocessFor(encoder, { mode: args.preprocess as 'clip' | 'exact' }),
+        batchSize: args.batch,
+        kind: args.features as FeatureKind | undefined,
+        onError: args['on-error'] as 'skip' | 'fail',
+        concurrency: args.concurrency,
+        cache: args.cache,
+        progress: {
+          onBatch: (done) => {
+            progress.tick(done - shown);
+            shown = done;
+          },
+          onFailure: ({ item, reason }) => progress.event('skipped', { id: item.id, file: item.origin, reason }),
+        },
+      });
+      if (result.set.ids.length === 0) {
+        throw new UserError(`${args.data}: none of the ${source.items.length} images could be used (see the skipped items above)`);
+      }
+      mkdirSync(dirname(resolve(args.out)), { recursive: true });
+      writeFeatureFile(args.out, result.set);
+      progress.done({
+        rows: result.set.ids.length,
+        dim: result.set.dim,
+        skipped: result.failures.length,
+        cached: result.cached,
+        target: encoder.id,
+        out: args.out,
+      });
+    } finally {
+      encoder.dispose();
+    }
+  },
+};
