@@ -1,0 +1,113 @@
+/**
+ * CLIP ViT-B/32 vision tower (random weights, real shapes) on wasm against PyTorch CPU, measured in the same
+ * run: forward and forward + backward-to-the-input, ms per image at batch 1 and 8, median of several runs.
+ * PyTorch 1.13 (Debian's /usr/bin/python3) runs the same architecture (bench/torch/vit_ref.py) at 1 and 2
+ * threads; tfjs-wasm runs single-threaded in Node, so the 1-thread row is the like-for-like comparison.
+ *
+ *   npx tsx bench/vit.ts            (BENCH_RUNS=n to change the number of timed runs, default 5)
+ */
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/runtime/backend.js';
+import { resolveTarget } from '../src/models/create-encoder.js';
+import { parseClipTarget } from '../src/models/clip/clip-family.js';
+import { towerParams } from '../src/models/clip/clip-weight-map.js';
+import { ClipVisionTower } from '../src/models/clip/vision-tower.js';
+import type { BenchRow } from './bench-row.js';
+
+const BATCHES = [1, 8] as const;
+const TORCH_THREADS = [1, 2] as const;
+const TORCH_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'torch', 'vit_ref.py');
+
+interface TorchResult {
+  threads: number;
+  batch: number;
+  forward_ms_per_image: number;
+  forward_backward_ms_per_image: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function medianMs(fn: () => void, runs: number): number {
+  fn();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    fn();
+    times.push(performance.now() - start);
+  }
+  return median(times);
+}
+
+/** Random ViT-B/32 vision weights in the tower's own layout (LN gains 1, everything else N(0, 0.02²)). */
+function randomVisionWeights(): { tower: ClipVisionTower } {
+  const arch = parseClipTarget(resolveTarget('vit-b-32')).architecture!;
+  let state = 12345;
+  const uniform = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const weights = new Map<string, Float32Array>();
+  for (const p of towerParams(arch, 'open_clip', 'vision')) {
+    const count = p.shape.reduce((a, b) => a * b, 1);
+    const isGain = /ln\w*\.g$/.test(p.name);
+    weights.set(p.name, Float32Array.from({ length: count }, () => (isGain ? 1 : 0.02 * (uniform() * 2 - 1) * Math.sqrt(3))));
+  }
+  return { tower: new ClipVisionTower(arch, weights, { inputGradient: true }) };
+}
+
+function runTorch(runs: number): { version: string; results: TorchResult[] } {
+  const args = [TORCH_SCRIPT, '--batches', ...BATCHES.map(String), '--threads', ...TORCH_THREADS.map(String), '--runs', String(runs)];
+  const parsed = JSON.parse(execFileSync('/usr/bin/python3', args, { encoding: 'utf8' })) as { torch: string; results: TorchResult[] };
+  return { version: parsed.torch, results: parsed.results };
+}
+
+export async function benchVit(options: { runs?: number } = {}): Promise<BenchRow[]> {
+  const runs = options.runs ?? Number(process.env.BENCH_RUNS ?? 5);
+  await initBackend({ request: 'wasm' });
+  const { tower } = randomVisionWeights();
+  const ours = new Map<number, { forward: number; forwardBackward: number }>();
+  for (const batch of BATCHES) {
+    const x = tf.randomUniform([batch, 224, 224, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const forward = medianMs(() => {
+      const y = tower.forward(x, 'pre-projection');
+      y.dataSync();
+      y.dispose();
+    }, runs);
+    const forwardBackward = medianMs(() => {
+      const g = tf.grad((input: tf.Tensor) => tf.sum(tower.forward(input as tf.Tensor4D, 'projected')))(x);
+      g.dataSync();
+      g.dispose();
+    }, runs);
+    ours.set(batch, { forward: forward / batch, forwardBackward: forwardBackward / batch });
+    x.dispose();
+  }
+  tower.dispose();
+
+  const torch = runTorch(runs);
+  const rows: BenchRow[] = [];
+  for (const batch of BATCHES) {
+    const mine = ours.get(batch)!;
+    for (const threads of TORCH_THREADS) {
+      const ref = torch.results.find((r) => r.batch === batch && r.threads === threads);
+      if (!ref) throw new Error(`vit_ref.py returned no result for batch ${batch}, ${threads} threads`);
+      const referenceName = `PyTorch ${torch.version} CPU, ${threads} thread${threads > 1 ? 's' : ''}`;
+      const note = `ViT-B/32 vision tower, 224 px, median of ${runs}, tfjs-wasm 1 thread`;
+      rows.push(
+        { name: `vit-b-32 forward batch ${batch}`, unit: 'ms/img', advood: mine.forward, reference: ref.forward_ms_per_image, referenceName, note },
+        { name: `vit-b-32 forward+input-gradient batch ${batch}`, unit: 'ms/img', advood: mine.forwardBackward, reference: ref.forward_backward_ms_per_image, referenceName, note },
+      );
+    }
+  }
+  return rows;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const rows = await benchVit();
+  for (const r of rows) {
+    console.log(`${r.name.padEnd(40)} ${r.advood.toFixed(1).padStart(8)} ${r.unit}  vs ${r.reference.toFixed(1).padStart(8)} (${r.referenceName})  ratio ${(r.advood / r.reference).toFixed(2)}`);
+  }
+}
