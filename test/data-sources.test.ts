@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -95,7 +95,11 @@ test('fingerprint is stable on reopen and changes with content, mtime or listing
   const touched = (await openImageFolder(dir)).fingerprint;
   t.not(touched, first);
   await flatPng(join(dir, 'c', 'b.png'), 1);
-  t.not((await openImageFolder(dir)).fingerprint, touched);
+  const added = (await openImageFolder(dir)).fingerprint;
+  t.not(added, touched);
+  // Moved elsewhere: cached source paths would be stale, so the fingerprint changes too.
+  renameSync(dir, `${dir}-moved`);
+  t.not((await openImageFolder(`${dir}-moved`)).fingerprint, added);
 });
 
 test('file list: relative paths, labels, comments; bad items fail on load naming the file', async (t) => {

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { UserError, errorMessage } from '../runtime/errors.js';
 import { decodeRawPixels } from './decode-image.js';
@@ -70,7 +70,8 @@ export async function openIdx(pair: IdxPair, options: IdxOptions = {}): Promise<
   const images = readIdx(pair.images, 3);
   const [count, rows, cols] = images.array.dims;
   if (rows === 0 || cols === 0) throw new UserError(`${pair.images}: images of size ${rows}×${cols}`);
-  const fingerprint = createHash('sha256').update('idx\n').update(images.fileBytes);
+  // Content, plus the absolute path that item origins (and so cached source_path columns) record.
+  const fingerprint = createHash('sha256').update(`idx\n${resolve(pair.images)}\n`).update(images.fileBytes);
   let labels: Uint8Array | null = null;
   if (pair.labels !== null) {
     const read = readIdx(pair.labels, 1);

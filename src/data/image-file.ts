@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { ItemError, errorMessage } from '../runtime/errors.js';
 import { decodeImage, type DecodeOptions } from './decode-image.js';
 import type { DecodedImage, ImageItem, ImageSource, Preprocess } from './image-source.js';
@@ -31,7 +32,8 @@ export async function loadImageFile(path: string, preprocess: Preprocess, option
 }
 
 /**
- * sha256 over (kind, class names, and per item: id, label, size, mtime). Size + mtime rather than content
+ * sha256 over (kind, class names, and per item: id, absolute path, label, size, mtime). The path is in it because
+ * cached feature files record it (source_path). Size + mtime rather than content
  * hashes keeps opening a large folder cheap; a changed file changes its mtime. Missing files enter as size -1,
  * so they count too.
  */
@@ -52,7 +54,7 @@ export async function fileListingFingerprint(
     } catch {
       // Missing: recorded as -1; load() reports it.
     }
-    hash.update(`\n${item.id}\t${item.label ?? ''}\t${size}\t${mtimeMs}`);
+    hash.update(`\n${item.id}\t${resolve(item.origin)}\t${item.label ?? ''}\t${size}\t${mtimeMs}`);
   }
   return hash.digest('hex');
 }
