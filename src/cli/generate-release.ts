@@ -54,6 +54,8 @@ export interface GenerateOptions {
   backend: BackendReport;
   /** The command line recorded in the manifest. */
   command: string;
+  /** Bytes after which the writer starts a new shard (default: the writer's ~500 MB). */
+  shardBytes?: number;
   /** Store the clean image next to each adversarial one (default true). */
   includeCleanImage?: boolean;
   /** An already loaded encoder (in-process callers); it must match `target` and the preset's input size. */
@@ -169,6 +171,7 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
       config: { attack: { preset: preset.name, origin: preset.origin, params }, target: encoder.id, id: options.id, idN: options.idN ?? null, ood: options.ood, n: options.n ?? null, seed: options.seed },
       paramsHash: runHash,
       shard: options.shard ?? null,
+      shardBytes: options.shardBytes,
     });
     const attack = createAttack(params, options.seed);
     const version = advoodVersion();
