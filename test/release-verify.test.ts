@@ -111,3 +111,14 @@ test('path traversal in state.json or manifest.json is refused by the reader and
   t.false(report.ok);
   t.true(report.problems.some((p) => p.file === '../../outside.txt' && /refusing to follow/.test(p.problem)));
 });
+
+test('`advood release card` rebuilds an edited card and reseals the manifest so the release verifies again', async (t) => {
+  const dir = copy();
+  const card = join(dir, 'README.md');
+  const original = readFileSync(card, 'utf8');
+  writeFileSync(card, original.replace('## Limitations', '## Edited by hand'));
+  t.false((await verifyRelease(dir)).ok);
+  t.is(await main(['release', 'card', dir, '--json']), 0);
+  t.is(readFileSync(card, 'utf8'), original);
+  t.deepEqual((await verifyRelease(dir)).problems, []);
+});
