@@ -5,6 +5,7 @@
 import yargs from 'yargs';
 import { UserError } from '../runtime/errors.js';
 import { doctorCommand } from './doctor.js';
+import { evaluateCommand } from './evaluate.js';
 import { featuresCommand } from './features.js';
 import { releaseCommand } from './release.js';
 import { generateCommand } from './generate.js';
@@ -25,6 +26,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(featuresCommand)
     .command(releaseCommand)
     .command(generateCommand)
+    .command(evaluateCommand)
     .demandCommand(1, 'Name a command; see --help.')
     .strict()
     .recommendCommands()

@@ -1,0 +1,259 @@
+/**
+ * runEvaluation: the whole of `advood evaluate` as a library call (the CLI and `advood demo` both use it).
+ *
+ * Features of every set come through the feature cache. A release given with --ood contributes two sets: its
+ * adversarial images, and the clean images stored beside them (the same items before the attack), so the
+ * collapse Δ compares like with like. When a release's targets are ID training images (the paper's `sample`
+ * strategy), the 1-NN detector is also run with those images removed from the bank, as the paper does.
+ */
+import { existsSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { computeFeatures } from '../data/features.js';
+import type { FeatureSet } from '../data/feature-set.js';
+import type { ImageSource, Preprocess } from '../data/image-source.js';
+import { openImageSource } from '../data/open-image-source.js';
+import { preprocessFor } from '../data/preprocess.js';
+import type { Detector } from '../detectors/detector.js';
+import { type FeatureViews, type OodSetInput, evaluateDetectors } from '../detectors/evaluate-detectors.js';
+import { createDetectors, supportedDetectorNames } from '../detectors/registry.js';
+import type { EvaluationResult } from '../metrics/evaluation-result.js';
+import { createEncoder } from '../models/create-encoder.js';
+import type { Encoder, FeatureKind } from '../models/encoder.js';
+import { promptEnsembleEmbeddings } from '../models/prompt-ensemble.js';
+import { MANIFEST_FILE } from '../release/release-manifest.js';
+import { type ReleaseImageSource, openReleaseImageSource } from '../release/release-image-source.js';
+import type { BackendReport } from '../runtime/backend.js';
+import { UserError } from '../runtime/errors.js';
+import type { GalleryItem } from '../report/report-html.js';
+import { writeEvaluationOutputs } from '../report/write-outputs.js';
+
+export interface EvaluateOptions {
+  target: string;
+  weights?: string;
+  inputSize?: number;
+  /** ID training source: the k-NN bank and the fit set of every detector. */
+  idTrain: string;
+  idTest: string;
+  /** Image sources or release directories, each optionally `name=spec`. */
+  ood: readonly string[];
+  /** Detector specs (registry syntax); default: every detector the target and data support. */
+  detectors?: readonly string[];
+  out: string;
+  batch: number;
+  bootstrap: { resamples: number; seed: number };
+  /** Gallery rows per release in report.html. */
+  gallery: number;
+  backend: BackendReport;
+  /** An already loaded encoder (in-process callers). */
+  encoder?: Encoder;
+  /** The command line, shown in the report. */
+  command?: string;
+  onProgress?: (event: EvaluateProgress) => void;
+}
+
+export type EvaluateProgress =
+  | { kind: 'stage'; message: string }
+  | { kind: 'features'; set: string; done: number; total: number }
+  | { kind: 'skipped'; set: string; item: string; reason: string };
+
+export interface EvaluateSummary {
+  result: EvaluationResult;
+  markdown: string;
+  files: string[];
+}
+
+interface NamedSpec {
+  name: string;
+  spec: string;
+}
+
+/** `name=spec` or a bare spec named after its last path component. */
+export function parseNamedSpec(text: string): NamedSpec {
+  const match = /^([\w.:-]+)=(.+)$/.exec(text);
+  if (match) return { name: match[1]!, spec: match[2]! };
+  return { name: basename(resolve(text.replace(/^(folder|list|idx):/, '').split(',')[0]!)), spec: text };
+}
+
+export function isReleaseDir(path: string): boolean {
+  return existsSync(join(path, MANIFEST_FILE)) && existsSync(join(path, 'state.json'));
+}
+
+export async function runEvaluation(options: EvaluateOptions): Promise<EvaluateSummary> {
+  const report = options.onProgress ?? (() => {});
+  if (options.ood.length === 0) throw new UserError('evaluate needs at least one --ood source (an image source or a release directory)');
+  // Open all data first: a wrong path fails at once, before any weights load.
+  const idTrain = await openImageSource(options.idTrain);
+  const idTest = await openImageSource(options.idTest);
+  const oodSpecs = options.ood.map(parseNamedSpec);
+  const oodSources: { name: string; source: ImageSource; release?: ReleaseImageSource; cleanOf?: string }[] = [];
+  for (const { name, spec } of oodSpecs) {
+    if (isReleaseDir(spec)) {
+      const adversarial = await openReleaseImageSource(spec, 'image', name);
+      const clean = await openReleaseImageSource(spec, 'cleanImage', `${name}:clean`);
+      oodSources.push({ name: clean.name, source: clean });
+      oodSources.push({ name, source: adversarial, release: adversarial, cleanOf: clean.name });
+    } else {
+      oodSources.push({ name, source: await openImageSource(spec) });
+    }
+  }
+
+  report({ kind: 'stage', message: `loading target ${options.target}` });
+  const encoder =
+    options.encoder ??
+    (await createEncoder(options.target, {
+      weights: options.weights,
+      inputSize: options.inputSize,
+      backend: options.backend,
+      log: (message) => report({ kind: 'stage', message }),
+    }));
+  try {
+    const hasText = typeof encoder.encodeText === 'function' && encoder.featureKinds.includes('projected');
+    const kinds: FeatureKind[] = hasText ? ['pre-projection', 'projected'] : ['pre-projection'];
+    const clipPreprocess = preprocessFor(encoder);
+    // Released images are already at model resolution and must not be resampled again.
+    const exactPreprocess = preprocessFor(encoder, { mode: 'exact' });
+
+    const featuresOf = async (setName: string, source: ImageSource, preprocess: Preprocess): Promise<FeatureViews> => {
+      const views: FeatureViews = {};
+      for (const kind of kinds) {
+        const result = await computeFeatures(encoder, source, {
+          preprocess,
+          batchSize: options.batch,
+          kind,
+          progress: {
+            onBatch: (done, total) => report({ kind: 'features', set: `${setName} (${kind})`, done, total }),
+            onFailure: ({ item, reason }) => report({ kind: 'skipped', set: setName, item: item.origin, reason }),
+          },
+        });
+        if (result.set.ids.length === 0) throw new UserError(`${setName}: none of its ${source.items.length} images could be used`);
+        views[kind] = result.set;
+      }
+      return views;
+    };
+
+    const train = await featuresOf('id-train', idTrain, clipPreprocess);
+    const test = await featuresOf('id-test', idTest, clipPreprocess);
+    const oodSets: OodSetInput[] = [];
+    for (const entry of oodSources) {
+      const preprocess = entry.source.fingerprint.startsWith('release:') ? exactPreprocess : clipPreprocess;
+      oodSets.push({
+        name: entry.name,
+        features: await featuresOf(entry.name, entry.source, preprocess),
+        kind: entry.cleanOf ? 'adversarial' : 'clean',
+        cleanOf: entry.cleanOf,
+      });
+    }
+    const textEmbeddings = hasText ? textFeatureSet(encoder, idTrain.classNames) : undefined;
+
+    const labelled = train['pre-projection']!.labels.some((label) => label >= 0);
+    const specs = options.detectors ?? supportedDetectorNames({ labels: labelled, text: hasText, projected: hasText });
+    const detectors: Detector[] = createDetectors(specs);
+    const targetIds = attackTargetIds(oodSources, idTrain);
+    if (targetIds.length > 0 && specs.some((s) => s === 'knn' || s.startsWith('knn:'))) {
+      // The paper's second 1-NN figure: the bank without the images the attack aimed at.
+      detectors.push(...createDetectors([{ name: 'knn', options: { excludeIds: targetIds } }]));
+    }
+
+    report({ kind: 'stage', message: `fitting and scoring ${detectors.length} detectors` });
+    const result = await evaluateDetectors({
+      detectors,
+      train,
+      textEmbeddings,
+      idTest: test,
+      oodSets,
+      bootstrap: options.bootstrap,
+      onEvent: (event) => {
+        if (event.type === 'fit') report({ kind: 'stage', message: `detector ${event.index + 1}/${event.total}: ${event.detector}` });
+      },
+    });
+    const gallery = await galleryRows(oodSources, options.gallery);
+    const { markdown, files } = await writeEvaluationOutputs(result, options.out, {
+      title: `advood evaluation: ${encoder.id}`,
+      subtitle: [
+        `ID train ${options.idTrain} (${idTrain.items.length} images), ID test ${options.idTest}`,
+        `OOD: ${oodSources.map((s) => s.name).join(', ')}`,
+        ...(options.command ? [options.command] : []),
+      ],
+      gallery,
+    });
+    return { result, markdown, files };
+  } finally {
+    if (!options.encoder) encoder.dispose();
+  }
+}
+
+function textFeatureSet(encoder: Encoder, classNames: readonly string[]): FeatureSet {
+  if (classNames.length === 0) throw new UserError('zero-shot detectors need class names for the ID train set (a labelled source)');
+  const embeddings = promptEnsembleEmbeddings(encoder, classNames);
+  try {
+    return {
+      ids: [...classNames],
+      labels: Int32Array.from(classNames, (_, i) => i),
+      classNames,
+      dim: embeddings.shape[1],
+      vectors: embeddings.dataSync() as Float32Array,
+    };
+  } finally {
+    embeddings.dispose();
+  }
+}
+
+/**
+ * ID-train ids that releases used as attack targets (rows whose target is one ID image). The release records
+ * the index into its ID source; the source must be the one passed as --id-train for the ids to mean anything,
+ * which the release's recorded ID-source fingerprint confirms.
+ */
+function attackTargetIds(sources: readonly { release?: ReleaseImageSource }[], idTrain: ImageSource): string[] {
+  const ids = new Set<string>();
+  for (const { release } of sources) {
+    if (!release) continue;
+    const indexed = release.rows.filter((row) => row.targetIndex >= 0);
+    if (indexed.length === 0) continue;
+    const recorded = releaseIdFingerprint(release);
+    if (recorded !== null && recorded !== idTrain.fingerprint) {
+      throw new UserError(
+        `${release.release.dir}: its targets index an ID source with fingerprint ${recorded.slice(0, 12)}…, ` +
+          `but --id-train has ${idTrain.fingerprint.slice(0, 12)}…; pass the ID source the release was generated with`,
+      );
+    }
+    for (const row of indexed) {
+      const item = idTrain.items[row.targetIndex];
+      if (!item) throw new UserError(`${release.release.dir}#${row.id}: target index ${row.targetIndex} is outside --id-train (${idTrain.items.length} images)`);
+      ids.add(item.id);
+    }
+  }
+  return [...ids].sort();
+}
+
+function releaseIdFingerprint(release: ReleaseImageSource): string | null {
+  const config = release.release.manifest.config as { idSource?: { fingerprint?: unknown } } | null;
+  const fingerprint = config?.idSource?.fingerprint;
+  return typeof fingerprint === 'string' ? fingerprint : null;
+}
+
+/** Evenly spaced rows of each release: clean | adversarial | amplified δ, with cos and PSNR. */
+async function galleryRows(sources: readonly { release?: ReleaseImageSource }[], perRelease: number): Promise<GalleryItem[]> {
+  const items: GalleryItem[] = [];
+  if (perRelease <= 0) return items;
+  for (const { release } of sources) {
+    if (!release) continue;
+    const total = release.rows.length;
+    const wanted = new Set(Array.from({ length: Math.min(perRelease, total) }, (_, i) => Math.floor((i * total) / Math.min(perRelease, total))));
+    let index = 0;
+    for await (const row of release.release.rows()) {
+      if (wanted.has(index) && row.cleanImage) {
+        const className = release.classNames[row.targetClass] ?? 'none';
+        items.push({
+          id: row.id,
+          cleanPng: row.cleanImage,
+          adversarialPng: row.image,
+          cos: row.cosAfter,
+          psnr: row.psnr,
+          caption: `target: ${className} (${row.targetStrategy})`,
+        });
+      }
+      index++;
+    }
+  }
+  return items;
+}

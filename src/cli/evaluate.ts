@@ -1,0 +1,116 @@
+/**
+ * `advood evaluate`: OOD detectors on ID test vs clean and adversarial OOD sets. Prints the summary table
+ * (with bootstrap CIs and the collapse Δ) and writes summary.{md,csv,json}, scores.arrow and report.html.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { DATA_SPEC_HELP } from '../data/open-image-source.js';
+import { DETECTORS } from '../detectors/registry.js';
+import { initBackend } from '../runtime/backend.js';
+import { UserError } from '../runtime/errors.js';
+import { type EvaluateProgress, runEvaluation } from './evaluate-run.js';
+import { createProgress, type Progress } from './progress.js';
+
+interface EvaluateArgs {
+  backend: string;
+  json: boolean;
+  target: string;
+  weights?: string;
+  'input-size'?: number;
+  'id-train': string;
+  'id-test': string;
+  ood: string[];
+  detectors?: string[];
+  out: string;
+  batch: number;
+  bootstrap: number;
+  seed: number;
+  gallery: number;
+}
+
+function nonNegativeInteger(value: number, flag: string, minimum = 0): void {
+  if (!Number.isInteger(value) || value < minimum) throw new UserError(`${flag} must be an integer ≥ ${minimum}, got ${value}`);
+}
+
+/** Turns library progress events into one bar per feature set (or JSON lines). */
+export function evaluateProgressPrinter(json: boolean): (event: EvaluateProgress) => void {
+  let bar: { set: string; progress: Progress; shown: number } | null = null;
+  return (event) => {
+    if (event.kind === 'features') {
+      if (!bar || bar.set !== event.set) {
+        bar = { set: event.set, progress: createProgress(`features ${event.set}`, event.total, { json }), shown: 0 };
+      }
+      bar.progress.tick(event.done - bar.shown);
+      bar.shown = event.done;
+      if (event.done >= event.total) {
+        bar.progress.done();
+        bar = null;
+      }
+    } else if (event.kind === 'skipped') {
+      createProgress(`features ${event.set}`, 0, { json }).event('skipped', { file: event.item, reason: event.reason });
+    } else if (json) {
+      process.stdout.write(JSON.stringify({ event: 'stage', message: event.message }) + '\n');
+    } else {
+      process.stderr.write(`evaluate: ${event.message}\n`);
+    }
+  };
+}
+
+export const evaluateCommand: CommandModule<object, EvaluateArgs> = {
+  command: 'evaluate',
+  describe: 'Evaluate OOD detectors on clean and adversarial OOD; print AUROC/FPR95/AUPR with CIs and the collapse',
+  builder: (yargs: Argv<object>) =>
+    yargs
+      .option('target', { type: 'string', default: 'mobilenet-v2', describe: 'target model: preset name, config JSON or checkpoint dir' })
+      .option('weights', { type: 'string', describe: 'local weights directory for the target' })
+      .option('input-size', { type: 'number', describe: 'input side in pixels, for targets whose size is free (mobilenet-v2)' })
+      .option('id-train', { type: 'string', demandOption: true, describe: `ID training images (bank / fit set): ${DATA_SPEC_HELP}` })
+      .option('id-test', { type: 'string', demandOption: true, describe: 'ID test images' })
+      .option('ood', {
+        type: 'string',
+        array: true,
+        demandOption: true,
+        describe: 'OOD sets, each an image source or an advood release directory, optionally name=SPEC (repeatable)',
+      })
+      .option('detectors', {
+        type: 'string',
+        array: true,
+        describe: `detector specs (default: all the target supports): ${DETECTORS.map((d) => d.name).join(', ')}; options as knn:k=5`,
+      })
+      .option('out', { type: 'string', default: 'advood-eval', describe: 'output directory' })
+      .option('batch', { type: 'number', default: 16, describe: 'images per forward pass' })
+      .option('bootstrap', { type: 'number', default: 1000, describe: 'bootstrap resamples for the 95 % CIs (0: no CIs)' })
+      .option('seed', { type: 'number', default: 0, describe: 'bootstrap and probe seed' })
+      .option('gallery', { type: 'number', default: 12, describe: 'gallery rows per release in report.html' })
+      .example(
+        '$0 evaluate --id-train datasets/demo/fashion-mnist-train --id-test datasets/demo/fashion-mnist-test --ood datasets/demo/openclipart --ood adv=out/release',
+        'embedded MobileNetV2: clean openclipart vs its adversarial release',
+      ) as unknown as Argv<EvaluateArgs>,
+  handler: async (args) => {
+    nonNegativeInteger(args.batch, '--batch', 1);
+    nonNegativeInteger(args.bootstrap, '--bootstrap');
+    nonNegativeInteger(args.gallery, '--gallery');
+    if (args['input-size'] !== undefined) nonNegativeInteger(args['input-size'], '--input-size', 1);
+    const backend = await initBackend({ request: args.backend });
+    const { markdown, files } = await runEvaluation({
+      target: args.target,
+      weights: args.weights,
+      inputSize: args['input-size'],
+      idTrain: args['id-train'],
+      idTest: args['id-test'],
+      ood: args.ood,
+      detectors: args.detectors,
+      out: args.out,
+      batch: args.batch,
+      bootstrap: { resamples: args.bootstrap, seed: args.seed },
+      gallery: args.gallery,
+      backend,
+      command: ['advood', ...process.argv.slice(2)].join(' '),
+      onProgress: evaluateProgressPrinter(args.json),
+    });
+    if (args.json) {
+      process.stdout.write(JSON.stringify({ event: 'done', files }) + '\n');
+    } else {
+      process.stdout.write(`${markdown}\nwritten: ${files.join(', ')}\n`);
+    }
+  },
+};

@@ -1,0 +1,96 @@
+/**
+ * A release seen as an ImageSource, so `advood evaluate` computes (and caches) features of its adversarial
+ * images, or of the clean images stored beside them, through the same path as any image folder.
+ *
+ * Releases are streams (Arrow IPC), not random-access files. Feature extraction asks for items in source
+ * order, a few at a time, so one forward cursor serves it: rows read past on the way to a requested one wait
+ * in a small buffer. Asking for an item behind the cursor restarts it (correct, only slower).
+ */
+import { decodeImage } from '../data/decode-image.js';
+import type { DecodedImage, ImageItem, ImageSource, Preprocess } from '../data/image-source.js';
+import { ItemError } from '../runtime/errors.js';
+import { openRelease, type OpenedRelease } from './release-reader.js';
+import type { ReleaseRow } from './release-row.js';
+
+export type ReleaseImageColumn = 'image' | 'cleanImage';
+
+/** What evaluate needs to know about each row besides its pixels. */
+export type ReleaseRowInfo = Omit<ReleaseRow, 'image' | 'cleanImage' | 'feature'>;
+
+export interface ReleaseImageSource extends ImageSource {
+  readonly release: OpenedRelease;
+  /** Row metadata in release order, aligned with `items`. */
+  readonly rows: readonly ReleaseRowInfo[];
+}
+
+/** Rows read past and not yet asked for; beyond this the buffer is dropped and the cursor restarts later. */
+const MAX_BUFFERED_ROWS = 256;
+
+export async function openReleaseImageSource(dir: string, column: ReleaseImageColumn, name: string): Promise<ReleaseImageSource> {
+  const release = await openRelease(dir);
+  const rows: ReleaseRowInfo[] = [];
+  const items: ImageItem[] = [];
+  for await (const row of release.rows()) {
+    if (column === 'cleanImage' && row.cleanImage === null) {
+      throw new ItemError(`${dir}#${row.id}`, 'this release was written without clean images (--no-clean-images); pass the clean source with --ood instead');
+    }
+    const { image: _image, cleanImage: _clean, feature: _feature, ...info } = row;
+    rows.push(info);
+    items.push({ id: row.id, label: row.label >= 0 ? row.label : null, origin: `${dir}#${row.id}` });
+  }
+  const cursor = new ForwardCursor(release, column);
+  return {
+    name,
+    classNames: release.manifest.schema.classNames,
+    fingerprint: `release:${release.manifest.manifestSha256}:${column}`,
+    items,
+    release,
+    rows,
+    async load(item: ImageItem, preprocess: Preprocess): Promise<DecodedImage> {
+      const bytes = await cursor.bytesOf(item.id);
+      if (!bytes) throw new ItemError(item.origin, `row not found in the release's shards`);
+      return decodeImage(bytes, item.origin, preprocess);
+    },
+  };
+}
+
+class ForwardCursor {
+  private iterator: AsyncIterator<ReleaseRow> | null = null;
+  private readonly buffered = new Map<string, Uint8Array>();
+  /** Serialises cursor moves: concurrent loads must not interleave on one iterator. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly release: OpenedRelease,
+    private readonly column: ReleaseImageColumn,
+  ) {}
+
+  bytesOf(id: string): Promise<Uint8Array | null> {
+    const next = this.queue.then(() => this.find(id));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async find(id: string): Promise<Uint8Array | null> {
+    const hit = this.buffered.get(id);
+    if (hit) {
+      this.buffered.delete(id);
+      return hit;
+    }
+    // At most two passes: from the current position to the end, then once from the start.
+    for (let pass = 0; pass < 2; pass++) {
+      this.iterator ??= this.release.rows()[Symbol.asyncIterator]();
+      for (;;) {
+        const step = await this.iterator.next();
+        if (step.done) break;
+        const bytes = step.value[this.column];
+        if (!bytes) continue;
+        if (step.value.id === id) return bytes;
+        if (this.buffered.size >= MAX_BUFFERED_ROWS) this.buffered.clear();
+        this.buffered.set(step.value.id, bytes);
+      }
+      this.iterator = null;
+    }
+    return null;
+  }
+}
