@@ -11,11 +11,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/runtime/backend.js';
-import { resolveTarget } from '../src/models/create-encoder.js';
-import { parseClipTarget } from '../src/models/clip/clip-family.js';
-import { towerParams } from '../src/models/clip/clip-weight-map.js';
-import { ClipVisionTower } from '../src/models/clip/vision-tower.js';
 import type { BenchRow } from './bench-row.js';
+import { randomVitB32Tower } from './random-vit.js';
+import { timeRuns } from './timing.js';
 
 const BATCHES = [1, 8] as const;
 const TORCH_THREADS = [1, 2] as const;
@@ -28,37 +26,6 @@ interface TorchResult {
   forward_backward_ms_per_image: number;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-function medianMs(fn: () => void, runs: number): number {
-  fn();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    fn();
-    times.push(performance.now() - start);
-  }
-  return median(times);
-}
-
-/** Random ViT-B/32 vision weights in the tower's own layout (LN gains 1, everything else N(0, 0.02²)). */
-function randomVisionWeights(): { tower: ClipVisionTower } {
-  const arch = parseClipTarget(resolveTarget('vit-b-32')).architecture!;
-  let state = 12345;
-  const uniform = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296);
-  const weights = new Map<string, Float32Array>();
-  for (const p of towerParams(arch, 'open_clip', 'vision')) {
-    const count = p.shape.reduce((a, b) => a * b, 1);
-    const isGain = /ln\w*\.g$/.test(p.name);
-    weights.set(p.name, Float32Array.from({ length: count }, () => (isGain ? 1 : 0.02 * (uniform() * 2 - 1) * Math.sqrt(3))));
-  }
-  return { tower: new ClipVisionTower(arch, weights, { inputGradient: true }) };
-}
-
 function runTorch(runs: number): { version: string; results: TorchResult[] } {
   const args = [TORCH_SCRIPT, '--batches', ...BATCHES.map(String), '--threads', ...TORCH_THREADS.map(String), '--runs', String(runs)];
   const parsed = JSON.parse(execFileSync('/usr/bin/python3', args, { encoding: 'utf8' })) as { torch: string; results: TorchResult[] };
@@ -68,20 +35,20 @@ function runTorch(runs: number): { version: string; results: TorchResult[] } {
 export async function benchVit(options: { runs?: number } = {}): Promise<BenchRow[]> {
   const runs = options.runs ?? Number(process.env.BENCH_RUNS ?? 5);
   await initBackend({ request: 'wasm' });
-  const { tower } = randomVisionWeights();
+  const tower = randomVitB32Tower();
   const ours = new Map<number, { forward: number; forwardBackward: number }>();
   for (const batch of BATCHES) {
     const x = tf.randomUniform([batch, 224, 224, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
-    const forward = medianMs(() => {
+    const forward = timeRuns(() => {
       const y = tower.forward(x, 'pre-projection');
       y.dataSync();
       y.dispose();
-    }, runs);
-    const forwardBackward = medianMs(() => {
+    }, runs).median;
+    const forwardBackward = timeRuns(() => {
       const g = tf.grad((input: tf.Tensor) => tf.sum(tower.forward(input as tf.Tensor4D, 'projected')))(x);
       g.dataSync();
       g.dispose();
-    }, runs);
+    }, runs).median;
     ours.set(batch, { forward: forward / batch, forwardBackward: forwardBackward / batch });
     x.dispose();
   }
