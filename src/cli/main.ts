@@ -4,6 +4,7 @@
  */
 import yargs from 'yargs';
 import { UserError } from '../runtime/errors.js';
+import { demoCommand } from './demo.js';
 import { doctorCommand } from './doctor.js';
 import { evaluateCommand } from './evaluate.js';
 import { featuresCommand } from './features.js';
@@ -27,6 +28,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(releaseCommand)
     .command(generateCommand)
     .command(evaluateCommand)
+    .command(demoCommand)
     .demandCommand(1, 'Name a command; see --help.')
     .strict()
     .recommendCommands()
