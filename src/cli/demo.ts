@@ -27,7 +27,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       .option('quick', { type: 'boolean', default: false, describe: 'a tiny run (under a minute), as CI does' })
       .option('out', { type: 'string', default: 'advood-demo', describe: 'directory for the release, evaluation and report' })
       .option('workers', { type: 'number', default: 1, describe: 'generate with N single-threaded processes (shards), then merge' })
-      .option('n', { type: 'number', describe: 'OOD images to attack (default: 8 with --quick, else 64)' })
+      .option('n', { type: 'number', describe: 'OOD images to attack per release (default: 8 with --quick, else 100)' })
       .example('$0 demo', 'the full demo (~10 minutes on 2 cores)')
       .example('$0 demo --quick --out /tmp/demo', 'the CI-sized run') as unknown as Argv<DemoArgs>,
   handler: async (args) => {
@@ -56,21 +56,25 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     });
     const report = join(out, 'evaluation', 'report.html');
     if (args.json) {
-      const { evaluation, ...rest } = summary;
-      process.stdout.write(JSON.stringify({ event: 'done', ...rest, report, files: evaluation.files }) + '\n');
+      process.stdout.write(JSON.stringify({ event: 'done', releases: summary.releases, seconds: summary.seconds, report, files: summary.evaluation.files }) + '\n');
       return;
     }
-    const g = summary.generation;
+    const releaseLines = summary.releases.map(
+      (r) =>
+        `- ${r.name}: ${r.rows} images in ${r.dir}, verified (${r.verifiedFiles} files). Median after 8-bit quantisation: ` +
+        `cos to target ${r.cosBefore.toFixed(3)} → ${r.cosAfter.toFixed(3)}, PSNR ${r.psnr.toFixed(1)} dB, L∞ ${(r.linf * 255).toFixed(1)}/255, ` +
+        `${r.steps} steps; success ${(100 * r.successRate).toFixed(0)} %.`,
+    );
+    const s = summary.seconds;
     process.stdout.write(
       [
-        `Release: ${summary.release} — ${g.rows} adversarial images, verified (${summary.verified.files} files, ${summary.verified.rows} rows).`,
-        `Attack (median over images, after 8-bit quantisation): cos to target ${g.cosBefore.toFixed(3)} → ${g.cosAfter.toFixed(3)}, ` +
-          `PSNR ${g.psnr.toFixed(1)} dB, L∞ ${(g.linf * 255).toFixed(1)}/255, ${g.steps} steps, success ${(100 * g.successRate).toFixed(0)} %.`,
+        'Adversarial releases:',
+        ...releaseLines,
         '',
         summary.evaluation.markdown,
         `Report: ${report}`,
-        `Wall time ${formatDuration(summary.seconds.total)} (generate ${formatDuration(summary.seconds.generate)}, ` +
-          `verify ${formatDuration(summary.seconds.verify)}, evaluate ${formatDuration(summary.seconds.evaluate)}) on ${backend.chosen}.`,
+        `Wall time ${formatDuration(s.total)} (generate ${formatDuration(s.generate)}, verify ${formatDuration(s.verify)}, ` +
+          `evaluate ${formatDuration(s.evaluate)}) on ${backend.chosen}.`,
         '',
       ].join('\n'),
     );

@@ -148,7 +148,7 @@ export async function runEvaluation(options: EvaluateOptions): Promise<EvaluateS
     const labelled = train['pre-projection']!.labels.some((label) => label >= 0);
     const specs = options.detectors ?? supportedDetectorNames({ labels: labelled, text: hasText, projected: hasText });
     const detectors: Detector[] = createDetectors(specs);
-    const targetIds = attackTargetIds(oodSources, idTrain);
+    const targetIds = attackTargetIds(oodSources, idTrain, train['pre-projection']!);
     if (targetIds.length > 0 && specs.some((s) => s === 'knn' || s.startsWith('knn:'))) {
       // The paper's second 1-NN figure: the bank without the images the attack aimed at.
       detectors.push(...createDetectors([{ name: 'knn', options: { excludeIds: targetIds } }]));
@@ -199,11 +199,11 @@ function textFeatureSet(encoder: Encoder, classNames: readonly string[]): Featur
 }
 
 /**
- * ID-train ids that releases used as attack targets (rows whose target is one ID image). The release records
- * the index into its ID source; the source must be the one passed as --id-train for the ids to mean anything,
- * which the release's recorded ID-source fingerprint confirms.
+ * ID-train ids that releases used as attack targets (rows whose target is one ID image). A release records the
+ * row index into the features of its ID source (decodable images, in source order); the source must be the one
+ * passed as --id-train for that index to mean anything, which the release's recorded fingerprint confirms.
  */
-function attackTargetIds(sources: readonly { release?: ReleaseImageSource }[], idTrain: ImageSource): string[] {
+function attackTargetIds(sources: readonly { release?: ReleaseImageSource }[], idTrain: ImageSource, trainFeatures: FeatureSet): string[] {
   const ids = new Set<string>();
   for (const { release } of sources) {
     if (!release) continue;
@@ -217,9 +217,11 @@ function attackTargetIds(sources: readonly { release?: ReleaseImageSource }[], i
       );
     }
     for (const row of indexed) {
-      const item = idTrain.items[row.targetIndex];
-      if (!item) throw new UserError(`${release.release.dir}#${row.id}: target index ${row.targetIndex} is outside --id-train (${idTrain.items.length} images)`);
-      ids.add(item.id);
+      const id = trainFeatures.ids[row.targetIndex];
+      if (id === undefined) {
+        throw new UserError(`${release.release.dir}#${row.id}: target index ${row.targetIndex} is outside --id-train (${trainFeatures.ids.length} usable images)`);
+      }
+      ids.add(id);
     }
   }
   return [...ids].sort();

@@ -138,7 +138,8 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
     const size = encoder.inputSize;
 
     report({ kind: 'stage', message: `ID features of ${options.id}` });
-    const idSource = firstItems(await openImageSource(options.id), options.idN, '--id-n', options.id);
+    const fullIdSource = await openImageSource(options.id);
+    const idSource = firstItems(fullIdSource, options.idN, '--id-n', options.id);
     const idFeatures = await computeFeatures(encoder, idSource, { preprocess, batchSize: params.batch, kind: params.features, onError });
     for (const failure of idFeatures.failures) report({ kind: 'skipped', item: failure.item.origin, reason: failure.reason });
     const idSet = idFeatures.set;
@@ -168,7 +169,17 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
       .digest('hex');
     const writer = await openReleaseWriter(options.out, {
       schemaInfo: { classNames: [...idSet.classNames], featureDim: encoder.embedDim, includeCleanImage: options.includeCleanImage ?? true },
-      config: { attack: { preset: preset.name, origin: preset.origin, params }, target: encoder.id, id: options.id, idN: options.idN ?? null, ood: options.ood, n: options.n ?? null, seed: options.seed },
+      config: {
+        attack: { preset: preset.name, origin: preset.origin, params },
+        target: encoder.id,
+        id: options.id,
+        idN: options.idN ?? null,
+        // target_index counts rows of this source's features; evaluate checks it is given the same source.
+        idSource: { fingerprint: fullIdSource.fingerprint },
+        ood: options.ood,
+        n: options.n ?? null,
+        seed: options.seed,
+      },
       paramsHash: runHash,
       shard: options.shard ?? null,
       shardBytes: options.shardBytes,
