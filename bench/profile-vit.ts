@@ -24,12 +24,11 @@ export interface OpProfileRow {
 }
 
 export const ENGINE_ROW = '(engine: tape, scopes, allocation)';
-const CUSTOM_GRAD_SCOPE = 'unnamed scope';
 
 interface KernelRecord {
   name: string;
   kernelTimeMs: number;
-  inputShapes: number[][];
+  inputShapes: Array<number[] | null>;
   outputShapes: number[][];
 }
 
@@ -69,13 +68,14 @@ export async function profileVit(batch = 8): Promise<VitProfile> {
     const start = performance.now();
     const info = await tf.profile(step);
     const wallMs = performance.now() - start;
-    // tf.customGrad records its whole forward as one 'unnamed scope' entry around the kernels it runs, which
-    // are recorded too: keep the leaves only, so no time is counted twice.
-    const records = (info.kernels as unknown as KernelRecord[]).filter((r) => r.name !== CUSTOM_GRAD_SCOPE);
+    // Composite ops (tf.customGrad's 'unnamed scope', tf.fused.matMul's 'fusedMatMul__op') are recorded around
+    // the kernels they run, which are recorded too: keep the backend's kernels only, so no time counts twice.
+    const backendName = tf.getBackend();
+    const records = (info.kernels as unknown as KernelRecord[]).filter((r) => tf.getKernel(r.name, backendName) !== undefined);
     const byKernel = aggregate(records, (r) => r.name, wallMs);
     const kernelMs = byKernel.reduce((sum, r) => sum + r.ms, 0);
     byKernel.push({ kernel: ENGINE_ROW, ms: wallMs - kernelMs, share: (wallMs - kernelMs) / wallMs, calls: 0 });
-    const byShape = aggregate(records, (r) => `${r.name} ${r.inputShapes.map((s) => `[${s.join('×')}]`).join(' ')}`, wallMs);
+    const byShape = aggregate(records, (r) => `${r.name} ${r.inputShapes.map((s) => (s ? `[${s.join("×")}]` : "-")).join(" ")}`, wallMs);
     return { batch, wallMs, byKernel, byShape };
   } finally {
     x.dispose();

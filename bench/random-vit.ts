@@ -2,7 +2,9 @@
  * ViT-B/32's vision tower with random weights and the real shapes, for benchmarks: speed does not depend on
  * the weight values. LN gains 1, every other parameter uniform with the std of N(0, 0.02²), seeded.
  */
+import type * as tf from '@tensorflow/tfjs';
 import { resolveTarget } from '../src/models/create-encoder.js';
+import type { Encoder, FeatureKind } from '../src/models/encoder.js';
 import type { ClipArchitecture } from '../src/models/clip/clip-architecture.js';
 import { parseClipTarget } from '../src/models/clip/clip-family.js';
 import { towerParams } from '../src/models/clip/clip-weight-map.js';
@@ -23,4 +25,22 @@ export function randomVitB32Tower(): ClipVisionTower {
     weights.set(p.name, Float32Array.from({ length: count }, () => (isGain ? 1 : 0.02 * (uniform() * 2 - 1) * Math.sqrt(3))));
   }
   return new ClipVisionTower(arch, weights, { inputGradient: true });
+}
+
+/** The random tower behind the Encoder interface, so the real attack code can run on it. */
+export function randomVitB32Encoder(): Encoder {
+  const arch = vitB32Architecture();
+  const tower = randomVitB32Tower();
+  return {
+    id: 'vit-b-32 (random weights)',
+    inputSize: arch.vision.imageSize,
+    embedDim: arch.vision.width,
+    mean: arch.mean,
+    std: arch.std,
+    features: 'pre-projection',
+    featureKinds: ['pre-projection', 'projected'],
+    weightsSha256: 'random',
+    encodeImage: (pixels: tf.Tensor4D, kind: FeatureKind = 'pre-projection') => tower.forward(pixels, kind),
+    dispose: () => tower.dispose(),
+  };
 }

@@ -1,7 +1,7 @@
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/runtime/backend.js';
-import { FastLinear, batchedMatMul } from '../src/runtime/fast-linear.js';
+import { FastLinear } from '../src/runtime/fast-linear.js';
 
 test.before(async () => {
   await initBackend({ request: 'wasm' });
@@ -39,19 +39,4 @@ test('FastLinear rejects an input of the wrong width', (t) => {
   t.throws(() => layer.forward(x), { message: /3 features, layer expects 4/ });
   x.dispose();
   layer.dispose();
-});
-
-test('batchedMatMul: value and both gradients equal tf.matMul', (t) => {
-  const before = tf.memory().numTensors;
-  tf.tidy(() => {
-    const a = tf.randomNormal([2, 3, 4, 5], 0, 1, 'float32', 5) as tf.Tensor4D;
-    const b = tf.randomNormal([2, 3, 5, 6], 0, 1, 'float32', 6) as tf.Tensor4D;
-    const up = tf.randomNormal([2, 3, 4, 6], 0, 1, 'float32', 7);
-    t.true(maxAbsDiff(batchedMatMul(a, b), tf.matMul(a, b)) < 1e-5);
-    const fast = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(batchedMatMul(p as tf.Tensor4D, q as tf.Tensor4D), up)))([a, b]);
-    const plain = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(tf.matMul(p as tf.Tensor4D, q as tf.Tensor4D), up)))([a, b]);
-    t.true(maxAbsDiff(fast[0], plain[0]) < 1e-5);
-    t.true(maxAbsDiff(fast[1], plain[1]) < 1e-5);
-  });
-  t.is(tf.memory().numTensors, before);
 });

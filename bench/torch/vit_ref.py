@@ -34,7 +34,7 @@ def make_weights():
                 blocks=blocks, ln_post=(torch.ones(WIDTH), torch.zeros(WIDTH)), proj=r(WIDTH, EMBED))
 
 
-def forward(w, x):
+def forward(w, x, projected=True):
     n = x.shape[0]
     h = F.conv2d(x, w["conv"], stride=PATCH).flatten(2).transpose(1, 2)
     h = torch.cat([w["cls"].expand(n, 1, -1), h], 1) + w["pos"]
@@ -47,7 +47,8 @@ def forward(w, x):
         h = h + F.linear(a.transpose(1, 2).reshape(n, t, WIDTH), *b["out"])
         m = F.linear(F.layer_norm(h, (WIDTH,), *b["ln2"]), *b["fc1"])
         h = h + F.linear(m * torch.sigmoid(1.702 * m), *b["fc2"])
-    return F.layer_norm(h[:, 0], (WIDTH,), *w["ln_post"]) @ w["proj"]
+    pooled = F.layer_norm(h[:, 0], (WIDTH,), *w["ln_post"])
+    return pooled @ w["proj"] if projected else pooled
 
 
 def median_ms(fn, runs):

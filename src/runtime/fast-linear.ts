@@ -1,13 +1,12 @@
 /**
- * Linear layers and batched matmuls whose *input* gradients stay on the fast matmul path.
+ * A linear layer whose *input* gradient stays on the fast matmul path.
  *
- * On wasm, `matMul` with transposeA/transposeB leaves XNNPACK and runs ~10× slower (~3 vs ~30 GFLOP/s,
+ * On wasm, `matMul` with transposeA/transposeB leaves XNNPACK and runs ~10× slower (~3 vs ~30–45 GFLOP/s,
  * FACTS.md), and tfjs's own matMul gradient uses exactly those flags. It also computes the gradient of the
- * weights, which an attack never needs. So:
- *  - `FastLinear` keeps its weight in both orientations ([in,out] for the forward pass, [out,in] for dx), so
- *    both products are plain matmuls, and its custom gradient returns only dx;
- *  - `batchedMatMul` transposes its operands explicitly (a 4-D transpose, cheap next to the matmul) before
- *    the gradient products, and passes its intermediates through `save()` so the tape keeps them alive.
+ * weights, which an attack never needs. So `FastLinear` keeps its weight in both orientations ([in,out] for the
+ * forward pass, [out,in] for dx), both products are plain 2-D matmuls (XNNPACK caches the packed weight per
+ * tensor, so each orientation is packed once), and its custom gradient returns only dx.
+ * (Attention's per-head products are in grouped-matmul.ts / fast-attention.ts.)
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -48,7 +47,8 @@ export class FastLinear {
       const x = args[0] as tf.Tensor;
       const inputShape = x.shape;
       const flat = tf.reshape(x, [-1, inFeatures]) as tf.Tensor2D;
-      const y2 = bias ? tf.add(tf.matMul(flat, weight), bias) : tf.matMul(flat, weight);
+      // The fused form adds the bias inside XNNPACK's GEMM: one kernel and one output buffer fewer.
+      const y2 = bias ? tf.fused.matMul({ a: flat, b: weight, bias }) : tf.matMul(flat, weight);
       const value = tf.reshape(y2, [...inputShape.slice(0, -1), outFeatures]);
       return {
         value,
@@ -80,30 +80,3 @@ export class FastLinear {
     this.bias?.dispose();
   }
 }
-
-/** Swaps the last two axes of a rank-4 tensor. */
-function transposeLast2(t: tf.Tensor4D): tf.Tensor4D {
-  return tf.transpose(t, [0, 1, 3, 2]);
-}
-
-/**
- * a·b for a: [B,H,M,K], b: [B,H,K,N] → [B,H,M,N], with gradients da = dy·bᵀ and db = aᵀ·dy computed through
- * explicit transposes rather than transposed matmuls. Callers build operands in the orientation the forward
- * product needs (e.g. attention builds kᵀ directly rather than asking for transposeB).
- */
-export const batchedMatMul: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D = tf.customGrad(
-  (...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const a4 = args[0] as tf.Tensor4D;
-    const b4 = args[1] as tf.Tensor4D;
-    const save = args[2] as tf.GradSaveFunc;
-    save([a4, b4]);
-    return {
-      value: tf.matMul(a4, b4),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sa, sb] = saved as [tf.Tensor4D, tf.Tensor4D];
-        const dy4 = dy as tf.Tensor4D;
-        return [tf.matMul(dy4, transposeLast2(sb)), tf.matMul(transposeLast2(sa), dy4)];
-      },
-    };
-  },
-) as unknown as (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D;

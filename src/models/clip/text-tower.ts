@@ -45,13 +45,14 @@ export class ClipTextTower {
         if (row[j] > row[argmax]) argmax = j;
       }
       ids.set(row, i * contextLength);
-      eotRows[i] = i * contextLength + argmax;
+      eotRows[i] = argmax * n + i; // row of (token argmax, prompt i) in the sequence-first [T·N, W] layout
     });
     return tf.tidy(() => {
-      let h = tf.reshape(tf.gather(this.token, tf.tensor1d(ids, 'int32')), [n, contextLength, width]) as tf.Tensor3D;
-      h = tf.add(h, this.pos) as tf.Tensor3D;
+      const embedded = tf.reshape(tf.gather(this.token, tf.tensor1d(ids, 'int32')), [n, contextLength, width]);
+      // Sequence-first [T, N, W] for the blocks (transformer.ts).
+      let h = tf.transpose(tf.add(embedded, this.pos), [1, 0, 2]) as tf.Tensor3D;
       for (const block of this.blocks) h = block.forward(h, this.causalMask);
-      const pooled = tf.gather(tf.reshape(h, [n * contextLength, width]), tf.tensor1d(eotRows, 'int32')) as tf.Tensor2D;
+      const pooled = tf.gather(tf.reshape(h, [contextLength * n, width]), tf.tensor1d(eotRows, 'int32')) as tf.Tensor2D;
       return this.proj.forward(this.lnFinal.forward(pooled));
     });
   }

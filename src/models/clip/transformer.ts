@@ -1,10 +1,15 @@
 /**
  * The pre-LN residual attention block both CLIP towers share (Radford et al. 2021, §2.4; open_clip's
  * ResidualAttentionBlock, HF's CLIPEncoderLayer): x + attn(ln1(x)), then + mlp(ln2(x)).
- * Built from FastLinear and batchedMatMul so that input gradients stay on wasm's fast matmul path.
+ * Built from the runtime's fast layers (FastLinear, multiHeadAttention, layerNorm, mlpActivation), whose
+ * hand-written input gradients stay on wasm's fast paths. Activations are sequence-first, [T, B, W], as in
+ * open_clip, because that is the layout in which attention needs the fewest transposes (fast-attention.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { FastLinear, batchedMatMul } from '../../runtime/fast-linear.js';
+import { mlpActivation } from '../../runtime/fast-activation.js';
+import { multiHeadAttention } from '../../runtime/fast-attention.js';
+import { layerNorm } from '../../runtime/fast-layer-norm.js';
+import { FastLinear } from '../../runtime/fast-linear.js';
 import { CLIP_LAYER_NORM_EPS, type ClipActivation } from './clip-architecture.js';
 
 /** Looks up a tower parameter and wraps it as a kept tensor of the declared shape. */
@@ -24,26 +29,12 @@ export class LayerNorm {
   }
 
   forward<T extends tf.Tensor>(x: T): T {
-    return tf.tidy(() => {
-      const mean = tf.mean(x, -1, true);
-      const centered = tf.sub(x, mean);
-      const variance = tf.mean(tf.square(centered), -1, true);
-      const normalised = tf.mul(centered, tf.rsqrt(tf.add(variance, CLIP_LAYER_NORM_EPS)));
-      return tf.add(tf.mul(normalised, this.gamma), this.beta) as T;
-    });
+    return layerNorm(x, this.gamma, this.beta, CLIP_LAYER_NORM_EPS);
   }
 
   dispose(): void {
     tf.dispose([this.gamma, this.beta]);
   }
-}
-
-/** QuickGELU x·σ(1.702x) (OpenAI's approximation) or exact GELU x·Φ(x) = ½x(1 + erf(x/√2)). */
-export function activate(x: tf.Tensor, kind: ClipActivation): tf.Tensor {
-  return tf.tidy(() => {
-    if (kind === 'quick_gelu') return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
-    return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
-  });
 }
 
 export interface BlockShape {
@@ -64,11 +55,9 @@ export class ResidualAttentionBlock {
   private readonly out: FastLinear;
   private readonly fc1: FastLinear;
   private readonly fc2: FastLinear;
-  private readonly headDim: number;
 
   constructor(weights: ReadonlyMap<string, Float32Array>, prefix: string, private readonly shape: BlockShape) {
     const { width, mlpDim, inputGradient } = shape;
-    this.headDim = width / shape.heads;
     this.ln1 = new LayerNorm(weights, `${prefix}.ln1`, width);
     this.ln2 = new LayerNorm(weights, `${prefix}.ln2`, width);
     const linear = (name: string, inDim: number, outDim: number, scale = 1): FastLinear => {
@@ -82,7 +71,7 @@ export class ResidualAttentionBlock {
       return new FastLinear(tf.keep(tf.tensor2d(w, [inDim, outDim])), tf.keep(tf.tensor1d(b)), { inputGradient });
     };
     // Attention scales q·kᵀ by 1/√d_head; folding it into q's weights saves one op per block.
-    this.q = linear(`${prefix}.q`, width, width, 1 / Math.sqrt(this.headDim));
+    this.q = linear(`${prefix}.q`, width, width, 1 / Math.sqrt(width / shape.heads));
     this.k = linear(`${prefix}.k`, width, width);
     this.v = linear(`${prefix}.v`, width, width);
     this.out = linear(`${prefix}.out`, width, width);
@@ -90,24 +79,22 @@ export class ResidualAttentionBlock {
     this.fc2 = linear(`${prefix}.fc2`, mlpDim, width);
   }
 
-  /** x: [B, T, width]; mask: additive [T, T] (the text tower's causal mask) or null. */
-  forward(x: tf.Tensor3D, mask: tf.Tensor2D | null): tf.Tensor3D {
+  /**
+   * x: [T, B, width], sequence-first; mask: additive [T, T] (the text tower's causal mask) or null.
+   * With `firstTokenOnly`, returns only token 0's output, [1, B, width]: the vision tower's last block, whose
+   * other tokens nothing reads. Token 0 still attends to every token, but its query, the output projection and
+   * the MLP run on one row instead of T: for ViT-B/32 that skips 5/6 of the last block's linear FLOPs, forward
+   * and backward (exact: the same values as the full block's row 0).
+   */
+  forward(x: tf.Tensor3D, mask: tf.Tensor2D | null, options: { firstTokenOnly?: boolean } = {}): tf.Tensor3D {
     return tf.tidy(() => {
-      const [batch, tokens, width] = x.shape;
-      const { heads } = this.shape;
-      const d = this.headDim;
       const y = this.ln1.forward(x);
-      const split = (t: tf.Tensor3D) => tf.reshape(t, [batch, tokens, heads, d]);
-      const q = tf.transpose(split(this.q.forward(y)), [0, 2, 1, 3]) as tf.Tensor4D; // [B,H,T,d]
-      // kᵀ built directly as [B,H,d,T], so q·kᵀ needs no transposed matmul.
-      const kT = tf.transpose(split(this.k.forward(y)), [0, 2, 3, 1]) as tf.Tensor4D;
-      const v = tf.transpose(split(this.v.forward(y)), [0, 2, 1, 3]) as tf.Tensor4D;
-      let scores: tf.Tensor4D = batchedMatMul(q, kT); // [B,H,T,T]
-      if (mask) scores = tf.add(scores, mask);
-      const attended = batchedMatMul(tf.softmax(scores), v); // [B,H,T,d]
-      const merged = tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [batch, tokens, width]) as tf.Tensor3D;
-      const h = tf.add(x, this.out.forward(merged)) as tf.Tensor3D;
-      const hidden = activate(this.fc1.forward(this.ln2.forward(h)), this.shape.activation);
+      const rows = options.firstTokenOnly ? tf.slice(y, [0, 0, 0], [1, -1, -1]) : y;
+      const residual = options.firstTokenOnly ? tf.slice(x, [0, 0, 0], [1, -1, -1]) : x;
+      const queryMask = mask && options.firstTokenOnly ? tf.slice(mask, [0, 0], [1, -1]) : mask;
+      const attended = multiHeadAttention(this.q.forward(rows), this.k.forward(y), this.v.forward(y), this.shape.heads, queryMask);
+      const h = tf.add(residual, this.out.forward(attended)) as tf.Tensor3D;
+      const hidden = mlpActivation(this.fc1.forward(this.ln2.forward(h)), this.shape.activation);
       return tf.add(h, this.fc2.forward(hidden)) as tf.Tensor3D;
     });
   }

@@ -50,11 +50,14 @@ export class ClipVisionTower {
       // 5-D and 6-D transposes are slow on wasm) → one row of (py, px, c) values per patch.
       const rows = tf.reshape(tf.transpose(tf.reshape(x, [batch * g, p, g, p * 3]), [0, 2, 1, 3]), [batch, g * g, p * p * 3]);
       const patches = this.patch.forward(rows) as tf.Tensor3D;
-      const cls = tf.broadcastTo(this.cls, [batch, 1, width]);
-      let h = tf.add(tf.concat([cls, patches], 1), this.pos) as tf.Tensor3D;
+      // Sequence-first [T, B, W] for the blocks (transformer.ts); token 0 is the class token.
+      const cls = tf.broadcastTo(this.cls, [1, batch, width]);
+      let h = tf.add(tf.concat([cls, tf.transpose(patches, [1, 0, 2])], 0), tf.reshape(this.pos, [g * g + 1, 1, width])) as tf.Tensor3D;
       h = this.lnPre.forward(h);
-      for (const block of this.blocks) h = block.forward(h, null);
-      const pooled = this.lnPost.forward(tf.reshape(tf.slice(h, [0, 0, 0], [batch, 1, width]), [batch, width]) as tf.Tensor2D);
+      const last = this.blocks.length - 1;
+      // Only the class token is pooled, so the last block computes only its row.
+      this.blocks.forEach((block, i) => (h = block.forward(h, null, { firstTokenOnly: i === last })));
+      const pooled = this.lnPost.forward(tf.reshape(tf.slice(h, [0, 0, 0], [1, batch, width]), [batch, width]) as tf.Tensor2D);
       return kind === 'projected' ? this.proj.forward(pooled) : pooled;
     });
   }

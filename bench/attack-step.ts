@@ -1,0 +1,95 @@
+/**
+ * One step of the feature-collision attack on CLIP ViT-B/32 (random weights, real shapes) at batch 8: forward,
+ * input gradient, Adam update on δ, clamp, with the paper's smoothness penalty (the paper-smooth preset) — on
+ * tfjs-wasm through advood's own attack code, against PyTorch CPU doing the same step
+ * (bench/torch/attack_step_ref.py) at 1 and 2 threads, in the same run.
+ *
+ * The advood figure is the time between consecutive steps of one `featureCollisionAttack` run (its onStep
+ * callback fires once per step, after the cosines are read back), so it covers everything a real step does.
+ *
+ *   npx tsx bench/attack-step.ts            (BENCH_RUNS=n timed steps, default 5)
+ */
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { resolveAttackPreset } from '../attacks/attack-params.js';
+import { createAttack } from '../attacks/registry.js';
+import { initBackend } from '../src/runtime/backend.js';
+import type { BenchRow } from './bench-row.js';
+import { randomVitB32Encoder } from './random-vit.js';
+import { median } from './timing.js';
+
+const BATCH = 8;
+const TORCH_THREADS = [1, 2] as const;
+const PRESET = 'paper-smooth'; // Adam lr 1e-3, smoothness λ = 5e3, pre-projection features
+const TORCH_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'torch', 'attack_step_ref.py');
+
+interface TorchResult {
+  threads: number;
+  batch: number;
+  step_ms: number;
+  min_ms: number;
+  max_ms: number;
+}
+
+export interface StepTiming {
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  steps: number;
+}
+
+/** Times advood's attack step: `runs` timed intervals between steps, after one untimed warm-up step. */
+export async function timeAdvoodAttackStep(runs: number): Promise<StepTiming> {
+  await initBackend({ request: 'wasm' });
+  const encoder = randomVitB32Encoder();
+  const { params } = resolveAttackPreset(PRESET, { batch: BATCH, steps: runs + 1 });
+  const attack = createAttack(params, 1);
+  const clean = tf.randomUniform([BATCH, 224, 224, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+  const targets = tf.randomNormal([BATCH, encoder.embedDim], 0, 1, 'float32', 2) as tf.Tensor2D;
+  const stamps: number[] = [];
+  try {
+    const result = attack.run(encoder, { clean, targets, itemKeys: Array.from({ length: BATCH }, (_, i) => `item-${i}`) }, () => stamps.push(performance.now()));
+    tf.dispose(result.adv);
+  } finally {
+    tf.dispose([clean, targets]);
+    encoder.dispose();
+  }
+  // stamps[0] ends step 0 (the warm-up); each later interval is one whole step.
+  const intervals = stamps.slice(1).map((t, i) => t - stamps[i]!);
+  return { medianMs: median(intervals), minMs: Math.min(...intervals), maxMs: Math.max(...intervals), steps: intervals.length };
+}
+
+function runTorch(runs: number): { version: string; results: TorchResult[] } {
+  const args = [TORCH_SCRIPT, '--batch', String(BATCH), '--threads', ...TORCH_THREADS.map(String), '--runs', String(runs)];
+  const parsed = JSON.parse(execFileSync('/usr/bin/python3', args, { encoding: 'utf8' })) as { torch: string; results: TorchResult[] };
+  return { version: parsed.torch, results: parsed.results };
+}
+
+export async function benchAttackStep(options: { runs?: number } = {}): Promise<BenchRow[]> {
+  const runs = options.runs ?? Number(process.env.BENCH_RUNS ?? 5);
+  const ours = await timeAdvoodAttackStep(runs);
+  const torch = runTorch(runs);
+  return TORCH_THREADS.map((threads) => {
+    const ref = torch.results.find((r) => r.threads === threads);
+    if (!ref) throw new Error(`attack_step_ref.py returned no result for ${threads} threads`);
+    return {
+      name: `vit-b-32 attack step batch ${BATCH}`,
+      unit: 'ms/img',
+      advood: ours.medianMs / BATCH,
+      reference: ref.step_ms / BATCH,
+      referenceName: `PyTorch ${torch.version} CPU, ${threads} thread${threads > 1 ? 's' : ''}`,
+      note:
+        `${PRESET} preset (Adam, λ = 5e3), 224 px, median of ${ours.steps} steps, tfjs-wasm 1 thread; ` +
+        `spread advood ${(ours.minMs / BATCH).toFixed(0)}–${(ours.maxMs / BATCH).toFixed(0)}, ` +
+        `PyTorch ${(ref.min_ms / BATCH).toFixed(0)}–${(ref.max_ms / BATCH).toFixed(0)} ms/img`,
+    };
+  });
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  for (const r of await benchAttackStep()) {
+    console.log(`${r.name.padEnd(32)} ${r.advood.toFixed(1).padStart(8)} ${r.unit} vs ${r.reference.toFixed(1).padStart(8)} (${r.referenceName})  ratio ${(r.advood / r.reference).toFixed(2)}  [${r.note}]`);
+  }
+}
