@@ -18,7 +18,8 @@ import { classPrototypes, type ClassPrototypes } from '../../attacks/targets/cla
 import { iterateBatches, type OnError } from '../data/batches.js';
 import { encodePng } from '../data/decode-image.js';
 import { computeFeatures } from '../data/features.js';
-import type { ImageItem, ImageSource } from '../data/image-source.js';
+import type { ImageItem } from '../data/image-source.js';
+import { firstItems } from '../data/first-items.js';
 import { openImageSource } from '../data/open-image-source.js';
 import { preprocessFor } from '../data/preprocess.js';
 import { createEncoder } from '../models/create-encoder.js';
@@ -84,23 +85,6 @@ export interface GenerateSummary {
 function advoodVersion(): string {
   const pkg = resolve(dirname(fileURLToPath(import.meta.url)), '../../package.json');
   return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
-}
-
-/** The first `n` items of a source as a source of its own (its fingerprint says so, for the feature cache). */
-function firstItems(source: ImageSource, n: number | undefined, flag: string, spec: string): ImageSource {
-  if (n === undefined || n === source.items.length) return source;
-  if (!(Number.isInteger(n) && n >= 1)) throw new UserError(`${flag} must be a positive integer, got ${n}`);
-  if (source.items.length < n) {
-    throw new UserError(`${spec}: the source has ${source.items.length} images, fewer than the ${n} requested with ${flag}`);
-  }
-  const items = source.items.slice(0, n);
-  return {
-    name: source.name,
-    classNames: source.classNames,
-    fingerprint: createHash('sha256').update(`${source.fingerprint}\u0000first ${n}`).digest('hex'),
-    items,
-    load: (item, preprocess) => source.load(item, preprocess),
-  };
 }
 
 function median(values: number[]): number {
