@@ -5,26 +5,33 @@
  * the open part, so memory never holds more than one batch. A part closes between batches once it reaches
  * `shardBytes`, so part boundaries depend only on the data and a rerun cuts them identically.
  *
- * Crash safety (kill -9 at any instant):
- * - the open part is `.part-NNNNN.arrow.tmp`; a finished part is fsynced, renamed to `part-NNNNN.arrow`, and
- *   only then recorded in progress.json (replaced atomically). Anything not in the journal is deleted on restart.
- * - on restart the writer reports `resumeFrom`, the source items consumed up to the last committed part; the
- *   caller restarts its deterministic batches there, and the rewritten parts come out byte-identical.
- * - close() records that it is finalizing, renames the parts to `data-i-of-N.arrow` (N is only known now),
- *   writes the HF metadata, the card and finally manifest.json, then removes the journal. A crash during close
- *   is finished by rerunning the same command (resumeFrom is then the total, so there is nothing to append).
+ * Crash safety (kill -9 at any instant), at batch granularity:
+ * - the open part is `.part-NNNNN.arrow.tmp`, an Arrow stream without its end-of-stream marker. After every
+ *   batch the part is fsynced, then progress.json (replaced atomically) records the batch as a checkpoint:
+ *   items consumed, errors since the last part, and the open part's byte length and its sha256.
+ * - on restart the open part is cut back to the checkpointed length (what follows is a torn batch, or one
+ *   written but not journaled), its kept prefix is re-hashed to restore the running sha256 and checked against
+ *   the journal, and appending goes on. `resumeFrom` is the checkpoint's items consumed; the caller restarts
+ *   its deterministic batches there, and the parts come out byte-identical to an uninterrupted run. Should the
+ *   prefix be gone or altered, the part is redone from the last committed part instead.
+ * - a full part gets the end-of-stream marker, is fsynced, renamed to `part-NNNNN.arrow`, and only then
+ *   recorded as committed. A kill between that rename and the journal is undone on restart (the file is
+ *   renamed back and cut to its checkpoint, which drops the marker) and the part is committed again.
+ * - close() commits the open part, records that it is finalizing, renames the parts to `data-i-of-N.arrow`
+ *   (N is only known now), writes the HF metadata, the card and finally manifest.json, then removes the
+ *   journal. A crash during close is finished by rerunning the same command (resumeFrom is then the total).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../runtime/errors.js';
 import { fsyncDirectory } from './atomic-file.js';
-import { digestFile } from './file-digest.js';
+import { digestFile, sha256OfPrefix } from './file-digest.js';
 import { shardFileName } from './hf-layout.js';
 import { streamBatchMessage, STREAM_END_OF_STREAM, streamSchemaMessage } from './ipc-stream-framing.js';
 import { encodeReleaseBatch } from './release-batch-codec.js';
 import { releaseArrowSchema, releaseColumns, type ReleaseSchemaInfo, validateSchemaInfo } from './release-columns.js';
-import { type CommittedPart, JOURNAL_FILE, newJournal, partFileName, readJournal, type ReleaseJournal, writeJournal } from './release-journal.js';
+import { emptyTail, JOURNAL_FILE, newJournal, openPartFileName, partFileName, readJournal, type ReleaseJournal, writeJournal } from './release-journal.js';
 import { MANIFEST_FILE, type ManifestExtras, type ReleaseManifest, type ShardSpec } from './release-manifest.js';
 import { type FinishedShard, writeReleaseMetadata } from './release-metadata.js';
 import type { ReleaseError, ReleaseRow } from './release-row.js';
@@ -32,8 +39,19 @@ import type { ReleaseError, ReleaseRow } from './release-row.js';
 /** ~500 MB per shard, the size `datasets` itself uses for save_to_disk (config.MAX_SHARD_SIZE). */
 export const DEFAULT_SHARD_BYTES = 500 * 1000 * 1000;
 
-/** Durable steps of the writer, reported to `onStep` (progress events, and crash tests that stop at each). */
-export type WriterStep = 'batch-written' | 'part-renamed' | 'journal-written' | 'finalizing-started' | 'shard-renamed' | 'metadata-written';
+/**
+ * Durable steps of the writer, reported to `onStep` (progress events, and crash tests that stop at each):
+ * a batch appended and fsynced; its checkpoint journaled; a full part renamed; its commit journaled; close's
+ * steps.
+ */
+export type WriterStep =
+  | 'batch-written'
+  | 'batch-journaled'
+  | 'part-renamed'
+  | 'journal-written'
+  | 'finalizing-started'
+  | 'shard-renamed'
+  | 'metadata-written';
 
 export interface ReleaseWriterOptions {
   schemaInfo: ReleaseSchemaInfo;
@@ -50,7 +68,7 @@ export interface ReleaseWriterOptions {
 }
 
 export interface ReleaseWriter {
-  /** Source items already consumed by committed parts: restart the source at this item (a batch boundary). */
+  /** Source items already consumed by journaled batches: restart the source at this item (a batch boundary). */
   readonly resumeFrom: number;
   /**
    * Appends one batch. `itemsConsumed` is cumulative: the source items consumed from the start of the run up to
@@ -62,8 +80,9 @@ export interface ReleaseWriter {
 
 interface OpenPart {
   index: number;
+  /** Its temp file's name in the release directory. */
+  file: string;
   fd: number;
-  temp: string;
   hash: Hash;
   size: number;
   rows: number;
@@ -93,15 +112,12 @@ export async function openReleaseWriter(dir: string, options: ReleaseWriterOptio
     checkSameRun(dir, journal, { paramsHash: options.paramsHash, schema: options.schemaInfo, shardBytes, shard });
     await checkCommittedParts(dir, journal);
   }
-  removeUncommitted(dir, journal);
-
   const schema = releaseArrowSchema(options.schemaInfo);
   const columns = releaseColumns(options.schemaInfo);
   const schemaMessage = streamSchemaMessage(schema);
   const state = journal;
-  let open: OpenPart | null = null;
-  let consumed = state.finalizing?.itemsConsumed ?? state.parts.at(-1)?.itemsConsumed ?? 0;
-  let pendingErrors: ReleaseError[] = [];
+  let open = state.finalizing ? null : await reopenPart(dir, state);
+  removeUncommitted(dir, state, open?.file);
   let closed = false;
   const step = (name: WriterStep, part: number, rows: number) => options.onStep?.(name, { part, rows });
 
@@ -114,10 +130,21 @@ export async function openReleaseWriter(dir: string, options: ReleaseWriterOptio
 
   const startPart = (): OpenPart => {
     const index = state.parts.length;
-    const temp = join(dir, `.${partFileName(index)}.tmp`);
-    const part: OpenPart = { index, fd: openSync(temp, 'w'), temp, hash: createHash('sha256'), size: 0, rows: 0 };
+    const file = openPartFileName(index);
+    const part: OpenPart = { index, file, fd: openSync(join(dir, file), 'w'), hash: createHash('sha256'), size: 0, rows: 0 };
     write(part, schemaMessage);
     return part;
+  };
+
+  /** Journals the batch just appended (the open part must be fsynced first: the journal vouches for its bytes). */
+  const checkpoint = (itemsConsumed: number, errors: readonly ReleaseError[]) => {
+    state.tail = {
+      itemsConsumed,
+      errors: [...state.tail.errors, ...errors.map((e) => ({ item: e.item, reason: e.reason }))],
+      open: open && { file: open.file, size: open.size, rows: open.rows, sha256: open.hash.copy().digest('hex') },
+    };
+    writeJournal(dir, state);
+    step('batch-journaled', open?.index ?? state.parts.length, open?.rows ?? 0);
   };
 
   const commitPart = (part: OpenPart) => {
@@ -125,37 +152,43 @@ export async function openReleaseWriter(dir: string, options: ReleaseWriterOptio
     fsyncSync(part.fd);
     closeSync(part.fd);
     const name = partFileName(part.index);
-    renameSync(part.temp, join(dir, name));
+    renameSync(join(dir, part.file), join(dir, name));
     fsyncDirectory(dir);
     step('part-renamed', part.index, part.rows);
-    const committed: CommittedPart = { part: name, rows: part.rows, size: part.size, sha256: part.hash.digest('hex'), itemsConsumed: consumed, errors: pendingErrors };
-    state.parts.push(committed);
-    pendingErrors = [];
+    const { itemsConsumed, errors } = state.tail;
+    state.parts.push({ part: name, rows: part.rows, size: part.size, sha256: part.hash.digest('hex'), itemsConsumed, errors });
+    state.tail = emptyTail(state.parts);
     writeJournal(dir, state);
     step('journal-written', part.index, part.rows);
   };
 
+  // Killed after the checkpoint of a part's last batch but before its commit: the part is full, commit it now.
+  if (open !== null && open.size >= shardBytes) {
+    commitPart(open);
+    open = null;
+  }
+
   return {
-    resumeFrom: consumed,
+    resumeFrom: state.tail.itemsConsumed,
 
     async append(rows, errors, itemsConsumed) {
       if (closed) throw new Error('release writer: append after close');
+      const consumed = state.tail.itemsConsumed;
       if (state.finalizing) throw new UserError(`${dir}: this run already consumed all ${consumed} items and is being finalised; only close() remains`);
       if (!Number.isSafeInteger(itemsConsumed) || itemsConsumed < consumed) {
         throw new Error(`release writer: itemsConsumed must be cumulative and non-decreasing (got ${itemsConsumed} after ${consumed})`);
       }
-      consumed = itemsConsumed;
-      pendingErrors.push(...errors.map((e) => ({ item: e.item, reason: e.reason })));
       if (rows.length > 0) {
         open ??= startPart();
-        const batch = encodeReleaseBatch(rows, columns, schema);
-        write(open, streamBatchMessage(batch, schemaMessage));
+        write(open, streamBatchMessage(encodeReleaseBatch(rows, columns, schema), schemaMessage));
         open.rows += rows.length;
+        fsyncSync(open.fd);
         step('batch-written', open.index, open.rows);
-        if (open.size >= shardBytes) {
-          commitPart(open);
-          open = null;
-        }
+      }
+      checkpoint(itemsConsumed, errors);
+      if (open !== null && open.size >= shardBytes) {
+        commitPart(open);
+        open = null;
       }
     },
 
@@ -166,7 +199,7 @@ export async function openReleaseWriter(dir: string, options: ReleaseWriterOptio
         // An empty release still has one (empty) shard, as save_to_disk writes it.
         if (open !== null || state.parts.length === 0) commitPart(open ?? startPart());
         open = null;
-        state.finalizing = { itemsConsumed: consumed, tailErrors: pendingErrors };
+        state.finalizing = true;
         writeJournal(dir, state);
         step('finalizing-started', state.parts.length, 0);
       }
@@ -191,8 +224,8 @@ export async function openReleaseWriter(dir: string, options: ReleaseWriterOptio
           schema: state.schema,
           shard: state.shard,
           mergedFrom: [],
-          errors: [...state.parts.flatMap((p) => p.errors), ...state.finalizing!.tailErrors],
-          itemsConsumed: state.finalizing!.itemsConsumed,
+          errors: [...state.parts.flatMap((p) => p.errors), ...state.tail.errors],
+          itemsConsumed: state.tail.itemsConsumed,
         },
         shards,
       );
@@ -202,6 +235,41 @@ export async function openReleaseWriter(dir: string, options: ReleaseWriterOptio
       return manifest;
     },
   };
+}
+
+/**
+ * Reopens the part the journal's checkpoint describes, cut back to its checkpointed length, with the running
+ * sha256 of that prefix restored. When the prefix is gone or its hash differs (the disk lost bytes fsync had
+ * reported written, or the file was edited), the checkpoint is dropped and the run resumes after the last
+ * committed part: slower, but the deterministic batches rewrite the same bytes.
+ */
+async function reopenPart(dir: string, journal: ReleaseJournal): Promise<OpenPart | null> {
+  const checkpoint = journal.tail.open;
+  if (checkpoint === null) return null;
+  const index = journal.parts.length;
+  const file = openPartFileName(index);
+  if (checkpoint.file !== file) {
+    // Never a path taken from the journal: it names the one file the writer would have opened.
+    throw new UserError(`${join(dir, JOURNAL_FILE)}: the open part is recorded as ${JSON.stringify(checkpoint.file)}, expected ${file}; remove ${dir} to start over`);
+  }
+  const path = join(dir, file);
+  // Killed between a full part's rename and its commit in the journal: it is still the open part (the
+  // end-of-stream marker it got is past the checkpoint and is cut off below).
+  const renamed = join(dir, partFileName(index));
+  if (!existsSync(path) && existsSync(renamed)) {
+    renameSync(renamed, path);
+    fsyncDirectory(dir);
+  }
+  if (existsSync(path) && statSync(path).size >= checkpoint.size) {
+    truncateSync(path, checkpoint.size);
+    const hash = await sha256OfPrefix(path, checkpoint.size);
+    if (hash.copy().digest('hex') === checkpoint.sha256) {
+      return { index, file, fd: openSync(path, 'a'), hash, size: checkpoint.size, rows: checkpoint.rows };
+    }
+  }
+  journal.tail = emptyTail(journal.parts);
+  writeJournal(dir, journal);
+  return null;
 }
 
 function checkSameRun(dir: string, journal: ReleaseJournal, now: Pick<ReleaseJournal, 'paramsHash' | 'schema' | 'shardBytes' | 'shard'>): void {
@@ -231,11 +299,12 @@ async function checkCommittedParts(dir: string, journal: ReleaseJournal): Promis
   }
 }
 
-/** Deletes half-written parts, parts committed to disk but not yet to the journal, and stray temp files. */
-function removeUncommitted(dir: string, journal: ReleaseJournal): void {
+/** Deletes parts the journal does not know of and stray temp files; the reopened part (`keep`) stays. */
+function removeUncommitted(dir: string, journal: ReleaseJournal, keep: string | undefined): void {
   const committed = new Set(journal.parts.map((p) => p.part));
   let removed = false;
   for (const name of readdirSync(dir)) {
+    if (name === keep) continue;
     if (isWriterTemp(name) || (/^part-\d{5}\.arrow$/.test(name) && !committed.has(name))) {
       rmSync(join(dir, name));
       removed = true;
