@@ -8,6 +8,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { initBackend } from '../runtime/backend.js';
 import { DEMO_SIZES, runDemo } from './demo-run.js';
 import { evaluateProgressPrinter } from './evaluate.js';
+import { generateEventLine } from './generate.js';
 import { formatDuration } from './progress.js';
 
 interface DemoArgs {
@@ -47,9 +48,8 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       backend,
       command: ['advood', ...process.argv.slice(2)].join(' '),
       onGenerate: (event) => {
-        if (event.kind === 'stage') say(event.message);
-        else if (event.kind === 'batch') say(`attacked ${event.done}/${event.total}, success ${(100 * event.successRate).toFixed(0)} %`);
-        else if (event.kind === 'skipped') say(`skipped ${event.item}: ${event.reason}`);
+        const line = generateEventLine(event);
+        if (line) say(line);
       },
       onEvaluate: evaluateProgressPrinter(args.json),
       onStage: say,

@@ -9,13 +9,14 @@
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { computeFeatures } from '../data/features.js';
+import { firstItems } from '../data/first-items.js';
 import type { FeatureSet } from '../data/feature-set.js';
 import type { ImageSource, Preprocess } from '../data/image-source.js';
 import { openImageSource } from '../data/open-image-source.js';
 import { preprocessFor } from '../data/preprocess.js';
 import type { Detector } from '../detectors/detector.js';
 import { type FeatureViews, type OodSetInput, evaluateDetectors } from '../detectors/evaluate-detectors.js';
-import { createDetectors, supportedDetectorNames } from '../detectors/registry.js';
+import { type DetectorSpec, createDetectors, supportedDetectorNames } from '../detectors/registry.js';
 import type { EvaluationResult } from '../metrics/evaluation-result.js';
 import { createEncoder } from '../models/create-encoder.js';
 import type { Encoder, FeatureKind } from '../models/encoder.js';
@@ -33,11 +34,15 @@ export interface EvaluateOptions {
   inputSize?: number;
   /** ID training source: the k-NN bank and the fit set of every detector. */
   idTrain: string;
+  /** Use the first N ID training images (all when absent). */
+  idTrainN?: number;
   idTest: string;
+  /** Use the first N ID test images (all when absent). */
+  idTestN?: number;
   /** Image sources or release directories, each optionally `name=spec`. */
   ood: readonly string[];
-  /** Detector specs (registry syntax); default: every detector the target and data support. */
-  detectors?: readonly string[];
+  /** Detector specs (registry syntax or objects); default: every detector the target and data support. */
+  detectors?: readonly (string | DetectorSpec)[];
   out: string;
   batch: number;
   bootstrap: { resamples: number; seed: number };
@@ -82,8 +87,9 @@ export async function runEvaluation(options: EvaluateOptions): Promise<EvaluateS
   const report = options.onProgress ?? (() => {});
   if (options.ood.length === 0) throw new UserError('evaluate needs at least one --ood source (an image source or a release directory)');
   // Open all data first: a wrong path fails at once, before any weights load.
-  const idTrain = await openImageSource(options.idTrain);
-  const idTest = await openImageSource(options.idTest);
+  const fullIdTrain = await openImageSource(options.idTrain);
+  const idTrain = firstItems(fullIdTrain, options.idTrainN, 'the ID train size', options.idTrain);
+  const idTest = firstItems(await openImageSource(options.idTest), options.idTestN, 'the ID test size', options.idTest);
   const oodSpecs = options.ood.map(parseNamedSpec);
   const oodSources: { name: string; source: ImageSource; release?: ReleaseImageSource; cleanOf?: string }[] = [];
   for (const { name, spec } of oodSpecs) {
@@ -148,8 +154,9 @@ export async function runEvaluation(options: EvaluateOptions): Promise<EvaluateS
     const labelled = train['pre-projection']!.labels.some((label) => label >= 0);
     const specs = options.detectors ?? supportedDetectorNames({ labels: labelled, text: hasText, projected: hasText });
     const detectors: Detector[] = createDetectors(specs);
-    const targetIds = attackTargetIds(oodSources, idTrain, train['pre-projection']!);
-    if (targetIds.length > 0 && specs.some((s) => s === 'knn' || s.startsWith('knn:'))) {
+    const targetIds = attackTargetIds(oodSources, fullIdTrain, train['pre-projection']!);
+    const specNames = specs.map((spec) => (typeof spec === 'string' ? spec.split(':')[0] : spec.name));
+    if (targetIds.length > 0 && specNames.includes('knn')) {
       // The paper's second 1-NN figure: the bank without the images the attack aimed at.
       detectors.push(...createDetectors([{ name: 'knn', options: { excludeIds: targetIds } }]));
     }

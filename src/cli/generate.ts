@@ -4,7 +4,7 @@ import { attackPresetNames } from '../../attacks/attack-params.js';
 import { resolveShard } from '../release/shard-spec.js';
 import { initBackend } from '../runtime/backend.js';
 import { UserError } from '../runtime/errors.js';
-import { generateRelease } from './generate-release.js';
+import { type GenerateProgress, generateRelease } from './generate-release.js';
 import { createProgress, type Progress } from './progress.js';
 
 interface GenerateArgs {
@@ -94,6 +94,14 @@ export function overridesFromArgs(args: Partial<GenerateArgs>): Record<string, u
   }
   if (args.budget !== undefined) overrides['constraints.budget'] = parseBudget(args.budget);
   return { ...overrides, ...parseSet(args.set ?? []) };
+}
+
+/** One line for a generation event, for callers that log stages rather than draw a bar (demo, experiment). */
+export function generateEventLine(event: GenerateProgress): string | null {
+  if (event.kind === 'stage') return event.message;
+  if (event.kind === 'batch') return `attacked ${event.done}/${event.total}, success ${(100 * event.successRate).toFixed(0)} %`;
+  if (event.kind === 'skipped') return `skipped ${event.item}: ${event.reason}`;
+  return null;
 }
 
 export const generateCommand: CommandModule<object, GenerateArgs> = {

@@ -7,6 +7,7 @@ import { UserError } from '../runtime/errors.js';
 import { demoCommand } from './demo.js';
 import { doctorCommand } from './doctor.js';
 import { evaluateCommand } from './evaluate.js';
+import { experimentCommand } from './experiment.js';
 import { featuresCommand } from './features.js';
 import { releaseCommand } from './release.js';
 import { generateCommand } from './generate.js';
@@ -29,6 +30,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(generateCommand)
     .command(evaluateCommand)
     .command(demoCommand)
+    .command(experimentCommand)
     .demandCommand(1, 'Name a command; see --help.')
     .strict()
     .recommendCommands()
