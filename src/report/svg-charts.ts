@@ -73,14 +73,19 @@ export function rocChartSvg(title: string, series: readonly RocSeries[]): string
   return frame(title, 'FPR (OOD accepted as ID)', 'TPR (ID accepted)', body, series.map((s) => ({ label: s.label, color: s.color, dashed: s.dashed })), true);
 }
 
-/** Overlaid density histograms (each series normalised to area 1) on a shared range and bins. */
+/** Share of pooled scores left outside the histogram's range on each side; they are counted in the edge bins. */
+const HISTOGRAM_TAIL = 0.01;
+
+/**
+ * Overlaid density histograms (each series normalised to area 1) on a shared range and bins. The range spans
+ * the 1st–99th percentile of all scores, so a few extreme scores (Mahalanobis distances of far-away OOD run
+ * to −10⁵) cannot squash every distribution into one bin; those outliers land in the edge bins.
+ */
 export function histogramSvg(title: string, series: readonly HistogramSeries[], bins = 40): string {
-  let min = Infinity;
-  let max = -Infinity;
-  for (const s of series) for (let i = 0; i < s.scores.length; i++) {
-    min = Math.min(min, s.scores[i]!);
-    max = Math.max(max, s.scores[i]!);
-  }
+  const pooled = Float64Array.from(series.flatMap((s) => Array.from(s.scores))).sort();
+  let min = pooled.length ? pooled[Math.floor(HISTOGRAM_TAIL * (pooled.length - 1))]! : 0;
+  let max = pooled.length ? pooled[Math.ceil((1 - HISTOGRAM_TAIL) * (pooled.length - 1))]! : 1;
+  const clipped = pooled.length > 0 && (pooled[0]! < min || pooled[pooled.length - 1]! > max);
   if (!(max > min)) {
     min -= 0.5;
     max += 0.5;
@@ -88,7 +93,7 @@ export function histogramSvg(title: string, series: readonly HistogramSeries[], 
   const width = (max - min) / bins;
   const densities = series.map((s) => {
     const counts = new Float64Array(bins);
-    for (let i = 0; i < s.scores.length; i++) counts[Math.min(bins - 1, Math.floor((s.scores[i]! - min) / width))]! += 1;
+    for (let i = 0; i < s.scores.length; i++) counts[Math.max(0, Math.min(bins - 1, Math.floor((s.scores[i]! - min) / width)))]! += 1;
     return Array.from(counts, (c) => c / (s.scores.length * width));
   });
   const top = Math.max(...densities.flat(), 1e-12);
@@ -106,5 +111,6 @@ export function histogramSvg(title: string, series: readonly HistogramSeries[], 
     body += `<path d="${path}" fill="${s.color}" fill-opacity="0.25" stroke="${s.color}" stroke-width="1.2"/>`;
   });
   body += ticks(min, max, x, MARGIN.top + plotH + 12, false);
-  return frame(title, 'score (higher = more ID)', 'density', body, series.map((s) => ({ label: `${s.label} (n=${s.scores.length})`, color: s.color })));
+  const xLabel = clipped ? 'score (higher = more ID); 1 % tails in the edge bins' : 'score (higher = more ID)';
+  return frame(title, xLabel, 'density', body, series.map((s) => ({ label: `${s.label} (n=${s.scores.length})`, color: s.color })));
 }
