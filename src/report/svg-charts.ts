@@ -15,28 +15,30 @@ export interface HistogramSeries {
   color: string;
 }
 
-const WIDTH = 360;
+/** The legend has a column of its own right of the plot, so it never hides a curve or gets cut off. */
+const LEGEND_WIDTH = 200;
+const WIDTH = 360 + LEGEND_WIDTH;
 const HEIGHT = 300;
-const MARGIN = { left: 44, right: 12, top: 26, bottom: 40 };
+const MARGIN = { left: 44, right: 12 + LEGEND_WIDTH, top: 26, bottom: 40 };
 
 export function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-function frame(title: string, xLabel: string, yLabel: string, body: string, legend: { label: string; color: string; dashed?: boolean }[], legendAtBottom = false): string {
+function frame(title: string, xLabel: string, yLabel: string, body: string, legend: { label: string; color: string; dashed?: boolean }[]): string {
   const plotW = WIDTH - MARGIN.left - MARGIN.right;
   const plotH = HEIGHT - MARGIN.top - MARGIN.bottom;
   const legendItems = legend
     .map((item, i) => {
-      const y = legendAtBottom ? HEIGHT - MARGIN.bottom - 8 - (legend.length - 1 - i) * 14 : MARGIN.top + 12 + i * 14;
-      const x = MARGIN.left + plotW - 150;
+      const y = MARGIN.top + 12 + i * 14;
+      const x = MARGIN.left + plotW + 10;
       const dash = item.dashed ? ' stroke-dasharray="5 3"' : '';
       return `<line x1="${x}" y1="${y - 4}" x2="${x + 18}" y2="${y - 4}" stroke="${item.color}" stroke-width="2"${dash}/><text x="${x + 22}" y="${y}" font-size="10">${escapeXml(item.label)}</text>`;
     })
     .join('');
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif">` +
-    `<text x="${WIDTH / 2}" y="16" text-anchor="middle" font-size="12" font-weight="bold">${escapeXml(title)}</text>` +
+    `<text x="${MARGIN.left + plotW / 2}" y="16" text-anchor="middle" font-size="12" font-weight="bold">${escapeXml(title)}</text>` +
     `<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#888"/>` +
     body +
     `<text x="${MARGIN.left + plotW / 2}" y="${HEIGHT - 6}" text-anchor="middle" font-size="11">${escapeXml(xLabel)}</text>` +
@@ -70,7 +72,7 @@ export function rocChartSvg(title: string, series: readonly RocSeries[]): string
   }
   body += ticks(0, 1, x, MARGIN.top + plotH + 12, false);
   body += ticks(0, 1, x, 0, true, y, MARGIN.left - 4);
-  return frame(title, 'FPR (OOD accepted as ID)', 'TPR (ID accepted)', body, series.map((s) => ({ label: s.label, color: s.color, dashed: s.dashed })), true);
+  return frame(title, 'FPR (OOD accepted as ID)', 'TPR (ID accepted)', body, series.map((s) => ({ label: s.label, color: s.color, dashed: s.dashed })));
 }
 
 /** Share of pooled scores left outside the histogram's range on each side; they are counted in the edge bins. */

@@ -1,0 +1,185 @@
+/**
+ * `npm run bench`: runs every benchmark suite, each in its own process and in several rounds, and writes
+ * BENCHMARKS.md — one table of advood vs reference (measured in the same run), the spread between rounds
+ * as the stated noise, machine details and the exact commands.
+ *
+ *   npm run bench                      all suites, BENCH_ROUNDS (default 2) rounds each
+ *   npx tsx bench/run-all.ts --suite knn --json    one suite, rows as JSON (what the runner calls)
+ */
+import { execFileSync } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { packageVersion } from '../src/runtime/backend.js';
+import type { BenchRow } from './bench-row.js';
+
+interface Suite {
+  name: string;
+  /** What it measures, for the document. */
+  about: string;
+  run(): Promise<BenchRow[]>;
+}
+
+/** The one list of suites. Each module also runs on its own (`npx tsx bench/<file>.ts`). */
+const SUITES: readonly Suite[] = [
+  { name: 'mobilenet', about: 'MobileNetV2 (embedded target) forward and forward+input-gradient', run: async () => (await import('./mobilenet.js')).benchMobileNet() },
+  { name: 'vit', about: 'ViT-B/32 vision tower forward and forward+input-gradient', run: async () => (await import('./vit.js')).benchVit() },
+  { name: 'attack-step', about: 'ViT-B/32 attack step (forward, input gradient, Adam, clamp)', run: async () => (await import('./attack-step.js')).benchAttackStep() },
+  { name: 'knn', about: 'k-NN cosine scoring, 50k × 1024 bank, 2k queries', run: async () => (await import('./knn.js')).benchKnn() },
+  { name: 'release-write', about: 'release writing throughput and bounded memory', run: async () => (await import('./release-write.js')).benchReleaseWrite() },
+  { name: 'demo', about: 'end-to-end `advood demo`, 2 worker processes vs 1', run: async () => (await import('./demo-workers.js')).benchDemoWorkers() },
+];
+
+const SELF = fileURLToPath(import.meta.url);
+
+/** Units that count work per second are better when higher; times and sizes when lower. */
+function higherIsBetter(unit: string): boolean {
+  return unit.endsWith('/s');
+}
+
+function runSuiteInChild(suite: Suite): BenchRow[] {
+  const output = execFileSync(process.execPath, ['--import=tsx', SELF, '--suite', suite.name, '--json'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 26,
+  });
+  const last = output.trim().split('\n').at(-1) ?? '';
+  return JSON.parse(last) as BenchRow[];
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+interface Combined {
+  suite: string;
+  row: BenchRow;
+  ratio: number;
+  /** Largest relative deviation of a round's ratio from the median ratio. */
+  noise: number;
+  rounds: number;
+}
+
+function combine(suite: string, rounds: BenchRow[][]): Combined[] {
+  const first = rounds[0] ?? [];
+  return first.map((row, index) => {
+    const same = rounds.map((r) => r[index]).filter((r): r is BenchRow => r !== undefined && r.name === row.name && r.referenceName === row.referenceName);
+    const ratios = same.map((r) => r.advood / r.reference);
+    const ratio = median(ratios);
+    return {
+      suite,
+      row: { ...row, advood: median(same.map((r) => r.advood)), reference: median(same.map((r) => r.reference)) },
+      ratio,
+      noise: Math.max(...ratios.map((r) => Math.abs(r - ratio) / ratio)),
+      rounds: same.length,
+    };
+  });
+}
+
+function format(value: number): string {
+  if (!Number.isFinite(value)) return '—';
+  return Math.abs(value) >= 100 ? value.toFixed(0) : Math.abs(value) >= 10 ? value.toFixed(1) : value.toFixed(2);
+}
+
+function torchVersion(): string {
+  try {
+    return execFileSync('/usr/bin/python3', ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'not available';
+  }
+}
+
+function document(results: Combined[], rounds: number, profile: string, seconds: number): string {
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  const lines = [
+    '# advood benchmarks',
+    '',
+    'Produced by `npm run bench` (bench/run-all.ts); do not edit by hand. Every reference figure was measured in the same run, on the same machine.',
+    '',
+    `- Machine: ${cpu}, ${cpus().length} logical cores, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, no GPU`,
+    `- Node ${process.versions.node}; @tensorflow/tfjs ${packageVersion('@tensorflow/tfjs')}, backend wasm (1 thread); PyTorch ${torchVersion()} (Debian python3-torch, CPU)`,
+    `- Rounds: ${rounds}; each suite runs in a fresh process per round, and each figure inside a round is already a median of several runs.`,
+    `- Total bench time: ${(seconds / 60).toFixed(1)} min`,
+    '',
+    '**Noise.** The last column is the largest deviation of one round\'s ratio from the median ratio across rounds. ' +
+      'A rerun is expected to reproduce each ratio within about that deviation (and within ±10 % where rounds agreed more closely, the ' +
+      'run-to-run noise measured on this 2-core machine); timings on a loaded machine swing further.',
+    '',
+    '| suite | benchmark | unit | advood | reference | advood/ref | better is | reference is | noise |',
+    '|---|---|---|---:|---:|---:|---|---|---:|',
+  ];
+  for (const r of results) {
+    const direction = higherIsBetter(r.row.unit) ? 'higher' : 'lower';
+    lines.push(
+      `| ${r.suite} | ${r.row.name} | ${r.row.unit} | ${format(r.row.advood)} | ${format(r.row.reference)} | ${r.ratio.toFixed(2)} | ${direction} | ${r.row.referenceName} | ±${(100 * r.noise).toFixed(0)} % |`,
+    );
+  }
+  const notes = results.filter((r) => r.row.note);
+  if (notes.length) {
+    lines.push('', 'Notes:', '');
+    for (const r of notes) lines.push(`- ${r.row.name}: ${r.row.note}`);
+  }
+  if (profile) lines.push('', profile);
+  lines.push(
+    '',
+    '## Commands',
+    '',
+    '```',
+    'npm run bench                          # everything, writes this file',
+    ...SUITES.map((s) => `npx tsx bench/run-all.ts --suite ${s.name}   # ${s.about}`),
+    '```',
+    '',
+  );
+  return lines.join('\n');
+}
+
+/** Where the ViT attack step spends its time, by tfjs kernel (when the step is slower than PyTorch). */
+async function profileSection(results: Combined[]): Promise<string> {
+  const step = results.find((r) => r.suite === 'attack-step' && r.row.unit.startsWith('ms'));
+  if (!step || step.ratio <= 1) return '';
+  const { profileVitByOp } = await import('./profile-vit.js');
+  const kernels = await profileVitByOp();
+  const lines = [
+    '## Where the ViT-B/32 step goes (tfjs wasm, batch 8, forward + input gradient)',
+    '',
+    `The attack step is ${step.ratio.toFixed(2)}× PyTorch. Time by kernel (bench/profile-vit.ts):`,
+    '',
+    '| kernel | ms | share |',
+    '|---|---:|---:|',
+    ...kernels.slice(0, 15).map((k) => `| ${k.kernel} | ${k.ms.toFixed(1)} | ${(100 * k.share).toFixed(1)} % |`),
+  ];
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const suiteFlag = args.indexOf('--suite');
+  if (suiteFlag >= 0) {
+    const name = args[suiteFlag + 1];
+    const suite = SUITES.find((s) => s.name === name);
+    if (!suite) throw new Error(`unknown suite '${name}'; known: ${SUITES.map((s) => s.name).join(', ')}`);
+    const rows = await suite.run();
+    if (args.includes('--json')) process.stdout.write(JSON.stringify(rows) + '\n');
+    else for (const row of rows) process.stdout.write(`${row.name}: advood ${format(row.advood)} ${row.unit}, ${row.referenceName} ${format(row.reference)} → ratio ${(row.advood / row.reference).toFixed(2)}\n`);
+    return;
+  }
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+  const started = performance.now();
+  const results: Combined[] = [];
+  for (const suite of SUITES) {
+    const perRound: BenchRow[][] = [];
+    for (let round = 0; round < rounds; round++) {
+      process.stderr.write(`bench: ${suite.name}, round ${round + 1}/${rounds}\n`);
+      perRound.push(runSuiteInChild(suite));
+    }
+    results.push(...combine(suite.name, perRound));
+  }
+  const profile = await profileSection(results);
+  const text = document(results, rounds, profile, (performance.now() - started) / 1000);
+  writeFileSync(new URL('../BENCHMARKS.md', import.meta.url), text);
+  process.stdout.write(text);
+}
+
+await main();
