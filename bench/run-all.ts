@@ -12,6 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { packageVersion } from '../src/runtime/backend.js';
 import type { BenchRow } from './bench-row.js';
+import { median } from '../src/metrics/percentile.js';
 
 interface Suite {
   name: string;
@@ -47,11 +48,6 @@ function runSuiteInChild(suite: Suite): BenchRow[] {
   return JSON.parse(last) as BenchRow[];
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 interface Combined {
   suite: string;

@@ -25,6 +25,7 @@ import type { BackendReport } from '../runtime/backend.js';
 import { UserError } from '../runtime/errors.js';
 import { type EvaluateProgress, type EvaluateSummary, runEvaluation } from './evaluate-run.js';
 import { type GenerateProgress, generateRelease } from './generate-release.js';
+import { median } from '../metrics/percentile.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DEMO_DATA = join(REPO, 'datasets/demo');
@@ -159,11 +160,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   }
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 async function releaseStatistics(name: string, dir: string): Promise<Omit<ReleaseStatistics, 'verifiedFiles'>> {
   const rows: { cosBefore: number; cosAfter: number; psnr: number; linf: number; steps: number; success: boolean }[] = [];

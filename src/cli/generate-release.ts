@@ -30,6 +30,7 @@ import { openReleaseWriter } from '../release/release-writer.js';
 import { shardItems } from '../release/shard-spec.js';
 import type { BackendReport } from '../runtime/backend.js';
 import { UserError } from '../runtime/errors.js';
+import { median } from '../metrics/percentile.js';
 
 export interface GenerateOptions {
   /** --target: a target preset, config file or checkpoint directory. */
@@ -87,12 +88,6 @@ function advoodVersion(): string {
   return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
 }
 
-function median(values: number[]): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 export async function generateRelease(options: GenerateOptions): Promise<GenerateSummary> {
   const report = options.onProgress ?? (() => {});

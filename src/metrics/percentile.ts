@@ -11,3 +11,9 @@ export function percentile(sortedAscending: Float64Array, q: number): number {
   const fraction = position - lower;
   return sortedAscending[lower]! + (sortedAscending[upper]! - sortedAscending[lower]!) * fraction;
 }
+
+/** Median (the 50th percentile above: the mean of the two middle values for an even count); NaN when empty. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  return percentile(Float64Array.from(values).sort(), 50);
+}
