@@ -18,6 +18,8 @@ interface Suite {
   name: string;
   /** What it measures, for the document. */
   about: string;
+  /** Rounds for this suite when fewer than BENCH_ROUNDS make sense (a full demo takes minutes). */
+  maxRounds?: number;
   run(): Promise<BenchRow[]>;
 }
 
@@ -28,7 +30,7 @@ const SUITES: readonly Suite[] = [
   { name: 'attack-step', about: 'ViT-B/32 attack step (forward, input gradient, Adam, clamp)', run: async () => (await import('./attack-step.js')).benchAttackStep() },
   { name: 'knn', about: 'k-NN cosine scoring, 50k × 1024 bank, 2k queries', run: async () => (await import('./knn.js')).benchKnn() },
   { name: 'release-write', about: 'release writing throughput and bounded memory', run: async () => (await import('./release-write.js')).benchReleaseWrite() },
-  { name: 'demo', about: 'end-to-end `advood demo`, 2 worker processes vs 1', run: async () => (await import('./demo-workers.js')).benchDemoWorkers() },
+  { name: 'demo', about: 'end-to-end `advood demo`, 2 worker processes vs 1', maxRounds: 1, run: async () => (await import('./demo-workers.js')).benchDemoWorkers() },
 ];
 
 const SELF = fileURLToPath(import.meta.url);
@@ -99,9 +101,9 @@ function document(results: Combined[], rounds: number, profile: string, seconds:
     `- Rounds: ${rounds}; each suite runs in a fresh process per round, and each figure inside a round is already a median of several runs.`,
     `- Total bench time: ${(seconds / 60).toFixed(1)} min`,
     '',
-    '**Noise.** The last column is the largest deviation of one round\'s ratio from the median ratio across rounds. ' +
-      'A rerun is expected to reproduce each ratio within about that deviation (and within ±10 % where rounds agreed more closely, the ' +
-      'run-to-run noise measured on this 2-core machine); timings on a loaded machine swing further.',
+    '**Noise.** Each suite ran in BENCH_ROUNDS fresh processes; the last column is the largest deviation of one round\'s ratio from ' +
+      'the median ratio. A rerun on an idle machine should land within that band of each ratio (rows marked "1 round" were run once: ' +
+      'treat them as ±15 %, the spread seen between repeated single runs on this 2-core machine). Timings on a loaded machine swing further.',
     '',
     '| suite | benchmark | unit | advood | reference | advood/ref | better is | reference is | noise |',
     '|---|---|---|---:|---:|---:|---|---|---:|',
@@ -109,7 +111,7 @@ function document(results: Combined[], rounds: number, profile: string, seconds:
   for (const r of results) {
     const direction = higherIsBetter(r.row.unit) ? 'higher' : 'lower';
     lines.push(
-      `| ${r.suite} | ${r.row.name} | ${r.row.unit} | ${format(r.row.advood)} | ${format(r.row.reference)} | ${r.ratio.toFixed(2)} | ${direction} | ${r.row.referenceName} | ±${(100 * r.noise).toFixed(0)} % |`,
+      `| ${r.suite} | ${r.row.name} | ${r.row.unit} | ${format(r.row.advood)} | ${format(r.row.reference)} | ${r.ratio.toFixed(2)} | ${direction} | ${r.row.referenceName} | ${r.rounds > 1 ? `±${(100 * r.noise).toFixed(0)} %` : '1 round'} |`,
     );
   }
   const notes = results.filter((r) => r.row.note);
@@ -166,8 +168,9 @@ async function main(): Promise<void> {
   const results: Combined[] = [];
   for (const suite of SUITES) {
     const perRound: BenchRow[][] = [];
-    for (let round = 0; round < rounds; round++) {
-      process.stderr.write(`bench: ${suite.name}, round ${round + 1}/${rounds}\n`);
+    const suiteRounds = Math.min(rounds, suite.maxRounds ?? rounds);
+    for (let round = 0; round < suiteRounds; round++) {
+      process.stderr.write(`bench: ${suite.name}, round ${round + 1}/${suiteRounds}\n`);
       perRound.push(runSuiteInChild(suite));
     }
     results.push(...combine(suite.name, perRound));
