@@ -102,8 +102,8 @@ function document(results: Combined[], rounds: number, profile: string, seconds:
     `- Total bench time: ${(seconds / 60).toFixed(1)} min`,
     '',
     '**Noise.** Each suite ran in BENCH_ROUNDS fresh processes; the last column is the largest deviation of one round\'s ratio from ' +
-      'the median ratio. A rerun on an idle machine should land within that band of each ratio (rows marked "1 round" were run once: ' +
-      'treat them as ±15 %, the spread seen between repeated single runs on this 2-core machine). Timings on a loaded machine swing further.',
+      'the median ratio. A rerun on an idle machine should land within that band of each ratio (rows marked "1 round" were run once ' +
+      'and have no measured spread). Timings on a loaded machine swing further.',
     '',
     '| suite | benchmark | unit | advood | reference | advood/ref | better is | reference is | noise |',
     '|---|---|---|---:|---:|---:|---|---|---:|',
