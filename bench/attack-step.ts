@@ -6,8 +6,11 @@
  *
  * The advood figure is the time between consecutive steps of one `featureCollisionAttack` run (its onStep
  * callback fires once per step, after the cosines are read back), so it covers everything a real step does.
+ * advood runs twice, each in its own process: the default single-threaded wasm, and ADVOOD_WASM_THREADS=2
+ * (src/runtime/wasm-threads.ts); each is compared with PyTorch at the same thread count.
  *
  *   npx tsx bench/attack-step.ts            (BENCH_RUNS=n timed steps, default 5)
+ *   npx tsx bench/attack-step.ts --advood-only    one advood timing as JSON, with this process's env
  */
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -38,11 +41,13 @@ export interface StepTiming {
   minMs: number;
   maxMs: number;
   steps: number;
+  /** wasm pool threads actually used. */
+  threads: number;
 }
 
 /** Times advood's attack step: `runs` timed intervals between steps, after one untimed warm-up step. */
 export async function timeAdvoodAttackStep(runs: number): Promise<StepTiming> {
-  await initBackend({ request: 'wasm' });
+  const backend = await initBackend({ request: 'wasm' });
   const encoder = randomVitB32Encoder();
   const { params } = resolveAttackPreset(PRESET, { batch: BATCH, steps: runs + 1 });
   const attack = createAttack(params, 1);
@@ -58,7 +63,16 @@ export async function timeAdvoodAttackStep(runs: number): Promise<StepTiming> {
   }
   // stamps[0] ends step 0 (the warm-up); each later interval is one whole step.
   const intervals = stamps.slice(1).map((t, i) => t - stamps[i]!);
-  return { medianMs: median(intervals), minMs: Math.min(...intervals), maxMs: Math.max(...intervals), steps: intervals.length };
+  return { medianMs: median(intervals), minMs: Math.min(...intervals), maxMs: Math.max(...intervals), steps: intervals.length, threads: backend.threads };
+}
+
+const SELF = fileURLToPath(import.meta.url);
+
+/** advood's step timing in a fresh process with the given wasm thread count (the backend starts once per process). */
+function timeAdvoodInChild(wasmThreads: number, runs: number): StepTiming {
+  const env = { ...process.env, ADVOOD_WASM_THREADS: String(wasmThreads), BENCH_RUNS: String(runs) };
+  const out = execFileSync(process.execPath, ['--import=tsx', SELF, '--advood-only'], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return JSON.parse(out.trim().split('\n').at(-1)!) as StepTiming;
 }
 
 function runTorch(runs: number): { version: string; results: TorchResult[] } {
@@ -69,27 +83,34 @@ function runTorch(runs: number): { version: string; results: TorchResult[] } {
 
 export async function benchAttackStep(options: { runs?: number } = {}): Promise<BenchRow[]> {
   const runs = options.runs ?? Number(process.env.BENCH_RUNS ?? 5);
-  const ours = await timeAdvoodAttackStep(runs);
+  const ours = TORCH_THREADS.map((threads) => timeAdvoodInChild(threads, runs));
   const torch = runTorch(runs);
-  return TORCH_THREADS.map((threads) => {
+  return TORCH_THREADS.map((threads, i) => {
+    const mine = ours[i]!;
+    if (mine.threads !== threads) throw new Error(`advood ran with ${mine.threads} wasm threads, asked for ${threads}`);
     const ref = torch.results.find((r) => r.threads === threads);
     if (!ref) throw new Error(`attack_step_ref.py returned no result for ${threads} threads`);
+    const plural = threads > 1 ? 's' : '';
     return {
-      name: `vit-b-32 attack step batch ${BATCH}`,
+      name: `vit-b-32 attack step batch ${BATCH}, wasm ${threads} thread${plural}`,
       unit: 'ms/img',
-      advood: ours.medianMs / BATCH,
+      advood: mine.medianMs / BATCH,
       reference: ref.step_ms / BATCH,
-      referenceName: `PyTorch ${torch.version} CPU, ${threads} thread${threads > 1 ? 's' : ''}`,
+      referenceName: `PyTorch ${torch.version} CPU, ${threads} thread${plural}`,
       note:
-        `${PRESET} preset (Adam, λ = 5e3), 224 px, median of ${ours.steps} steps, tfjs-wasm 1 thread; ` +
-        `spread advood ${(ours.minMs / BATCH).toFixed(0)}–${(ours.maxMs / BATCH).toFixed(0)}, ` +
+        `${PRESET} preset (Adam, λ = 5e3), 224 px, median of ${mine.steps} steps; ` +
+        `spread advood ${(mine.minMs / BATCH).toFixed(0)}–${(mine.maxMs / BATCH).toFixed(0)}, ` +
         `PyTorch ${(ref.min_ms / BATCH).toFixed(0)}–${(ref.max_ms / BATCH).toFixed(0)} ms/img`,
     };
   });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  for (const r of await benchAttackStep()) {
-    console.log(`${r.name.padEnd(32)} ${r.advood.toFixed(1).padStart(8)} ${r.unit} vs ${r.reference.toFixed(1).padStart(8)} (${r.referenceName})  ratio ${(r.advood / r.reference).toFixed(2)}  [${r.note}]`);
+  if (process.argv.includes('--advood-only')) {
+    process.stdout.write(JSON.stringify(await timeAdvoodAttackStep(Number(process.env.BENCH_RUNS ?? 5))) + '\n');
+  } else {
+    for (const r of await benchAttackStep()) {
+      console.log(`${r.name.padEnd(44)} ${r.advood.toFixed(1).padStart(7)} ${r.unit} vs ${r.reference.toFixed(1).padStart(7)} (${r.referenceName})  ratio ${(r.advood / r.reference).toFixed(2)}  [${r.note}]`);
+    }
   }
 }

@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UserError, errorMessage } from './errors.js';
+import { WASM_THREADS_ENV, registerThreadedWasmBackend, requestedWasmThreads } from './wasm-threads.js';
 
 export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -89,6 +90,17 @@ function nodeLoader(name: 'tensorflow-gpu' | 'tensorflow', pkg: string): Backend
 const wasmLoader: BackendLoader = {
   name: 'wasm',
   async load() {
+    const threads = requestedWasmThreads();
+    if (threads > 1 && !tf.engine().registry['wasm']) {
+      // Opt-in (wasm-threads.ts); on any failure the stock single-threaded build below takes over.
+      try {
+        const actual = await registerThreadedWasmBackend(threads);
+        if (await tf.setBackend('wasm')) return;
+        throw new Error(`the threaded backend (${actual} threads) did not initialise`);
+      } catch (error) {
+        process.emitWarning(`${WASM_THREADS_ENV}=${threads}: threaded wasm unavailable (${errorMessage(error)}); using 1 thread`);
+      }
+    }
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     // Load the .wasm files shipped inside the package: no network, ever.
     const wasmFile = require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm');
@@ -126,6 +138,7 @@ export async function initBackend(
   options: { request?: string; loaders?: readonly BackendLoader[] } = {},
 ): Promise<BackendReport> {
   const loaders = options.loaders ?? DEFAULT_LOADERS;
+  requestedWasmThreads(); // a malformed ADVOOD_WASM_THREADS is a UserError here, not a silent fall to the next backend
   let source = 'auto';
   let request: BackendName | 'auto' = 'auto';
   if (options.request && options.request !== 'auto') {
@@ -151,7 +164,7 @@ export async function initBackend(
         tfBackend: tf.getBackend(),
         attempts,
         source,
-        threads: threadCount(loader.name),
+        threads: await threadCount(loader.name),
         versions: versions(),
         heapLimitBytes: loader.name === 'wasm' ? WASM_HEAP_LIMIT_BYTES : null,
       };
@@ -165,10 +178,11 @@ export async function initBackend(
   throw new UserError(`no tensor backend could start:\n${detail}`);
 }
 
-function threadCount(name: BackendName): number {
+async function threadCount(name: BackendName): Promise<number> {
   if (name !== 'wasm') return 0; // 0 = the backend's own thread pool
-  const backend = tf.backend() as unknown as { getThreadsCount?: () => number };
-  return backend.getThreadsCount?.() ?? 1;
+  // XNNPACK's pool size, as the wasm module reports it (1 unless ADVOOD_WASM_THREADS took effect).
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  return wasm.getThreadsCount();
 }
 
 function versions(): Record<string, string> {
