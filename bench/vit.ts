@@ -34,7 +34,7 @@ function runTorch(runs: number): { version: string; results: TorchResult[] } {
 
 export async function benchVit(options: { runs?: number } = {}): Promise<BenchRow[]> {
   const runs = options.runs ?? Number(process.env.BENCH_RUNS ?? 5);
-  await initBackend({ request: 'wasm' });
+  const backend = await initBackend({ request: 'wasm' });
   const tower = randomVitB32Tower();
   const ours = new Map<number, { forward: number; forwardBackward: number }>();
   for (const batch of BATCHES) {
@@ -62,7 +62,7 @@ export async function benchVit(options: { runs?: number } = {}): Promise<BenchRo
       const ref = torch.results.find((r) => r.batch === batch && r.threads === threads);
       if (!ref) throw new Error(`vit_ref.py returned no result for batch ${batch}, ${threads} threads`);
       const referenceName = `PyTorch ${torch.version} CPU, ${threads} thread${threads > 1 ? 's' : ''}`;
-      const note = `ViT-B/32 vision tower, 224 px, median of ${runs}, tfjs-wasm 1 thread`;
+      const note = `ViT-B/32 vision tower, 224 px, median of ${runs}, tfjs-wasm ${backend.threads} thread${backend.threads > 1 ? 's' : ''}`;
       rows.push(
         { name: `vit-b-32 forward batch ${batch}`, unit: 'ms/img', advood: mine.forward, reference: ref.forward_ms_per_image, referenceName, note },
         { name: `vit-b-32 forward+input-gradient batch ${batch}`, unit: 'ms/img', advood: mine.forwardBackward, reference: ref.forward_backward_ms_per_image, referenceName, note },

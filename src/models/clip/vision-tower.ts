@@ -9,6 +9,35 @@ import type { FeatureKind } from '../encoder.js';
 import { visionTokenCount, type ClipArchitecture } from './clip-architecture.js';
 import { LayerNorm, ResidualAttentionBlock, paramTensor } from './transformer.js';
 
+/**
+ * The patch embedding with CLIP's input normalisation folded in: ((x − μ)/σ)·W = x·(W/σ) + b, b = −Σ_r (μ/σ)_r W_r,
+ * where row r of W holds channel r mod 3 (rows are (py, px, c)). Saves two broadcasting passes over the whole
+ * [B, S, S, 3] input in the forward pass and two in the backward pass (~15 ms per ViT-B/32 batch of 8 on wasm).
+ */
+function normalisingPatchEmbedding(
+  weights: ReadonlyMap<string, Float32Array>,
+  rows: number,
+  width: number,
+  arch: ClipArchitecture,
+  inputGradient: boolean,
+): FastLinear {
+  const w = weights.get('patch.w');
+  if (!w) throw new Error("tower parameter 'patch.w' was not loaded");
+  const scaled = new Float32Array(rows * width);
+  const bias = new Float64Array(width); // summed over 3·p² rows: accumulate in double
+  for (let r = 0; r < rows; r++) {
+    const c = r % 3;
+    const inv = 1 / arch.std[c]!;
+    const shift = arch.mean[c]! * inv;
+    for (let j = 0; j < width; j++) {
+      const v = w[r * width + j]!;
+      scaled[r * width + j] = v * inv;
+      bias[j] -= shift * v;
+    }
+  }
+  return new FastLinear(tf.keep(tf.tensor2d(scaled, [rows, width])), tf.keep(tf.tensor1d(Float32Array.from(bias))), { inputGradient });
+}
+
 export class ClipVisionTower {
   private readonly patch: FastLinear;
   private readonly cls: tf.Tensor3D;
@@ -17,13 +46,11 @@ export class ClipVisionTower {
   private readonly blocks: ResidualAttentionBlock[] = [];
   private readonly lnPost: LayerNorm;
   private readonly proj: FastLinear;
-  private readonly mean: tf.Tensor1D;
-  private readonly std: tf.Tensor1D;
 
   constructor(private readonly arch: ClipArchitecture, weights: ReadonlyMap<string, Float32Array>, options: { inputGradient: boolean }) {
     const { width, patchSize, layers, heads, mlpDim } = arch.vision;
     const inputGradient = options.inputGradient;
-    this.patch = new FastLinear(paramTensor(weights, 'patch.w', [patchSize * patchSize * 3, width]) as tf.Tensor2D, null, { inputGradient });
+    this.patch = normalisingPatchEmbedding(weights, patchSize * patchSize * 3, width, arch, inputGradient);
     this.cls = paramTensor(weights, 'cls', [1, 1, width]) as tf.Tensor3D;
     this.pos = paramTensor(weights, 'pos', [visionTokenCount(arch.vision), width]) as tf.Tensor2D;
     this.lnPre = new LayerNorm(weights, 'ln_pre', width);
@@ -32,8 +59,6 @@ export class ClipVisionTower {
     }
     this.lnPost = new LayerNorm(weights, 'ln_post', width);
     this.proj = new FastLinear(paramTensor(weights, 'proj', [width, arch.embedDim]) as tf.Tensor2D, null, { inputGradient });
-    this.mean = tf.keep(tf.tensor1d([...arch.mean]));
-    this.std = tf.keep(tf.tensor1d([...arch.std]));
   }
 
   /** pixels: [B, S, S, 3] in [0,1] at the native resolution S. */
@@ -45,10 +70,9 @@ export class ClipVisionTower {
     }
     return tf.tidy(() => {
       const g = imageSize / p;
-      const x = tf.div(tf.sub(pixels, this.mean), this.std);
       // The stride-p conv as a reshape + matmul: [B·g, p, g, p·3] → swap the two middle axes (a 4-D transpose;
       // 5-D and 6-D transposes are slow on wasm) → one row of (py, px, c) values per patch.
-      const rows = tf.reshape(tf.transpose(tf.reshape(x, [batch * g, p, g, p * 3]), [0, 2, 1, 3]), [batch, g * g, p * p * 3]);
+      const rows = tf.reshape(tf.transpose(tf.reshape(pixels, [batch * g, p, g, p * 3]), [0, 2, 1, 3]), [batch, g * g, p * p * 3]);
       const patches = this.patch.forward(rows) as tf.Tensor3D;
       // Sequence-first [T, B, W] for the blocks (transformer.ts); token 0 is the class token.
       const cls = tf.broadcastTo(this.cls, [1, batch, width]);
@@ -68,6 +92,6 @@ export class ClipVisionTower {
     this.lnPre.dispose();
     this.lnPost.dispose();
     for (const block of this.blocks) block.dispose();
-    tf.dispose([this.cls, this.pos, this.mean, this.std]);
+    tf.dispose([this.cls, this.pos]);
   }
 }
