@@ -2,7 +2,8 @@
  * CLIP ViT-B/32 vision tower (random weights, real shapes) on wasm against PyTorch CPU, measured in the same
  * run: forward and forward + backward-to-the-input, ms per image at batch 1 and 8, median of several runs.
  * PyTorch 1.13 (Debian's /usr/bin/python3) runs the same architecture (bench/torch/vit_ref.py) at 1 and 2
- * threads; tfjs-wasm runs single-threaded in Node, so the 1-thread row is the like-for-like comparison.
+ * threads; tfjs-wasm runs single-threaded unless ADVOOD_WASM_THREADS opts in (src/runtime/wasm-threads.ts), so by
+ * default the 1-thread row is the like-for-like comparison.
  *
  *   npx tsx bench/vit.ts            (BENCH_RUNS=n to change the number of timed runs, default 5)
  */
