@@ -97,7 +97,7 @@ function document(results: Combined[], rounds: number, profile: string, seconds:
     'Produced by `npm run bench` (bench/run-all.ts); do not edit by hand. Every reference figure was measured in the same run, on the same machine.',
     '',
     `- Machine: ${cpu}, ${cpus().length} logical cores, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, no GPU`,
-    `- Node ${process.versions.node}; @tensorflow/tfjs ${packageVersion('@tensorflow/tfjs')}, backend wasm (1 thread unless a row says 2: `ADVOOD_WASM_THREADS=2`); PyTorch ${torchVersion()} (Debian python3-torch, CPU)`,
+    `- Node ${process.versions.node}; @tensorflow/tfjs ${packageVersion('@tensorflow/tfjs')}, backend wasm (1 thread unless a row says 2: ADVOOD_WASM_THREADS=2); PyTorch ${torchVersion()} (Debian python3-torch, CPU)`,
     `- Rounds: ${rounds}; each suite runs in a fresh process per round, and each figure inside a round is already a median of several runs.`,
     `- Total bench time: ${(seconds / 60).toFixed(1)} min`,
     '',
