@@ -114,10 +114,12 @@ function document(results: Combined[], rounds: number, profile: string, seconds:
       `| ${r.suite} | ${r.row.name} | ${r.row.unit} | ${format(r.row.advood)} | ${format(r.row.reference)} | ${r.ratio.toFixed(2)} | ${direction} | ${r.row.referenceName} | ${r.rounds > 1 ? `±${(100 * r.noise).toFixed(0)} %` : '1 round'} |`,
     );
   }
-  const notes = results.filter((r) => r.row.note);
-  if (notes.length) {
+  // Rows of one benchmark against several references share their note; say it once.
+  const notes = new Map<string, string>();
+  for (const r of results) if (r.row.note && !notes.has(r.row.note)) notes.set(r.row.note, r.row.name);
+  if (notes.size) {
     lines.push('', 'Notes:', '');
-    for (const r of notes) lines.push(`- ${r.row.name}: ${r.row.note}`);
+    for (const [note, name] of notes) lines.push(`- ${name}: ${note}`);
   }
   if (profile) lines.push('', profile);
   lines.push(
