@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { packageVersion } from '../src/runtime/backend.js';
 import type { BenchRow } from './bench-row.js';
@@ -55,12 +55,48 @@ interface Combined {
   suite: string;
   row: BenchRow;
   ratio: number;
-  /** Largest relative deviation of a round's ratio from the median ratio. */
-  noise: number;
+  /** Largest relative deviation of a round's ratio from the median ratio (0 for one round). */
+  spread: number;
   rounds: number;
+  /** The same row's ratio in the BENCHMARKS.md this run replaces, if it had the row. */
+  previous: number | null;
 }
 
-function combine(suite: string, rounds: BenchRow[][]): Combined[] {
+const DOCUMENT = new URL('../BENCHMARKS.md', import.meta.url);
+
+function rowKey(suite: string, name: string, referenceName: string): string {
+  return `${suite}\u0000${name}\u0000${referenceName}`;
+}
+
+/**
+ * Ratios of the previous BENCHMARKS.md. Rounds inside one run share the machine's state and understate how far
+ * a later run moves, so the stated noise also counts the change against the last complete run.
+ */
+function previousRatios(): Map<string, number> {
+  const ratios = new Map<string, number>();
+  let text: string;
+  try {
+    text = readFileSync(DOCUMENT, 'utf8');
+  } catch {
+    return ratios;
+  }
+  for (const line of text.split('\n')) {
+    const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+    // | suite | benchmark | unit | advood | reference | advood/ref | better is | reference is | … |
+    const ratio = Number(cells[5]);
+    if (cells.length >= 9 && Number.isFinite(ratio) && cells[0] !== 'suite') ratios.set(rowKey(cells[0]!, cells[1]!, cells[7]!), ratio);
+  }
+  return ratios;
+}
+
+/** The noise a rerun should stay within: the larger of the spread between rounds and the move since the last run. */
+function statedNoise(r: Combined): number | null {
+  const sinceLast = r.previous === null ? null : Math.abs(r.ratio - r.previous) / r.previous;
+  if (r.rounds < 2 && sinceLast === null) return null;
+  return Math.max(r.spread, sinceLast ?? 0);
+}
+
+function combine(suite: string, rounds: BenchRow[][], previous: Map<string, number>): Combined[] {
   const first = rounds[0] ?? [];
   return first.map((row, index) => {
     const same = rounds.map((r) => r[index]).filter((r): r is BenchRow => r !== undefined && r.name === row.name && r.referenceName === row.referenceName);
@@ -70,8 +106,9 @@ function combine(suite: string, rounds: BenchRow[][]): Combined[] {
       suite,
       row: { ...row, advood: median(same.map((r) => r.advood)), reference: median(same.map((r) => r.reference)) },
       ratio,
-      noise: Math.max(...ratios.map((r) => Math.abs(r - ratio) / ratio)),
+      spread: Math.max(...ratios.map((r) => Math.abs(r - ratio) / ratio)),
       rounds: same.length,
+      previous: previous.get(rowKey(suite, row.name, row.referenceName)) ?? null,
     };
   });
 }
@@ -101,17 +138,20 @@ function document(results: Combined[], rounds: number, profile: string, seconds:
     `- Rounds: ${rounds}; each suite runs in a fresh process per round, and each figure inside a round is already a median of several runs.`,
     `- Total bench time: ${(seconds / 60).toFixed(1)} min`,
     '',
-    '**Noise.** Each suite ran in BENCH_ROUNDS fresh processes; the last column is the largest deviation of one round\'s ratio from ' +
-      'the median ratio. A rerun on an idle machine should land within that band of each ratio (rows marked "1 round" were run once ' +
-      'and have no measured spread). Timings on a loaded machine swing further.',
+    '**Noise.** Each suite ran in fresh processes, BENCH_ROUNDS times (the full demo once). The last column is the noise a ' +
+      'rerun should stay within: the larger of the spread between this run\'s rounds (largest deviation of a round\'s ratio from the ' +
+      'median) and the change of the ratio since the previous complete run (the "previous run" column). Rounds of one run share ' +
+      'the machine\'s state, so the second term is usually the larger. Timings on a loaded machine swing further.',
     '',
-    '| suite | benchmark | unit | advood | reference | advood/ref | better is | reference is | noise |',
-    '|---|---|---|---:|---:|---:|---|---|---:|',
+    '| suite | benchmark | unit | advood | reference | advood/ref | better is | reference is | noise | previous run |',
+    '|---|---|---|---:|---:|---:|---|---|---:|---:|',
   ];
   for (const r of results) {
     const direction = higherIsBetter(r.row.unit) ? 'higher' : 'lower';
+    const noise = statedNoise(r);
     lines.push(
-      `| ${r.suite} | ${r.row.name} | ${r.row.unit} | ${format(r.row.advood)} | ${format(r.row.reference)} | ${r.ratio.toFixed(2)} | ${direction} | ${r.row.referenceName} | ${r.rounds > 1 ? `±${(100 * r.noise).toFixed(0)} %` : '1 round'} |`,
+      `| ${r.suite} | ${r.row.name} | ${r.row.unit} | ${format(r.row.advood)} | ${format(r.row.reference)} | ${r.ratio.toFixed(2)} | ${direction} | ` +
+        `${r.row.referenceName} | ${noise === null ? 'unmeasured' : `±${(100 * noise).toFixed(0)} %`} | ${r.previous === null ? '—' : r.previous.toFixed(2)} |`,
     );
   }
   // Rows of one benchmark against several references share their note; say it once.
@@ -167,6 +207,7 @@ async function main(): Promise<void> {
   }
   const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
   const started = performance.now();
+  const previous = previousRatios();
   const results: Combined[] = [];
   for (const suite of SUITES) {
     const perRound: BenchRow[][] = [];
@@ -175,11 +216,11 @@ async function main(): Promise<void> {
       process.stderr.write(`bench: ${suite.name}, round ${round + 1}/${suiteRounds}\n`);
       perRound.push(runSuiteInChild(suite));
     }
-    results.push(...combine(suite.name, perRound));
+    results.push(...combine(suite.name, perRound, previous));
   }
   const profile = await profileSection(results);
   const text = document(results, rounds, profile, (performance.now() - started) / 1000);
-  writeFileSync(new URL('../BENCHMARKS.md', import.meta.url), text);
+  writeFileSync(DOCUMENT, text);
   process.stdout.write(text);
 }
 
