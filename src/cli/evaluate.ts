@@ -9,6 +9,7 @@ import { initBackend } from '../runtime/backend.js';
 import { UserError } from '../runtime/errors.js';
 import { type EvaluateProgress, runEvaluation } from './evaluate-run.js';
 import { createProgress, type Progress } from './progress.js';
+import { TARGET_OPTIONS } from './target-options.js';
 
 interface EvaluateArgs {
   backend: string;
@@ -60,9 +61,7 @@ export const evaluateCommand: CommandModule<object, EvaluateArgs> = {
   describe: 'Evaluate OOD detectors on clean and adversarial OOD; print AUROC/FPR95/AUPR with CIs and the collapse',
   builder: (yargs: Argv<object>) =>
     yargs
-      .option('target', { type: 'string', default: 'mobilenet-v2', describe: 'target model: preset name, config JSON or checkpoint dir' })
-      .option('weights', { type: 'string', describe: 'local weights directory for the target' })
-      .option('input-size', { type: 'number', describe: 'input side in pixels, for targets whose size is free (mobilenet-v2)' })
+      .options(TARGET_OPTIONS)
       .option('id-train', { type: 'string', demandOption: true, describe: `ID training images (bank / fit set): ${DATA_SPEC_HELP}` })
       .option('id-test', { type: 'string', demandOption: true, describe: 'ID test images' })
       .option('ood', {

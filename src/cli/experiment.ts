@@ -9,6 +9,7 @@ import { UserError } from '../runtime/errors.js';
 import { evaluateProgressPrinter } from './evaluate.js';
 import { generateEventLine } from './generate.js';
 import { readExperimentConfig, runExperiment } from './experiment-run.js';
+import { TARGET_OPTIONS } from './target-options.js';
 
 interface ExperimentArgs {
   backend: string;
@@ -37,7 +38,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       .positional('config', { type: 'string', demandOption: true, describe: 'experiment JSON, e.g. configs/experiments/paper-cifar.json' })
       .option('var', { type: 'string', array: true, describe: 'fill a ${NAME} placeholder of the config: NAME=VALUE (else from the environment)' })
       .option('out', { type: 'string', describe: 'output directory (default: experiments/<name>)' })
-      .option('weights', { type: 'string', describe: 'local weights directory for the target' })
+      .option('weights', TARGET_OPTIONS.weights)
       .example(
         '$0 experiment configs/experiments/paper-cifar.json --var CIFAR100_TRAIN=/data/c100/train --var CIFAR100_TEST=/data/c100/test --var CIFAR10_TEST=/data/c10/test --weights /models/bigG',
         "the paper's CIFAR setup on a CUDA machine",

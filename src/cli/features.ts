@@ -15,6 +15,7 @@ import type { FeatureKind } from '../models/encoder.js';
 import { initBackend } from '../runtime/backend.js';
 import { UserError } from '../runtime/errors.js';
 import { createProgress } from './progress.js';
+import { TARGET_OPTIONS } from './target-options.js';
 
 interface FeaturesArgs {
   backend: string;
@@ -41,13 +42,11 @@ export const featuresCommand: CommandModule<object, FeaturesArgs> = {
   describe: 'Encode every image of a data source with a target; write an Arrow file of features (cached)',
   builder: (yargs: Argv<object>) =>
     yargs
-      .option('target', { type: 'string', default: 'mobilenet-v2', describe: 'target model: preset name, config JSON or checkpoint dir' })
+      .options(TARGET_OPTIONS)
       .option('data', { type: 'string', demandOption: true, describe: `images: ${DATA_SPEC_HELP}` })
       .option('out', { type: 'string', demandOption: true, describe: 'output .arrow file (Arrow IPC file: id, label, source_path, source_sha256, feature)' })
       .option('features', { type: 'string', choices: ['pre-projection', 'projected'], describe: "feature kind (default: the target's)" })
-      .option('input-size', { type: 'number', describe: 'input side in pixels, for targets whose size is free (mobilenet-v2)' })
       .option('batch', { type: 'number', default: 16, describe: 'images per forward pass' })
-      .option('weights', { type: 'string', describe: 'local weights directory for the target' })
       .option('preprocess', {
         type: 'string',
         choices: ['clip', 'exact'],

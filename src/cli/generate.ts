@@ -6,6 +6,7 @@ import { initBackend } from '../runtime/backend.js';
 import { UserError } from '../runtime/errors.js';
 import { type GenerateProgress, generateRelease } from './generate-release.js';
 import { createProgress, type Progress } from './progress.js';
+import { TARGET_OPTIONS } from './target-options.js';
 
 interface GenerateArgs {
   backend: string;
@@ -109,8 +110,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
   describe: 'Perturb OOD images until their features collide with ID targets; write an adversarial release',
   builder: (yargs: Argv<object>) =>
     yargs
-      .option('target', { type: 'string', default: 'mobilenet-v2', describe: 'target model: preset name, config JSON or checkpoint dir' })
-      .option('weights', { type: 'string', describe: 'local weights directory for the target' })
+      .options(TARGET_OPTIONS)
       .option('id', { type: 'string', demandOption: true, describe: 'ID training source (targets, prototypes)' })
       .option('id-n', { type: 'number', describe: 'use the first N ID images (default: all)' })
       .option('ood', { type: 'string', demandOption: true, describe: 'OOD source to attack' })
@@ -128,7 +128,6 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       .option('lambda', { type: 'number', describe: 'override: smoothness weight λ' })
       .option('threshold', { type: 'number', describe: 'override: per-item early stop at cos ≥ threshold' })
       .option('success-threshold', { type: 'number', describe: 'override: success when cos after 8-bit quantisation ≥ this' })
-      .option('input-size', { type: 'number', describe: 'override: encoder input size (free-size targets)' })
       .option('init-std', { type: 'number', describe: 'override: σ of the N(0, σ²) init' })
       .option('features', { type: 'string', describe: 'override: pre-projection | projected' })
       .option('target-strategy', { type: 'string', describe: 'override: sample | prototype | nearest-prototype | text' })
