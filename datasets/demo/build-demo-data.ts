@@ -18,6 +18,7 @@ import sharp, { type Sharp } from 'sharp';
 import { encodePng } from '../../src/data/decode-image.js';
 import { openIdx, readIdx } from '../../src/data/idx-source.js';
 import { readClassNames } from '../../src/data/open-image-source.js';
+import { SeededRandom } from '../../src/metrics/seeded-random.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FASHION_DIR = '/usr/share/datasets/fashion-mnist';
@@ -35,16 +36,10 @@ const TEXTURES = ['brick.png', 'grass.png', 'gravel.png'];
 const OOD_MAX_SHORT_SIDE = 128;
 const SEED = 20240305;
 
-/** mulberry32: a small seeded PRNG, so the sample is the same on every machine. */
+/** The project's seeded PRNG (mulberry32), so the sample is the same on every machine. */
 function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new SeededRandom(seed);
+  return () => random.next();
 }
 
 function shuffled<T>(items: readonly T[], random: () => number): T[] {

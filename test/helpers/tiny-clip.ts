@@ -10,6 +10,7 @@ import type { ClipArchitecture } from '../../src/models/clip/clip-architecture.j
 import { OPENAI_CLIP_MEAN, OPENAI_CLIP_STD } from '../../src/models/clip/clip-architecture.js';
 import { expectedCheckpointShapes } from '../../src/models/clip/clip-weight-map.js';
 import { writeSafetensors, type TensorToWrite } from './safetensors-writer.js';
+import { SeededRandom } from '../../src/metrics/seeded-random.js';
 
 export const TINY_SEED = 20241127;
 
@@ -30,16 +31,10 @@ export function tinyArchitecture(activation: 'quick_gelu' | 'gelu'): ClipArchite
   };
 }
 
-/** mulberry32: a tiny, well-known deterministic PRNG. */
+/** The project's seeded PRNG (mulberry32) as a function. */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new SeededRandom(seed);
+  return () => random.next();
 }
 
 export function seededNormal(seed: number): () => number {
