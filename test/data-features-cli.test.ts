@@ -1,25 +1,13 @@
-import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import test from 'ava';
 import { readFeatureFile } from '../src/data/feature-file.js';
+import { advood } from './helpers/run-cli.js';
 
-const run = promisify(execFile);
-const cli = new URL('../bin/advood.mjs', import.meta.url).pathname;
 const demo = new URL('../datasets/demo/', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'advood-features-cli-'));
 
-async function advood(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { env: { ...process.env, ADVOOD_BACKEND: '' } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 test('advood features on the embedded MobileNetV2: rows for good images, skipped ones named', async (t) => {
   const data = join(dir, 'data');

@@ -1,0 +1,23 @@
+/** Runs the real `advood` CLI in a child process, as a user would, and returns its exit code and output. */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+export const CLI_PATH = new URL('../../bin/advood.mjs', import.meta.url).pathname;
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** ADVOOD_BACKEND is cleared so the child picks its backend as a fresh shell would. */
+export async function advood(...args: string[]): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI_PATH, ...args], { env: { ...process.env, ADVOOD_BACKEND: '' }, maxBuffer: 1 << 26 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
