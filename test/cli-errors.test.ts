@@ -1,8 +1,6 @@
 import test from 'ava';
 import { advood } from './helpers/run-cli.js';
 
-
-
 test('doctor reports a backend as JSON', async (t) => {
   const { code, stdout } = await advood('doctor', '--json');
   t.is(code, 0);
