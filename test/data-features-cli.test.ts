@@ -8,7 +8,6 @@ import { advood } from './helpers/run-cli.js';
 const demo = new URL('../datasets/demo/', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'advood-features-cli-'));
 
-
 test('advood features on the embedded MobileNetV2: rows for good images, skipped ones named', async (t) => {
   const data = join(dir, 'data');
   mkdirSync(join(data, 'bag'), { recursive: true });
