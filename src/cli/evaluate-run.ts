@@ -91,15 +91,16 @@ export async function runEvaluation(options: EvaluateOptions): Promise<EvaluateS
   const idTrain = firstItems(fullIdTrain, options.idTrainN, 'the ID train size', options.idTrain);
   const idTest = firstItems(await openImageSource(options.idTest), options.idTestN, 'the ID test size', options.idTest);
   const oodSpecs = options.ood.map(parseNamedSpec);
-  const oodSources: { name: string; source: ImageSource; release?: ReleaseImageSource; cleanOf?: string }[] = [];
+  /** `fromRelease`: images stored at model resolution (a release's adversarial or clean column). */
+  const oodSources: { name: string; source: ImageSource; fromRelease: boolean; release?: ReleaseImageSource; cleanOf?: string }[] = [];
   for (const { name, spec } of oodSpecs) {
     if (isReleaseDir(spec)) {
       const adversarial = await openReleaseImageSource(spec, 'image', name);
       const clean = await openReleaseImageSource(spec, 'cleanImage', `${name}:clean`);
-      oodSources.push({ name: clean.name, source: clean });
-      oodSources.push({ name, source: adversarial, release: adversarial, cleanOf: clean.name });
+      oodSources.push({ name: clean.name, source: clean, fromRelease: true });
+      oodSources.push({ name, source: adversarial, fromRelease: true, release: adversarial, cleanOf: clean.name });
     } else {
-      oodSources.push({ name, source: await openImageSource(spec) });
+      oodSources.push({ name, source: await openImageSource(spec), fromRelease: false });
     }
   }
 
@@ -141,7 +142,7 @@ export async function runEvaluation(options: EvaluateOptions): Promise<EvaluateS
     const test = await featuresOf('id-test', idTest, clipPreprocess);
     const oodSets: OodSetInput[] = [];
     for (const entry of oodSources) {
-      const preprocess = entry.source.fingerprint.startsWith('release:') ? exactPreprocess : clipPreprocess;
+      const preprocess = entry.fromRelease ? exactPreprocess : clipPreprocess;
       oodSets.push({
         name: entry.name,
         features: await featuresOf(entry.name, entry.source, preprocess),
