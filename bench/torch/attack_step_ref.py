@@ -16,12 +16,12 @@ import json
 import os
 import statistics
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import time_runs  # noqa: E402
 from vit_ref import SIZE, forward, make_weights  # noqa: E402
 
 LAMBDA = 5e3  # the paper's "smooth" preset (configs/attacks/paper-smooth.json)
@@ -65,12 +65,7 @@ def main():
                 delta.copy_(torch.clamp(x + delta, 0, 1) - x)
             return cos.detach().tolist()
 
-        step()
-        times = []
-        for _ in range(args.runs):
-            start = time.perf_counter()
-            step()
-            times.append((time.perf_counter() - start) * 1000)
+        times = time_runs(step, args.runs)
         results.append(dict(threads=threads, batch=args.batch, step_ms=statistics.median(times), min_ms=min(times), max_ms=max(times)))
     print(json.dumps(dict(torch=torch.__version__, results=results)))
 

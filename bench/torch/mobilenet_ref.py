@@ -10,12 +10,11 @@ Prints one JSON object.
 """
 import argparse
 import json
-import statistics
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from timing import median_ms  # bench/torch/timing.py: the script's own folder is on sys.path
 
 # Sandler et al. 2018, Table 2: expansion t, channels c, repeats n, first stride s.
 BOTTLENECKS = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
@@ -65,15 +64,6 @@ class MobileNetV2(nn.Module):
     def forward(self, x):
         return self.features(x).mean(dim=(2, 3))
 
-
-def median_ms(fn, runs):
-    fn()  # warm-up
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def main():

@@ -11,11 +11,10 @@ Prints one JSON object.
 import argparse
 import json
 import math
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
+from timing import median_ms  # bench/torch/timing.py: the script's own folder is on sys.path
 
 WIDTH, LAYERS, HEADS, MLP, PATCH, SIZE, EMBED = 768, 12, 12, 3072, 32, 224, 512
 
@@ -50,15 +49,6 @@ def forward(w, x, projected=True):
     pooled = F.layer_norm(h[:, 0], (WIDTH,), *w["ln_post"])
     return pooled @ w["proj"] if projected else pooled
 
-
-def median_ms(fn, runs):
-    fn()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def main():
