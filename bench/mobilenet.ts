@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createEncoder } from '../src/models/create-encoder.js';
 import { initBackend } from '../src/runtime/backend.js';
 import type { BenchRow } from './bench-row.js';
+import { timeRuns } from './timing.js';
 
 const SIZES = [128, 224] as const;
 const BATCH = 8;
@@ -28,24 +29,6 @@ interface TorchResult {
   size: number;
   forward_ms_per_image: number;
   forward_backward_ms_per_image: number;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-/** Median ms of `fn` over `runs` timed calls, after one untimed warm-up. */
-function medianMs(fn: () => void, runs: number): number {
-  fn();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    fn();
-    times.push(performance.now() - start);
-  }
-  return median(times);
 }
 
 function runTorch(runs: number): { version: string; results: TorchResult[] } {
@@ -94,16 +77,16 @@ export async function benchMobileNet(options: { runs?: number } = {}): Promise<B
   for (const size of SIZES) {
     const encoder = await createEncoder('mobilenet-v2', { backend, inputSize: size });
     const x = tf.randomUniform([BATCH, size, size, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
-    const forward = medianMs(() => {
+    const forward = timeRuns(() => {
       const features = encoder.encodeImage(x);
       features.dataSync();
       features.dispose();
-    }, runs);
-    const forwardBackward = medianMs(() => {
+    }, runs).median;
+    const forwardBackward = timeRuns(() => {
       const gradient = tf.grad((input: tf.Tensor) => tf.sum(encoder.encodeImage(input as tf.Tensor4D)))(x);
       gradient.dataSync();
       gradient.dispose();
-    }, runs);
+    }, runs).median;
     advood.set(size, { forward: forward / BATCH, forwardBackward: forwardBackward / BATCH });
     x.dispose();
     encoder.dispose();

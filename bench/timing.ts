@@ -1,10 +1,7 @@
 /** Timing helpers shared by the benchmarks: medians over repeated runs, with the spread kept for the report. */
+import { median } from '../src/metrics/percentile.js';
 
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
+export { median };
 
 export interface Timing {
   median: number;
