@@ -20,7 +20,8 @@ export const doctorCommand: CommandModule<object, DoctorArgs> = {
     for (const attempt of report.attempts) {
       lines.push(`  ${attempt.ok ? '✓' : '✗'} ${attempt.name}${attempt.ok ? '' : `: ${attempt.reason}`}`);
     }
-    lines.push(`threads: ${report.threads === 0 ? 'backend default' : report.threads}`);
+    if (report.native) lines.push(`TensorFlow ${report.native.tensorflowVersion}, from ${report.native.origin}`);
+    lines.push(`threads: ${report.threads === 0 ? 'backend default (all cores)' : report.threads}`);
     lines.push(`tensor heap limit: ${report.heapLimitBytes === null ? 'none (host memory)' : `${(report.heapLimitBytes / 1024 ** 3).toFixed(0)} GiB`}`);
     lines.push('versions:');
     for (const [name, version] of Object.entries(report.versions)) lines.push(`  ${name} ${version}`);

@@ -10,7 +10,10 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UserError, errorMessage } from './errors.js';
-import { WASM_THREADS_ENV, registerThreadedWasmBackend, requestedWasmThreads } from './wasm-threads.js';
+import { applyQuietTensorflowEnv } from './native-env.js';
+import { readNativeStamp } from './native-stamp.js';
+import { withQuietStderr } from './quiet-stderr.js';
+import { WASM_THREADS_ENV, registerThreadedWasmBackend, requestedWasmThreads, wasmThreadsInUse } from './wasm-threads.js';
 
 export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -20,6 +23,14 @@ export interface BackendAttempt {
   ok: boolean;
   /** Why it was skipped or failed; empty when chosen. */
   reason: string;
+}
+
+/** Where a node backend's libtensorflow came from. */
+export interface NativeLibrary {
+  /** TF_Version() as the loaded library reports it. */
+  tensorflowVersion: string;
+  /** 'wheel FILE (npm run setup:native)', or the package's own install-time download. */
+  origin: string;
 }
 
 export interface BackendReport {
@@ -33,13 +44,22 @@ export interface BackendReport {
   versions: Record<string, string>;
   /** Upper bound on tensor memory, when the backend has one (wasm: 4 GiB linear memory). */
   heapLimitBytes: number | null;
+  /** The TensorFlow library behind a node backend; absent for wasm and cpu. */
+  native?: NativeLibrary;
+}
+
+/** What a loader learned while bringing its backend up. */
+export interface LoadedBackend {
+  /** Threads the backend computes on; 0 = the backend's own default pool. */
+  threads: number;
+  native?: NativeLibrary;
 }
 
 /** One way to bring a backend up. Tests inject fakes to exercise the fallback chain. */
 export interface BackendLoader {
   name: BackendName;
   /** Throws with a human reason when the backend cannot be used here. */
-  load(): Promise<void>;
+  load(): Promise<LoadedBackend | void>;
 }
 
 const require = createRequire(import.meta.url);
@@ -74,15 +94,33 @@ function nodeBindingPath(pkg: string): string | null {
   return null;
 }
 
+/** TF_NUM_INTRAOP_THREADS, which libtensorflow honours; 0 when unset (TensorFlow uses every core). */
+function tensorflowThreads(): number {
+  const value = Number(process.env.TF_NUM_INTRAOP_THREADS);
+  return Number.isInteger(value) && value > 0 ? value : 0;
+}
+
 function nodeLoader(name: 'tensorflow-gpu' | 'tensorflow', pkg: string): BackendLoader {
   return {
     name,
     async load() {
-      if (!packageDir(pkg)) throw new Error(`${pkg} is not installed (optional dependency)`);
-      if (!nodeBindingPath(pkg)) throw new Error(`${pkg} has no native binding (libtensorflow download failed at install)`);
-      // The gpu binding links against CUDA 11.2 / cuDNN 8.1 (TF 2.9.1); without them this import throws.
-      await import(pkg);
+      const dir = packageDir(pkg);
+      if (!dir) throw new Error(`${pkg} is not installed (optional dependency); run 'npm run setup:native${name === 'tensorflow-gpu' ? ' -- --gpu' : ''}'`);
+      const binding = nodeBindingPath(pkg);
+      if (!binding) throw new Error(`${pkg} has no native binding; run 'npm run setup:native${name === 'tensorflow-gpu' ? ' -- --gpu' : ''}'`);
+      applyQuietTensorflowEnv();
+      // A stock tfjs-node-gpu links libtensorflow 2.9.1 (CUDA 11.2 / cuDNN 8.1); without them this import throws.
+      await withQuietStderr(dirname(binding), () => import(pkg));
       if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg} loaded but the 'tensorflow' backend did not initialise`);
+      const stamp = readNativeStamp(dir);
+      const tensorflowVersion = (tf.backend() as unknown as { binding: { TF_Version: string } }).binding.TF_Version;
+      return {
+        threads: tensorflowThreads(),
+        native: {
+          tensorflowVersion,
+          origin: stamp ? `wheel ${stamp.wheel} (npm run setup:native)` : `libtensorflow downloaded by ${pkg}'s install script`,
+        },
+      };
     },
   };
 }
@@ -95,7 +133,7 @@ const wasmLoader: BackendLoader = {
       // Opt-in (wasm-threads.ts); on any failure the stock single-threaded build below takes over.
       try {
         const actual = await registerThreadedWasmBackend(threads);
-        if (await tf.setBackend('wasm')) return;
+        if (await tf.setBackend('wasm')) return { threads: await wasmThreadsInUse() };
         throw new Error(`the threaded backend (${actual} threads) did not initialise`);
       } catch (error) {
         process.emitWarning(`${WASM_THREADS_ENV}=${threads}: threaded wasm unavailable (${errorMessage(error)}); using 1 thread`);
@@ -106,6 +144,7 @@ const wasmLoader: BackendLoader = {
     const wasmFile = require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm');
     wasm.setWasmPaths(dirname(wasmFile) + '/');
     if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
+    return { threads: await wasmThreadsInUse() };
   },
 };
 
@@ -157,16 +196,17 @@ export async function initBackend(
       continue;
     }
     try {
-      await loader.load();
+      const loaded = (await loader.load()) ?? { threads: 0 };
       attempts.push({ name: loader.name, ok: true, reason: '' });
       const report: BackendReport = {
         chosen: loader.name,
         tfBackend: tf.getBackend(),
         attempts,
         source,
-        threads: await threadCount(loader.name),
+        threads: loaded.threads,
         versions: versions(),
         heapLimitBytes: loader.name === 'wasm' ? WASM_HEAP_LIMIT_BYTES : null,
+        ...(loaded.native ? { native: loaded.native } : {}),
       };
       if (!options.loaders) active = report;
       return report;
@@ -176,13 +216,6 @@ export async function initBackend(
   }
   const detail = attempts.map((a) => `  ${a.name}: ${a.reason}`).join('\n');
   throw new UserError(`no tensor backend could start:\n${detail}`);
-}
-
-async function threadCount(name: BackendName): Promise<number> {
-  if (name !== 'wasm') return 0; // 0 = the backend's own thread pool
-  // XNNPACK's pool size, as the wasm module reports it (1 unless ADVOOD_WASM_THREADS took effect).
-  const wasm = await import('@tensorflow/tfjs-backend-wasm');
-  return wasm.getThreadsCount();
 }
 
 function versions(): Record<string, string> {

@@ -111,3 +111,9 @@ export async function registerThreadedWasmBackend(threads: number): Promise<numb
   for (const worker of [...module.PThread.runningWorkers, ...module.PThread.unusedWorkers]) worker.unref();
   return wasm.getThreadsCount();
 }
+
+/** XNNPACK's pool size as the active wasm module reports it (1 unless ADVOOD_WASM_THREADS took effect). */
+export async function wasmThreadsInUse(): Promise<number> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  return wasm.getThreadsCount();
+}
