@@ -7,6 +7,7 @@ import { quantizedFinish } from '../attacks/quantized-finish.js';
 import { attackNames, createAttack } from '../attacks/registry.js';
 import { initBackend } from '../src/runtime/backend.js';
 import { fakeEncoder, testImages, testTargets } from './helpers/attack-fake-encoder.js';
+import { initTestBackend } from './helpers/test-backend.js';
 
 const SIZE = 32;
 /** Gauss–Jordan inverse of a small dense [n×n] matrix (float64). */
@@ -26,7 +27,7 @@ function invert(matrix: Float32Array, n: number): Float32Array {
 const keys = (n: number) => Array.from({ length: n }, (_, i) => `item-${i}`);
 
 test.before(async () => {
-  await initBackend({ request: 'wasm' });
+  await initTestBackend();
 });
 
 function run(params: AttackParams, options: { n?: number; seed?: number; lo?: number; hi?: number; targetSeed?: number } = {}) {

@@ -15,6 +15,7 @@ import { initBackend, type BackendReport } from '../src/runtime/backend.js';
 import { testImages } from './helpers/attack-fake-encoder.js';
 import { featureSet } from './helpers/synthetic-features.js';
 import { writeTinyClip } from './helpers/tiny-clip.js';
+import { initTestBackend } from './helpers/test-backend.js';
 
 const work = mkdtempSync(join(tmpdir(), 'advood-attack-models-'));
 test.after.always(() => rmSync(work, { recursive: true, force: true }));
@@ -24,7 +25,7 @@ let mobilenet: Encoder;
 let clip: Encoder;
 
 test.before(async () => {
-  backend = await initBackend({ request: 'wasm' });
+  backend = await initTestBackend();
   mobilenet = await createEncoder('mobilenet-v2', { backend, inputSize: 32 });
   writeTinyClip(join(work, 'clip'), 'open_clip', 'gelu');
   clip = await createEncoder(join(work, 'clip'), { backend, features: 'projected' });

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { adamOptimiser } from '../attacks/optimisers/adam.js';
 import { signedGradientOptimiser } from '../attacks/optimisers/signed-gradient.js';
 import { initBackend } from '../src/runtime/backend.js';
+import { initTestBackend } from './helpers/test-backend.js';
 
 interface Golden {
   theta0: number[];
@@ -14,7 +15,7 @@ interface Golden {
 }
 
 test.before(async () => {
-  await initBackend({ request: 'wasm' });
+  await initTestBackend();
 });
 
 test('Adam follows torch.optim.Adam step for step (golden from PyTorch 1.13)', (t) => {

@@ -8,9 +8,10 @@ import { initBackend } from '../src/runtime/backend.js';
 import { UserError } from '../src/runtime/errors.js';
 import { fakeEncoder } from './helpers/attack-fake-encoder.js';
 import { featureSet } from './helpers/synthetic-features.js';
+import { initTestBackend } from './helpers/test-backend.js';
 
 test.before(async () => {
-  await initBackend({ request: 'wasm' });
+  await initTestBackend();
 });
 
 // Two classes along different axes, with different norms per row (prototypes average *normalised* rows).

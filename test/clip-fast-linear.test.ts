@@ -2,9 +2,10 @@ import test from 'ava';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/runtime/backend.js';
 import { FastLinear } from '../src/runtime/fast-linear.js';
+import { initTestBackend } from './helpers/test-backend.js';
 
 test.before(async () => {
-  await initBackend({ request: 'wasm' });
+  await initTestBackend();
 });
 
 function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {

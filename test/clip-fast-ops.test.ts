@@ -9,9 +9,10 @@ import { mlpActivation } from '../src/runtime/fast-activation.js';
 import { multiHeadAttention } from '../src/runtime/fast-attention.js';
 import { layerNorm } from '../src/runtime/fast-layer-norm.js';
 import { groupedMatMul } from '../src/runtime/grouped-matmul.js';
+import { initTestBackend } from './helpers/test-backend.js';
 
 test.before(async () => {
-  await initBackend({ request: 'wasm' });
+  await initTestBackend();
 });
 
 function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {

@@ -10,6 +10,7 @@ import { UserError } from '../src/runtime/errors.js';
 import { downloadSnapshot, findCachedSnapshot, resolveHubFiles } from '../src/models/hub.js';
 import { clipFamily } from '../src/models/clip/clip-family.js';
 import { tinyArchitecture, writeTinyClip } from './helpers/tiny-clip.js';
+import { initTestBackend } from './helpers/test-backend.js';
 
 const COMMIT = 'c'.repeat(40);
 const work = mkdtempSync(join(tmpdir(), 'advood-hub-'));
@@ -116,7 +117,7 @@ test.serial('download: a sha256 mismatch is refused and leaves no blob behind', 
 });
 
 test.serial('a target naming a hub repo loads through HF_HOME and HF_ENDPOINT; missing files are a UserError', async (t) => {
-  const backend = await initBackend({ request: 'wasm' });
+  const backend = await initTestBackend();
   const state: ServerState = { requests: [], dropAfter: null, lie: false };
   const { server, endpoint } = await startHub(state);
   const saved = { home: process.env.HF_HOME, endpoint: process.env.HF_ENDPOINT, cache: process.env.HF_HUB_CACHE };

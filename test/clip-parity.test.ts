@@ -9,6 +9,7 @@ import { ClipTokenizer } from '../src/models/clip/clip-tokenizer.js';
 import { promptEnsembleEmbeddings, PAPER_PROMPT_TEMPLATES } from '../src/models/prompt-ensemble.js';
 import { TINY_MERGES, seededPixels, writeTinyClip } from './helpers/tiny-clip.js';
 import { GOLDEN_PATH } from './reference/make-clip-golden.js';
+import { initTestBackend } from './helpers/test-backend.js';
 
 interface GoldenCase {
   layout: 'hf' | 'open_clip';
@@ -29,7 +30,7 @@ const golden = JSON.parse(readFileSync(GOLDEN_PATH, 'utf8')) as {
 let backend: BackendReport;
 const work = mkdtempSync(join(tmpdir(), 'advood-clip-'));
 test.before(async () => {
-  backend = await initBackend({ request: 'wasm' });
+  backend = await initTestBackend();
 });
 test.after.always(() => rmSync(work, { recursive: true, force: true }));
 

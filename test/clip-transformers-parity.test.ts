@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { ClipTokenizer } from '../src/models/clip/clip-tokenizer.js';
 import { createEncoder } from '../src/models/create-encoder.js';
 import { initBackend } from '../src/runtime/backend.js';
+import { initTestBackend } from './helpers/test-backend.js';
 
 const DIR = fileURLToPath(new URL('./fixtures/hf-clip-transformers/', import.meta.url));
 const golden = JSON.parse(readFileSync(`${DIR}golden.json`, 'utf8')) as {
@@ -48,7 +49,7 @@ test('the CLIP BPE tokenizer gives the token ids of transformers CLIPTokenizer',
 });
 
 test('image and text embeddings of a transformers CLIPModel checkpoint match transformers', async (t) => {
-  const backend = await initBackend({ request: 'wasm' });
+  const backend = await initTestBackend();
   const encoder = await createEncoder(DIR, { backend });
   t.teardown(() => encoder.dispose());
   tf.dispose(encoder.encodeText!(['warm-up'])); // the text tower loads its weights on first use, and keeps them

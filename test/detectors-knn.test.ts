@@ -5,6 +5,7 @@ import { KnnCosineDetector } from '../src/detectors/knn-cosine.js';
 import { SeededRandom } from '../src/metrics/seeded-random.js';
 import { initBackend } from '../src/runtime/backend.js';
 import { UserError } from '../src/runtime/errors.js';
+import { initTestBackend } from './helpers/test-backend.js';
 
 function features(rows: number[][], prefix = 'r'): FeatureSet {
   return {
@@ -21,7 +22,7 @@ function randomFeatures(random: SeededRandom, n: number, dim: number, prefix: st
 }
 
 test.before(async () => {
-  await initBackend({ request: 'wasm' });
+  await initTestBackend();
 });
 
 test('1-NN and 2-NN scores are exp of hand-computed cosines', (t) => {

@@ -10,13 +10,14 @@ import { SeededRandom } from '../src/metrics/seeded-random.js';
 import { initBackend } from '../src/runtime/backend.js';
 import { UserError } from '../src/runtime/errors.js';
 import { featureSet, gaussianClusters } from './helpers/synthetic-features.js';
+import { initTestBackend } from './helpers/test-backend.js';
 
 const MEANS = [[4, 0, 0, 0, 0, 0], [0, 4, 0, 0, 0, 0], [0, 0, 4, 0, 0, 0]];
 // Tests use a higher peak lr than the paper's 1e-3 so 15 short epochs converge (effective lr 0.05 at batch 32).
 const FAST = { epochs: 15, batchSize: 32, learningRate: 0.4 };
 
 test.before(async () => {
-  await initBackend({ request: 'wasm' });
+  await initTestBackend();
 });
 
 test('logit scores: MSP, energy and max-logit by hand', (t) => {

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { TEST_BACKEND } from './helpers/test-backend.js';
 
 const run = promisify(execFile);
 const cli = new URL('../bin/advood.mjs', import.meta.url).pathname;
@@ -11,7 +12,7 @@ const work = mkdtempSync(join(tmpdir(), 'advood-generate-cli-'));
 test.after.always(() => rmSync(work, { recursive: true, force: true }));
 
 async function generate(...args: string[]): Promise<{ code: number; stderr: string }> {
-  const base = ['generate', '--backend', 'wasm', '--id', work, '--ood', work, '--out', join(work, 'out')];
+  const base = ['generate', '--backend', TEST_BACKEND, '--id', work, '--ood', work, '--out', join(work, 'out')];
   try {
     const { stderr } = await run(process.execPath, [cli, ...base, ...args], { env: { ...process.env, ADVOOD_CACHE: join(work, 'cache') } });
     return { code: 0, stderr };

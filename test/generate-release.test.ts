@@ -9,6 +9,7 @@ import { initBackend, type BackendReport } from '../src/runtime/backend.js';
 import { UserError } from '../src/runtime/errors.js';
 import { SeededRandom } from '../src/metrics/seeded-random.js';
 import { fakeEncoder } from './helpers/attack-fake-encoder.js';
+import { initTestBackend } from './helpers/test-backend.js';
 
 const root = mkdtempSync(join(tmpdir(), 'advood-generate-'));
 process.env.ADVOOD_CACHE = join(root, 'cache');
@@ -30,7 +31,7 @@ async function writeImages(dir: string, count: number, seed: number, tint: numbe
 }
 
 test.before(async () => {
-  backend = await initBackend({ request: 'wasm' });
+  backend = await initTestBackend();
   await writeImages(join(root, 'id', 'Sneaker'), 4, 1, 0.3);
   await writeImages(join(root, 'id', 'Bag'), 4, 2, 0.7);
   await writeImages(join(root, 'ood', 'clipart'), 5, 3, 0.5);

@@ -14,6 +14,7 @@ import { digestFile } from '../src/release/file-digest.js';
 import { JOURNAL_FILE, type ReleaseJournal } from '../src/release/release-journal.js';
 import type { ReleaseManifest } from '../src/release/release-manifest.js';
 import { openRelease } from '../src/release/release-reader.js';
+import { TEST_BACKEND } from './helpers/test-backend.js';
 
 const repo = join(import.meta.dirname, '..');
 const cli = join(repo, 'bin', 'advood.mjs');
@@ -52,7 +53,7 @@ const batchLines = (events: readonly Event[]) => events.filter((e) => e.event ==
 /** Runs `advood generate … --out dir`; `killWhen` sees each JSON line as it arrives and may SIGKILL the child. */
 function generate(ood: string, out: string, killWhen: (events: readonly Event[]) => boolean = () => false): Promise<Run> {
   const args = [
-    cli, 'generate', '--backend', 'wasm',
+    cli, 'generate', '--backend', TEST_BACKEND,
     '--id', join(repo, 'datasets', 'demo', 'fashion-mnist-train'), '--id-n', '40',
     '--ood', ood, '--n', String(ITEMS),
     '--attack', 'demo-lowfreq', '--input-size', '32', '--steps', '3', '--batch', String(BATCH), '--seed', '1',

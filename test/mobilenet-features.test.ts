@@ -12,6 +12,7 @@ import type { Encoder } from '../src/models/encoder.js';
 import { mobileNetV2Plan } from '../src/models/mobilenet/architecture.js';
 import { cachePaths, loadMobileNetV2Weights } from '../src/models/mobilenet/weight-cache.js';
 import { SeededRandom } from '../src/metrics/seeded-random.js';
+import { initTestBackend } from './helpers/test-backend.js';
 
 // A private cache, so the test neither depends on nor disturbs the user's.
 const cacheRoot = mkdtempSync(join(tmpdir(), 'advood-mobilenet-test-'));
@@ -25,7 +26,7 @@ function pixels(seed: number, batch: number, size: number): tf.Tensor4D {
 }
 
 test.before(async () => {
-  backend = await initBackend({ request: 'wasm' });
+  backend = await initTestBackend();
   encoder224 = await createEncoder('mobilenet-v2', { backend, inputSize: 224 });
 });
 

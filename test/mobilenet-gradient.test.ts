@@ -8,6 +8,7 @@ import { createEncoder } from '../src/models/create-encoder.js';
 import {
   featureWeights, GOLDEN_PATH, GOLDEN_SIZE, goldenImage, gradientReadout, PROJECTIONS,
 } from './fixtures/mobilenet-golden-input.js';
+import { TEST_BACKEND, initTestBackend } from './helpers/test-backend.js';
 
 const cacheRoot = mkdtempSync(join(tmpdir(), 'advood-mobilenet-grad-'));
 process.env.ADVOOD_CACHE = cacheRoot;
@@ -25,13 +26,13 @@ function cosine(a: Float32Array, b: Float32Array): number {
   return dot / Math.sqrt(na * nb);
 }
 
-test('the wasm input gradient equals the original nsfwjs model gradient computed on cpu (golden)', async (t) => {
+test('the input gradient equals the original nsfwjs model gradient computed on cpu (golden)', async (t) => {
   t.true(existsSync(GOLDEN_PATH), 'missing golden: run npx tsx test/fixtures/make-mobilenet-golden.ts');
   const bytes = readFileSync(GOLDEN_PATH);
   const golden = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 
-  const backend = await initBackend({ request: 'wasm' });
-  t.is(tf.getBackend(), 'wasm');
+  const backend = await initTestBackend();
+  t.is(backend.chosen, TEST_BACKEND);
   const encoder = await createEncoder('mobilenet-v2', { backend, inputSize: GOLDEN_SIZE });
   const image = tf.tensor4d(goldenImage(), [1, GOLDEN_SIZE, GOLDEN_SIZE, 3]);
   const weights = tf.tensor1d(featureWeights());

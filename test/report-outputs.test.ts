@@ -18,6 +18,7 @@ import { writeEvaluationOutputs } from '../src/report/write-outputs.js';
 import { initBackend } from '../src/runtime/backend.js';
 import { UserError } from '../src/runtime/errors.js';
 import { gaussianClusters } from './helpers/synthetic-features.js';
+import { initTestBackend } from './helpers/test-backend.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const MEANS = [[3, 0, 0, 0], [0, 3, 0, 0], [0, 0, 3, 0]];
@@ -58,7 +59,7 @@ async function pngPair(): Promise<{ clean: Uint8Array; adversarial: Uint8Array }
 }
 
 test.before(async () => {
-  await initBackend({ request: 'wasm' });
+  await initTestBackend();
 });
 
 test('evaluation: metrics per detector × set, collapse vs the clean source, no tensor leak', async (t) => {

@@ -2,6 +2,10 @@ import test from 'ava';
 import { initBackend, type BackendLoader } from '../src/runtime/backend.js';
 import { UserError } from '../src/runtime/errors.js';
 
+// These tests are about the selection itself: the suite's own backend choice (ADVOOD_BACKEND, set per run by
+// .ci/run) must not steer them.
+delete process.env.ADVOOD_BACKEND;
+
 const failing = (name: BackendLoader['name'], reason: string): BackendLoader => ({
   name,
   load: async () => {
@@ -63,11 +67,15 @@ test.serial('ADVOOD_BACKEND is honoured and validated', async (t) => {
   }
 });
 
-test.serial('the real chain picks wasm on a machine without tfjs-node', async (t) => {
+test.serial('the real chain picks the first backend that starts; wasm on a machine without tfjs-node', async (t) => {
   const report = await initBackend();
   t.true(['wasm', 'tensorflow', 'tensorflow-gpu'].includes(report.chosen));
   if (report.chosen === 'wasm') {
     t.is(report.heapLimitBytes, 4 * 1024 ** 3);
     t.regex(report.attempts[0]!.reason, /tfjs-node-gpu/);
+    t.is(report.native, undefined);
+  } else {
+    t.is(report.heapLimitBytes, null);
+    t.regex(report.native!.tensorflowVersion, /^\d+\.\d+/, 'a node backend names its TensorFlow');
   }
 });

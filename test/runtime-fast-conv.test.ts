@@ -2,6 +2,7 @@ import test from 'ava';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/runtime/backend.js';
 import { type ConvActivation, type ConvPadding, fastConv2d, fastDepthwiseConv2d, foldBatchNorm } from '../src/runtime/fast-conv.js';
+import { initTestBackend } from './helpers/test-backend.js';
 
 /** Deterministic pseudo-random numbers (mulberry32), so failures reproduce. */
 function randoms(seed: number, count: number, scale = 1): Float32Array {
@@ -105,8 +106,11 @@ function run(c: Case, d: Data, fast: boolean): { y: Float32Array; dx: Float32Arr
   return out;
 }
 
+/** tfjs's name for the suite's backend ('wasm', or 'tensorflow' for both node variants). */
+let suiteBackend = '';
+
 test.before(async () => {
-  await initBackend({ request: 'wasm' });
+  suiteBackend = (await initTestBackend()).tfBackend;
 });
 
 CASES.forEach((c, index) => {
@@ -118,7 +122,7 @@ CASES.forEach((c, index) => {
       // The case must exercise both ends of ReLU6, or the mask is untested.
       t.true(reference.y.some((v) => v === 0) && reference.y.some((v) => v === 6) && reference.y.some((v) => v > 0 && v < 6), 'test data should hit both clamps and the linear range');
     }
-    for (const backend of ['cpu', 'wasm']) {
+    for (const backend of ['cpu', suiteBackend]) {
       await tf.setBackend(backend);
       const before = tf.memory().numTensors;
       const fast = run(c, data, true);

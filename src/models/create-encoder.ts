@@ -79,7 +79,7 @@ export async function createEncoder(spec: string | TargetConfig, options: LoadOp
     throw new UserError(
       `target '${config.name}' needs about ${(needed / 1024 ** 3).toFixed(1)} GiB of tensor memory for input gradients, ` +
         `more than the ${options.backend.chosen} backend's ${(limit / 1024 ** 3).toFixed(0)} GiB heap. ` +
-        'Install @tensorflow/tfjs-node-gpu (CUDA) or @tensorflow/tfjs-node and run with --backend tensorflow-gpu|tensorflow.',
+        "Set up the native TensorFlow backend ('npm run setup:native', or '-- --gpu' for CUDA) and run with --backend tensorflow|tensorflow-gpu.",
     );
   }
   return family.load(config, options);
