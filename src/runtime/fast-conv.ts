@@ -14,6 +14,11 @@
  * dilated, re-padded dy with the spatially flipped kernel (in/out channels swapped for a full conv). For a 1×1 conv
  * this is a conv of dy with the transposed kernel; for a stride-1 'same' 3×3 it is a 'same' conv with the flipped
  * kernel. ReLU6's mask is built from float ops only (boolean comparisons are slow on wasm).
+ *
+ * On the tensorflow backend (tfjs-node) the same dx-only gradient calls libtensorflow's own
+ * Conv2DBackpropInput / DepthwiseConv2dNativeBackpropInput instead, which handle stride and padding without the
+ * dilation concat, and the ReLU6 mask is one Sign op instead of Step (six TensorFlow ops in tfjs-node). Measured
+ * with bench/mobilenet.ts (batch 8, 224 px, 1 thread): see BENCHMARKS.md for the figures of both choices.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -94,9 +99,18 @@ export function dilateWithZeros(dy: tf.Tensor4D, strideH: number, strideW: numbe
   return out.reshape([b, h * strideH, w * strideW, c]);
 }
 
-/** dL/dz from dL/dy for y = relu6(z), as y·(6−y) > 0 ⇔ 0 < y < 6, with float ops only. */
-function relu6Backward(dy: tf.Tensor4D, y: tf.Tensor4D): tf.Tensor4D {
-  return tf.mul(dy, tf.step(tf.mul(y, tf.sub(6, y))));
+/**
+ * dL/dz from dL/dy for y = relu6(z), as y·(6−y) > 0 ⇔ 0 < y < 6, with float ops only. step and sign agree on
+ * y·(6−y) ≥ 0 (1 above zero, 0 at zero); each backend gets the one it runs as a single kernel.
+ */
+function relu6Backward(dy: tf.Tensor4D, y: tf.Tensor4D, native: boolean): tf.Tensor4D {
+  const inside = tf.mul(y, tf.sub(6, y));
+  return tf.mul(dy, native ? tf.sign(inside) : tf.step(inside));
+}
+
+/** The backends whose kernels include libtensorflow's own input-gradient convolutions. */
+function hasNativeConvBackprop(): boolean {
+  return tf.getBackend() === 'tensorflow';
 }
 
 /** Spatial flip of a [kh, kw, a, b] kernel, with the last two axes swapped when `swapChannels`. */
@@ -157,6 +171,24 @@ function createLayer(kind: FastConvLayer['kind'], spec: ConvLayerSpec): FastConv
     return kind === 'conv2d' ? tf.conv2d(input, backwardKernel, 1, pad) : tf.depthwiseConv2d(input, backwardKernel, 1, pad);
   };
 
+  /** dx through libtensorflow's input-gradient kernels: the transpose of forwardConv, explicit padding cropped. */
+  const nativeBackwardConv = (dz: tf.Tensor4D, inH: number, inW: number): tf.Tensor4D => {
+    const explicit = typeof padding !== 'string';
+    const [padH, padW] = explicit ? padding : [[0, 0], [0, 0]];
+    const paddedShape: [number, number, number, number] = [dz.shape[0], inH + padH[0] + padH[1], inW + padW[0] + padW[1], cin];
+    const pad = explicit ? 'valid' : padding;
+    const dxPadded =
+      kind === 'conv2d'
+        ? tf.conv2dTranspose(dz, kernel, paddedShape, [sh, sw], pad)
+        : (tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: dz, filter: kernel }, {
+            strides: [sh, sw],
+            pad,
+            dilations: [1, 1],
+            inputShape: paddedShape,
+          }) as tf.Tensor4D);
+    return explicit ? padOrCrop(dxPadded, [-padH[0], -padH[1]], [-padW[0], -padW[1]]) : dxPadded;
+  };
+
   const differentiable = tf.customGrad<tf.Tensor4D>((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const x = args[0] as tf.Tensor4D;
     const save = args[1] as tf.GradSaveFunc;
@@ -166,8 +198,9 @@ function createLayer(kind: FastConvLayer['kind'], spec: ConvLayerSpec): FastConv
     return {
       value: y,
       gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
-        const dz = activation === 'relu6' ? relu6Backward(dy, saved[0] as tf.Tensor4D) : dy;
-        return [backwardConv(dz, inH, inW)];
+        const native = hasNativeConvBackprop();
+        const dz = activation === 'relu6' ? relu6Backward(dy, saved[0] as tf.Tensor4D, native) : dy;
+        return [native && kind === 'depthwise' ? nativeBackwardConv(dz, inH, inW) : backwardConv(dz, inH, inW)];
       },
     };
   });
