@@ -7,7 +7,7 @@ import { resolveTarget } from '../src/models/create-encoder.js';
 import type { Encoder, FeatureKind } from '../src/models/encoder.js';
 import type { ClipArchitecture } from '../src/models/clip/clip-architecture.js';
 import { parseClipTarget } from '../src/models/clip/clip-family.js';
-import { towerParams } from '../src/models/clip/clip-weight-map.js';
+import { towerParams, towerWeightsFromMap } from '../src/models/clip/clip-weight-map.js';
 import { ClipVisionTower } from '../src/models/clip/vision-tower.js';
 
 export function vitB32Architecture(): ClipArchitecture {
@@ -24,7 +24,7 @@ export function randomVitB32Tower(): ClipVisionTower {
     const isGain = /ln\w*\.g$/.test(p.name);
     weights.set(p.name, Float32Array.from({ length: count }, () => (isGain ? 1 : 0.02 * (uniform() * 2 - 1) * Math.sqrt(3))));
   }
-  return new ClipVisionTower(arch, weights, { inputGradient: true });
+  return new ClipVisionTower(arch, towerWeightsFromMap(weights), { inputGradient: true });
 }
 
 /** The random tower behind the Encoder interface, so the real attack code can run on it. */

@@ -22,7 +22,7 @@ export const doctorCommand: CommandModule<object, DoctorArgs> = {
     }
     if (report.native) lines.push(`TensorFlow ${report.native.tensorflowVersion}, from ${report.native.origin}`);
     lines.push(`threads: ${report.threads === 0 ? 'backend default (all cores)' : report.threads}`);
-    lines.push(`tensor heap limit: ${report.heapLimitBytes === null ? 'none (host memory)' : `${(report.heapLimitBytes / 1024 ** 3).toFixed(0)} GiB`}`);
+    lines.push(`tensor memory limit: ${report.heapLimitBytes === null ? 'the device’s (TensorFlow reports exhaustion)' : `${(report.heapLimitBytes / 1024 ** 3).toFixed(0)} GiB${report.chosen === 'wasm' ? ' (wasm32 heap)' : ' (host memory)'}`}`);
     lines.push('versions:');
     for (const [name, version] of Object.entries(report.versions)) lines.push(`  ${name} ${version}`);
     process.stdout.write(lines.join('\n') + '\n');

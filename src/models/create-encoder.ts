@@ -78,7 +78,7 @@ export async function createEncoder(spec: string | TargetConfig, options: LoadOp
   if (limit !== null && needed > limit) {
     throw new UserError(
       `target '${config.name}' needs about ${(needed / 1024 ** 3).toFixed(1)} GiB of tensor memory for input gradients, ` +
-        `more than the ${options.backend.chosen} backend's ${(limit / 1024 ** 3).toFixed(0)} GiB heap. ` +
+        `more than the ${(limit / 1024 ** 3).toFixed(0)} GiB the ${options.backend.chosen} backend can hold. ` +
         "Set up the native TensorFlow backend ('npm run setup:native', or '-- --gpu' for CUDA) and run with --backend tensorflow|tensorflow-gpu.",
     );
   }

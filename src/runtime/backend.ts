@@ -7,6 +7,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UserError, errorMessage } from './errors.js';
@@ -162,6 +163,16 @@ export const DEFAULT_LOADERS: readonly BackendLoader[] = [
   cpuLoader,
 ];
 
+/**
+ * What tensors can occupy: wasm32's 4 GiB linear memory; host memory for TensorFlow on the CPU; unknown (null)
+ * for tensorflow-gpu, whose device memory TensorFlow manages and reports on its own when exhausted.
+ */
+function heapLimit(name: BackendName): number | null {
+  if (name === 'wasm') return WASM_HEAP_LIMIT_BYTES;
+  if (name === 'tensorflow') return totalmem();
+  return null;
+}
+
 export function parseBackendName(value: string, origin: string): BackendName | 'auto' {
   if (value === 'auto' || (BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendName | 'auto';
   throw new UserError(`${origin}: unknown backend '${value}'; expected one of auto, ${BACKEND_NAMES.join(', ')}`);
@@ -205,7 +216,7 @@ export async function initBackend(
         source,
         threads: loaded.threads,
         versions: versions(),
-        heapLimitBytes: loader.name === 'wasm' ? WASM_HEAP_LIMIT_BYTES : null,
+        heapLimitBytes: heapLimit(loader.name),
         ...(loaded.native ? { native: loaded.native } : {}),
       };
       if (!options.loaders) active = report;

@@ -7,15 +7,24 @@
  * forward pass, [out,in] for dx), both products are plain 2-D matmuls (XNNPACK caches the packed weight per
  * tensor, so each orientation is packed once), and its custom gradient returns only dx.
  * (Attention's per-head products are in grouped-matmul.ts / fast-attention.ts.)
+ *
+ * libtensorflow (the tensorflow backends) multiplies by a transposed operand at full speed, so there the copy
+ * would only double the weights' memory (bigG's vision tower: 7.4 GB more): it is made on wasm alone.
  */
 import * as tf from '@tensorflow/tfjs';
 
 export interface FastLinearOptions {
   /**
-   * Keep a transposed copy of the weight for dx. Costs the weight's memory once more; towers that are never
-   * differentiated (the text tower) leave it off and fall back to a transposed matmul if asked for dx.
+   * The layer will be differentiated w.r.t. its input. On wasm this keeps a transposed copy of the weight for dx,
+   * at the weight's memory once more; towers that are never differentiated (the text tower) leave it off and fall
+   * back to a transposed matmul if asked for dx.
    */
   inputGradient: boolean;
+}
+
+/** Only wasm's XNNPACK path loses its speed on a transposed operand (see above). */
+function transposedMatMulIsSlow(): boolean {
+  return tf.getBackend() === 'wasm';
 }
 
 /** y = x·W + b over the last axis of x, for x of any rank ≥ 2. */
@@ -40,7 +49,7 @@ export class FastLinear {
     this.outFeatures = outFeatures;
     this.weight = weightInOut;
     this.bias = bias;
-    this.weightT = options.inputGradient ? tf.keep(tf.transpose(weightInOut)) : null;
+    this.weightT = options.inputGradient && transposedMatMulIsSlow() ? tf.keep(tf.transpose(weightInOut)) : null;
     const weight = this.weight;
     const weightT = this.weightT;
     this.apply = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {

@@ -8,7 +8,7 @@ import type { Encoder, FeatureKind, Rgb } from '../encoder.js';
 import type { TensorSource } from '../safetensors.js';
 import type { ClipArchitecture } from './clip-architecture.js';
 import type { ClipTokenizer } from './clip-tokenizer.js';
-import { readTowerParams, towerParams, type ClipLayout } from './clip-weight-map.js';
+import { streamTowerParams, towerParams, type ClipLayout } from './clip-weight-map.js';
 import { ClipTextTower } from './text-tower.js';
 import { ClipVisionTower } from './vision-tower.js';
 
@@ -46,7 +46,7 @@ export class ClipEncoder implements Encoder {
     this.mean = arch.mean;
     this.std = arch.std;
     this.weightsSha256 = options.weightsSha256;
-    const weights = readTowerParams(options.source, towerParams(arch, options.layout, 'vision'));
+    const weights = streamTowerParams(options.source, towerParams(arch, options.layout, 'vision'));
     this.vision = new ClipVisionTower(arch, weights, { inputGradient: true });
   }
 
@@ -63,7 +63,7 @@ export class ClipEncoder implements Encoder {
       throw new UserError(`target '${this.id}': tokenizer has ${tokenizer.vocabSize} ids but the text tower only ${arch.text.vocabSize}`);
     }
     if (!this.text) {
-      this.text = new ClipTextTower(arch, readTowerParams(this.options.source, towerParams(arch, this.options.layout, 'text')));
+      this.text = new ClipTextTower(arch, streamTowerParams(this.options.source, towerParams(arch, this.options.layout, 'text')));
     }
     return this.text.forward(tokenizer.tokenize(prompts, arch.text.contextLength));
   }

@@ -64,16 +64,17 @@ function blockValues(width: number, mlp: number, transposedCopies: boolean): { w
 
 /**
  * Tensor memory (bytes) to hold both towers and run one image's input gradient through the vision tower.
- * Counts: vision weights twice (FastLinear keeps a transposed copy for dx), text weights once (loaded on the
- * first encodeText), and per vision block the activations the tape keeps — about 20 [T, W] tensors (layer
- * norms, q/k/v and their head-split copies, residuals), 4 [T, MLP] (fc1, activation pieces) and 3 [H, T, T]
- * (scores, softmax) — doubled for the gradients alive during the backward pass.
+ * Counts: vision weights once, twice where FastLinear keeps a transposed copy for dx (wasm only,
+ * src/runtime/fast-linear.ts); text weights once (loaded on the first encodeText); and per vision block the
+ * activations the tape keeps — about 20 [T, W] tensors (layer norms, q/k/v and their head-split copies,
+ * residuals), 4 [T, MLP] (fc1, activation pieces) and 3 [H, T, T] (scores, softmax) — doubled for the gradients
+ * alive during the backward pass.
  */
-export function estimateClipBytes(arch: ClipArchitecture): number {
+export function estimateClipBytes(arch: ClipArchitecture, options: { transposedCopies: boolean }): number {
   const v = arch.vision;
   const t = arch.text;
   const T = visionTokenCount(v);
-  const vb = blockValues(v.width, v.mlpDim, true);
+  const vb = blockValues(v.width, v.mlpDim, options.transposedCopies);
   const visionValues =
     v.layers * (vb.weights + vb.other) + 2 * v.patchSize * v.patchSize * 3 * v.width + T * v.width + 5 * v.width + 2 * v.width * arch.embedDim;
   const tb = blockValues(t.width, t.mlpDim, false);
@@ -144,8 +145,8 @@ export const clipFamily: EncoderFamily = {
     parseClipTarget(config);
   },
 
-  estimateBytes(config) {
-    return estimateClipBytes(architectureOf(config));
+  estimateBytes(config, options) {
+    return estimateClipBytes(architectureOf(config), { transposedCopies: options.backend.tfBackend === 'wasm' });
   },
 
   async load(config, options): Promise<Encoder> {

@@ -210,13 +210,50 @@ export function checkCheckpointKeys(source: TensorSource, arch: ClipArchitecture
 }
 
 /** Reads one tower's parameters, each checkpoint key once (open_clip's in_proj feeds three parameters). */
-export function readTowerParams(source: TensorSource, params: readonly TowerParam[]): Map<string, Float32Array> {
-  const out = new Map<string, Float32Array>();
-  const bySource = new Map<string, TowerParam[]>();
-  for (const p of params) bySource.set(p.source, [...(bySource.get(p.source) ?? []), p]);
-  for (const [key, group] of bySource) {
-    const raw = source.readFloat32(key);
-    for (const p of group) out.set(p.name, p.extract(raw));
-  }
-  return out;
+/**
+ * Tower parameters handed out once each. A tower takes a parameter, makes its tensor and drops the array, so a
+ * load holds one host copy of one tensor at a time instead of the whole tower: with bigG's 7.4 GB vision tower
+ * the difference between fitting in memory and not.
+ */
+export interface TowerWeights {
+  /** The parameter's values; each name can be taken once. */
+  take(name: string): Float32Array;
+}
+
+/**
+ * Reads each parameter from the checkpoint when it is taken. Several parameters can share one source tensor
+ * (open_clip's fused in_proj holds q, k and v); that tensor is read once and kept until its last part is taken.
+ */
+export function streamTowerParams(source: TensorSource, params: readonly TowerParam[]): TowerWeights {
+  const byName = new Map(params.map((p) => [p.name, p]));
+  const open = new Map<string, { raw: Float32Array; remaining: number }>();
+  const sharing = new Map<string, number>();
+  for (const p of params) sharing.set(p.source, (sharing.get(p.source) ?? 0) + 1);
+  return {
+    take(name) {
+      const p = byName.get(name);
+      if (!p) throw new Error(`tower parameter '${name}' was not loaded (or was already taken)`);
+      byName.delete(name);
+      let entry = open.get(p.source);
+      if (!entry) {
+        entry = { raw: source.readFloat32(p.source), remaining: sharing.get(p.source)! };
+        open.set(p.source, entry);
+      }
+      const values = p.extract(entry.raw);
+      if (--entry.remaining === 0) open.delete(p.source);
+      return values;
+    },
+  };
+}
+
+/** In-memory parameters (random towers for benchmarks), handed out with the same take-once contract. */
+export function towerWeightsFromMap(weights: Map<string, Float32Array>): TowerWeights {
+  return {
+    take(name) {
+      const values = weights.get(name);
+      if (!values) throw new Error(`tower parameter '${name}' was not loaded (or was already taken)`);
+      weights.delete(name);
+      return values;
+    },
+  };
 }

@@ -11,19 +11,18 @@ import { multiHeadAttention } from '../../runtime/fast-attention.js';
 import { layerNorm } from '../../runtime/fast-layer-norm.js';
 import { FastLinear } from '../../runtime/fast-linear.js';
 import { CLIP_LAYER_NORM_EPS, type ClipActivation } from './clip-architecture.js';
+import type { TowerWeights } from './clip-weight-map.js';
 
-/** Looks up a tower parameter and wraps it as a kept tensor of the declared shape. */
-export function paramTensor(weights: ReadonlyMap<string, Float32Array>, name: string, shape: number[]): tf.Tensor {
-  const values = weights.get(name);
-  if (!values) throw new Error(`tower parameter '${name}' was not loaded`);
-  return tf.keep(tf.tensor(values, shape, 'float32'));
+/** Takes a tower parameter and wraps it as a kept tensor of the declared shape. */
+export function paramTensor(weights: TowerWeights, name: string, shape: number[]): tf.Tensor {
+  return tf.keep(tf.tensor(weights.take(name), shape, 'float32'));
 }
 
 export class LayerNorm {
   private readonly gamma: tf.Tensor1D;
   private readonly beta: tf.Tensor1D;
 
-  constructor(weights: ReadonlyMap<string, Float32Array>, prefix: string, width: number) {
+  constructor(weights: TowerWeights, prefix: string, width: number) {
     this.gamma = paramTensor(weights, `${prefix}.g`, [width]) as tf.Tensor1D;
     this.beta = paramTensor(weights, `${prefix}.b`, [width]) as tf.Tensor1D;
   }
@@ -56,17 +55,17 @@ export class ResidualAttentionBlock {
   private readonly fc1: FastLinear;
   private readonly fc2: FastLinear;
 
-  constructor(weights: ReadonlyMap<string, Float32Array>, prefix: string, private readonly shape: BlockShape) {
+  constructor(weights: TowerWeights, prefix: string, private readonly shape: BlockShape) {
     const { width, mlpDim, inputGradient } = shape;
     this.ln1 = new LayerNorm(weights, `${prefix}.ln1`, width);
     this.ln2 = new LayerNorm(weights, `${prefix}.ln2`, width);
     const linear = (name: string, inDim: number, outDim: number, scale = 1): FastLinear => {
-      let w = weights.get(`${name}.w`);
-      let b = weights.get(`${name}.b`);
-      if (!w || !b) throw new Error(`tower parameter '${name}' was not loaded`);
+      const w = weights.take(`${name}.w`);
+      const b = weights.take(`${name}.b`);
       if (scale !== 1) {
-        w = w.map((value) => value * scale);
-        b = b.map((value) => value * scale);
+        // In place: the arrays were handed over (TowerWeights.take), so no second host copy is made.
+        for (let i = 0; i < w.length; i++) w[i]! *= scale;
+        for (let i = 0; i < b.length; i++) b[i]! *= scale;
       }
       return new FastLinear(tf.keep(tf.tensor2d(w, [inDim, outDim])), tf.keep(tf.tensor1d(b)), { inputGradient });
     };

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FastLinear } from '../../runtime/fast-linear.js';
 import type { FeatureKind } from '../encoder.js';
 import { visionTokenCount, type ClipArchitecture } from './clip-architecture.js';
+import type { TowerWeights } from './clip-weight-map.js';
 import { LayerNorm, ResidualAttentionBlock, paramTensor } from './transformer.js';
 
 /**
@@ -15,14 +16,13 @@ import { LayerNorm, ResidualAttentionBlock, paramTensor } from './transformer.js
  * [B, S, S, 3] input in the forward pass and two in the backward pass (~15 ms per ViT-B/32 batch of 8 on wasm).
  */
 function normalisingPatchEmbedding(
-  weights: ReadonlyMap<string, Float32Array>,
+  weights: TowerWeights,
   rows: number,
   width: number,
   arch: ClipArchitecture,
   inputGradient: boolean,
 ): FastLinear {
-  const w = weights.get('patch.w');
-  if (!w) throw new Error("tower parameter 'patch.w' was not loaded");
+  const w = weights.take('patch.w');
   const scaled = new Float32Array(rows * width);
   const bias = new Float64Array(width); // summed over 3·p² rows: accumulate in double
   for (let r = 0; r < rows; r++) {
@@ -47,7 +47,7 @@ export class ClipVisionTower {
   private readonly lnPost: LayerNorm;
   private readonly proj: FastLinear;
 
-  constructor(private readonly arch: ClipArchitecture, weights: ReadonlyMap<string, Float32Array>, options: { inputGradient: boolean }) {
+  constructor(private readonly arch: ClipArchitecture, weights: TowerWeights, options: { inputGradient: boolean }) {
     const { width, patchSize, layers, heads, mlpDim } = arch.vision;
     const inputGradient = options.inputGradient;
     this.patch = normalisingPatchEmbedding(weights, patchSize * patchSize * 3, width, arch, inputGradient);

@@ -1,0 +1,42 @@
+/**
+ * The Python references (test/reference/*.py) run in the venv scripts/reference-venv.sh makes (PyTorch 2.x CPU,
+ * open_clip). Where it cannot be made (no python3-venv, no package index), tests that need it skip and say why.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { advoodCacheDir } from '../../src/runtime/cache-dir.js';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
+let cached: { python: string } | { unavailable: string } | null = null;
+
+export function referencePython(): { python: string } | { unavailable: string } {
+  if (cached) return cached;
+  const result = spawnSync('bash', [join(REPO, 'scripts', 'reference-venv.sh')], { cwd: REPO, encoding: 'utf8' });
+  const python = result.stdout.trim().split('\n').at(-1) ?? '';
+  cached =
+    result.status === 0 && python
+      ? { python: join(REPO, python) }
+      : { unavailable: `the reference venv could not be made (${(result.stderr || '').trim().split('\n').at(-1) || `exit ${result.status}`})` };
+  return cached;
+}
+
+/**
+ * A random open_clip model with open_clip's own outputs (test/reference/openclip_reference.py make), made once
+ * into advood's cache and reused: the suite runs once per backend.
+ */
+export function openClipReference(python: string, model: string, options: { seed: number; batch: number }): string {
+  const dir = join(advoodCacheDir('reference'), `openclip-${model}-seed${options.seed}-batch${options.batch}`);
+  if (existsSync(join(dir, 'meta.json'))) return dir;
+  const scratch = `${dir}.${process.pid}.tmp`;
+  rmSync(scratch, { recursive: true, force: true });
+  mkdirSync(scratch, { recursive: true });
+  const script = join(REPO, 'test', 'reference', 'openclip_reference.py');
+  const args = [script, 'make', '--model', model, '--out', scratch, '--seed', String(options.seed), '--batch', String(options.batch)];
+  const result = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (result.status !== 0) throw new Error(`openclip_reference.py make ${model} failed: ${(result.stderr || '').trim().split('\n').slice(-3).join(' ')}`);
+  renameSync(scratch, dir);
+  return dir;
+}
