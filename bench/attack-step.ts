@@ -23,7 +23,8 @@ import type { BenchRow } from './bench-row.js';
 import { randomVitB32Encoder } from './random-vit.js';
 import { median } from './timing.js';
 
-const BATCH = 8;
+export const ATTACK_STEP_BATCH = 8;
+const BATCH = ATTACK_STEP_BATCH;
 const TORCH_THREADS = [1, 2] as const;
 const PRESET = 'paper-smooth'; // Adam lr 1e-3, smoothness λ = 5e3, pre-projection features
 const TORCH_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'torch', 'attack_step_ref.py');
@@ -46,8 +47,8 @@ export interface StepTiming {
 }
 
 /** Times advood's attack step: `runs` timed intervals between steps, after one untimed warm-up step. */
-export async function timeAdvoodAttackStep(runs: number): Promise<StepTiming> {
-  const backend = await initBackend({ request: 'wasm' });
+export async function timeAdvoodAttackStep(runs: number, backendName = 'wasm'): Promise<StepTiming> {
+  const backend = await initBackend({ request: backendName });
   const encoder = randomVitB32Encoder();
   const { params } = resolveAttackPreset(PRESET, { batch: BATCH, steps: runs + 1 });
   const attack = createAttack(params, 1);

@@ -29,37 +29,50 @@ function randomFeatures(random: SeededRandom, rows: number, prefix: string): Fea
   return { ids: Array.from({ length: rows }, (_, i) => `${prefix}${i}`), labels: new Int32Array(rows).fill(-1), classNames: [], dim: DIM, vectors };
 }
 
-interface ReferenceRun {
+export interface ReferenceRun {
   seconds?: number;
   scores?: number[];
   error?: string;
 }
 
-export async function benchKnn(backend = 'wasm'): Promise<BenchRow[]> {
-  const report = await initBackend({ request: backend });
+function knnData(): { bank: FeatureSet; queries: FeatureSet } {
   const random = new SeededRandom(42);
-  const bank = randomFeatures(random, BANK, 'b');
-  const queries = randomFeatures(random, QUERIES, 'q');
+  return { bank: randomFeatures(random, BANK, 'b'), queries: randomFeatures(random, QUERIES, 'q') };
+}
 
+/** advood's k-NN detector, fit + score, on the active backend: seconds and the scores. */
+export function timeKnn(): { seconds: number; scores: Float64Array } {
+  const { bank, queries } = knnData();
   const detector = new KnnCosineDetector({ k: K });
   const start = performance.now();
   detector.fit({ train: bank });
   const scores = detector.score(queries);
-  const advoodSeconds = (performance.now() - start) / 1000;
+  return { seconds: (performance.now() - start) / 1000, scores };
+}
 
+/** bench/torch/knn_ref.py on the same data with the given Python: per reference (numpy, torch), seconds and scores. */
+export function knnReference(python: string): Record<string, ReferenceRun> {
+  const { bank, queries } = knnData();
   const dir = mkdtempSync(join(tmpdir(), 'advood-bench-knn-'));
-  let reference: Record<string, ReferenceRun>;
   try {
     writeFileSync(join(dir, 'bank.f32'), bank.vectors);
     writeFileSync(join(dir, 'queries.f32'), queries.vectors);
-    const output = execFileSync('/usr/bin/python3', [REFERENCE, join(dir, 'bank.f32'), join(dir, 'queries.f32'), String(DIM), String(K)], {
+    const output = execFileSync(python, [REFERENCE, join(dir, 'bank.f32'), join(dir, 'queries.f32'), String(DIM), String(K)], {
       encoding: 'utf8',
       maxBuffer: 1 << 26,
     });
-    reference = JSON.parse(output) as Record<string, ReferenceRun>;
+    return JSON.parse(output) as Record<string, ReferenceRun>;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+export const KNN_QUERIES = QUERIES;
+
+export async function benchKnn(backend = 'wasm'): Promise<BenchRow[]> {
+  const report = await initBackend({ request: backend });
+  const { seconds: advoodSeconds, scores } = timeKnn();
+  const reference = knnReference('/usr/bin/python3');
   const runs = Object.entries(reference).filter(([, r]) => r.seconds !== undefined) as [string, Required<ReferenceRun>][];
   if (runs.length === 0) throw new Error(`no reference ran: ${JSON.stringify(reference)}`);
   const [bestName, best] = runs.reduce((a, b) => (b[1].seconds < a[1].seconds ? b : a));

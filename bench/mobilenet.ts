@@ -15,12 +15,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { createEncoder } from '../src/models/create-encoder.js';
-import { initBackend } from '../src/runtime/backend.js';
+import { initBackend, type BackendReport } from '../src/runtime/backend.js';
 import type { BenchRow } from './bench-row.js';
 import { timeRuns } from './timing.js';
 
 const SIZES = [128, 224] as const;
-const BATCH = 8;
+export const MOBILENET_BATCH = 8;
+const BATCH = MOBILENET_BATCH;
 const TORCH_THREADS = [1, 2] as const;
 const TORCH_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'torch', 'mobilenet_ref.py');
 
@@ -57,24 +58,14 @@ async function measureStartUp(backend: Awaited<ReturnType<typeof initBackend>>):
   }
 }
 
-export async function benchMobileNet(options: { runs?: number } = {}): Promise<BenchRow[]> {
-  const runs = options.runs ?? Number(process.env.BENCH_RUNS ?? 7);
-  const backend = await initBackend({ request: 'wasm' });
-  // Start-up first, so that the nsfwjs path pays its module import as a real first run does.
-  const startUp = await measureStartUp(backend);
-  const rows: BenchRow[] = [
-    {
-      name: 'mobilenet-v2 start-up (createEncoder)',
-      unit: 'ms',
-      advood: startUp.fromCache,
-      reference: startUp.fromNsfwjs,
-      referenceName: 'first start: decode nsfwjs bundle, fold BN, write cache',
-      note: 'advood = later starts, reading the verified weight cache',
-    },
-  ];
-
+/** advood's MobileNetV2 at batch 8 on the active backend: ms per image, forward and forward + input gradient. */
+export async function timeMobileNet(
+  backend: BackendReport,
+  sizes: readonly number[],
+  runs: number,
+): Promise<Map<number, { forward: number; forwardBackward: number }>> {
   const advood = new Map<number, { forward: number; forwardBackward: number }>();
-  for (const size of SIZES) {
+  for (const size of sizes) {
     const encoder = await createEncoder('mobilenet-v2', { backend, inputSize: size });
     const x = tf.randomUniform([BATCH, size, size, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
     const forward = timeRuns(() => {
@@ -91,6 +82,26 @@ export async function benchMobileNet(options: { runs?: number } = {}): Promise<B
     x.dispose();
     encoder.dispose();
   }
+  return advood;
+}
+
+export async function benchMobileNet(options: { runs?: number } = {}): Promise<BenchRow[]> {
+  const runs = options.runs ?? Number(process.env.BENCH_RUNS ?? 7);
+  const backend = await initBackend({ request: 'wasm' });
+  // Start-up first, so that the nsfwjs path pays its module import as a real first run does.
+  const startUp = await measureStartUp(backend);
+  const rows: BenchRow[] = [
+    {
+      name: 'mobilenet-v2 start-up (createEncoder)',
+      unit: 'ms',
+      advood: startUp.fromCache,
+      reference: startUp.fromNsfwjs,
+      referenceName: 'first start: decode nsfwjs bundle, fold BN, write cache',
+      note: 'advood = later starts, reading the verified weight cache',
+    },
+  ];
+
+  const advood = await timeMobileNet(backend, SIZES, runs);
 
   const torch = runTorch(runs);
   for (const size of SIZES) {

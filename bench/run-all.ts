@@ -30,6 +30,7 @@ const SUITES: readonly Suite[] = [
   { name: 'attack-step', about: 'ViT-B/32 attack step (forward, input gradient, Adam, clamp)', run: async () => (await import('./attack-step.js')).benchAttackStep() },
   { name: 'knn', about: 'k-NN cosine scoring, 50k × 1024 bank, 2k queries', run: async () => (await import('./knn.js')).benchKnn() },
   { name: 'release-write', about: 'release writing throughput and bounded memory', run: async () => (await import('./release-write.js')).benchReleaseWrite() },
+  { name: 'native', about: 'the tensorflow backend against PyTorch 2.x (venv) and 1.13 (Debian) CPU at 1 and 2 threads', maxRounds: 1, run: async () => (await import('./native.js')).benchNative() },
   { name: 'demo', about: 'end-to-end `advood demo`, 2 worker processes vs 1', maxRounds: 1, run: async () => (await import('./demo-workers.js')).benchDemoWorkers() },
 ];
 
@@ -134,7 +135,7 @@ function document(results: Combined[], rounds: number, profile: string, seconds:
     'Produced by `npm run bench` (bench/run-all.ts); do not edit by hand. Every reference figure was measured in the same run, on the same machine.',
     '',
     `- Machine: ${cpu}, ${cpus().length} logical cores, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, no GPU`,
-    `- Node ${process.versions.node}; @tensorflow/tfjs ${packageVersion('@tensorflow/tfjs')}, backend wasm (1 thread unless a row says 2: ADVOOD_WASM_THREADS=2); PyTorch ${torchVersion()} (Debian python3-torch, CPU)`,
+    `- Node ${process.versions.node}; @tensorflow/tfjs ${packageVersion('@tensorflow/tfjs')}, backend wasm (1 thread unless a row says 2: ADVOOD_WASM_THREADS=2) except rows named 'tensorflow:' (tfjs-node ${packageVersion('@tensorflow/tfjs-node') ?? '—'} on the wheel's libtensorflow, npm run setup:native); PyTorch ${torchVersion()} (Debian python3-torch, CPU) unless a row names another`,
     `- Rounds: ${rounds}; each suite runs in a fresh process per round, and each figure inside a round is already a median of several runs.`,
     `- Total bench time: ${(seconds / 60).toFixed(1)} min`,
     '',

@@ -33,12 +33,11 @@ function runTorch(runs: number): { version: string; results: TorchResult[] } {
   return { version: parsed.torch, results: parsed.results };
 }
 
-export async function benchVit(options: { runs?: number } = {}): Promise<BenchRow[]> {
-  const runs = options.runs ?? Number(process.env.BENCH_RUNS ?? 5);
-  const backend = await initBackend({ request: 'wasm' });
+/** advood's random ViT-B/32 tower on the active backend: ms per image, forward and forward + input gradient. */
+export function timeVit(batches: readonly number[], runs: number): Map<number, { forward: number; forwardBackward: number }> {
   const tower = randomVitB32Tower();
   const ours = new Map<number, { forward: number; forwardBackward: number }>();
-  for (const batch of BATCHES) {
+  for (const batch of batches) {
     const x = tf.randomUniform([batch, 224, 224, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
     const forward = timeRuns(() => {
       const y = tower.forward(x, 'pre-projection');
@@ -54,6 +53,13 @@ export async function benchVit(options: { runs?: number } = {}): Promise<BenchRo
     x.dispose();
   }
   tower.dispose();
+  return ours;
+}
+
+export async function benchVit(options: { runs?: number } = {}): Promise<BenchRow[]> {
+  const runs = options.runs ?? Number(process.env.BENCH_RUNS ?? 5);
+  const backend = await initBackend({ request: 'wasm' });
+  const ours = timeVit(BATCHES, runs);
 
   const torch = runTorch(runs);
   const rows: BenchRow[] = [];
