@@ -12,6 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { packageVersion } from '../src/runtime/backend.js';
 import type { BenchRow } from './bench-row.js';
+import { BIGG_RESULT, type BigGResult } from './openclip-bigg.js';
 import { median } from '../src/metrics/percentile.js';
 
 interface Suite {
@@ -163,6 +164,8 @@ function document(results: Combined[], rounds: number, profile: string, seconds:
     for (const [note, name] of notes) lines.push(`- ${name}: ${note}`);
   }
   if (profile) lines.push('', profile);
+  const bigG = bigGSection();
+  if (bigG) lines.push('', bigG);
   lines.push(
     '',
     '## Commands',
@@ -170,10 +173,36 @@ function document(results: Combined[], rounds: number, profile: string, seconds:
     '```',
     'npm run bench                          # everything, writes this file',
     ...SUITES.map((s) => `npx tsx bench/run-all.ts --suite ${s.name}   # ${s.about}`),
+    'npx tsx bench/openclip-bigg.ts         # ViT-bigG-14 against open_clip (not part of npm run bench: ~10 GB, many minutes)',
     '```',
     '',
   );
   return lines.join('\n');
+}
+
+/** The last bench/openclip-bigg.ts result, with its own date: it is too large to rerun with every bench. */
+function bigGSection(): string {
+  let result: BigGResult;
+  try {
+    result = JSON.parse(readFileSync(BIGG_RESULT, 'utf8')) as BigGResult;
+  } catch {
+    return '';
+  }
+  const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+  return [
+    `## ${result.model} against open_clip (random weights; \`${result.command}\`, ${result.date})`,
+    '',
+    `advood loads open_clip's own checkpoint (safetensors → tensors, ${result.parity.loadSeconds.toFixed(0)} s) on ${result.advood.backend} ` +
+      `(TensorFlow ${result.advood.tensorflow}) and matches open_clip: features cos ${result.parity.featuresCos.toFixed(8)} ` +
+      `(max |Δ| ${result.parity.featuresMaxAbsDiff.toExponential(1)}), input gradient of the attack loss cos ${result.parity.gradientCos.toFixed(8)}.`,
+    '',
+    '| batch 1, forward + input gradient | advood | PyTorch ' + result.pytorch.version + ' | advood/PyTorch |',
+    '|---|---:|---:|---:|',
+    `| time per step (${result.threads} threads) | ${result.advood.stepSeconds.toFixed(1)} s | ${result.pytorch.stepSeconds.toFixed(1)} s | ${(result.advood.stepSeconds / result.pytorch.stepSeconds).toFixed(2)} |`,
+    `| peak RSS of the process | ${gib(result.advood.peakRssBytes)} | ${gib(result.pytorch.peakRssBytes)} | ${(result.advood.peakRssBytes / result.pytorch.peakRssBytes).toFixed(2)} |`,
+    '',
+    `Machine: ${result.machine}. PyTorch runs the vision tower alone, built on the meta device and filled from the same file.`,
+  ].join('\n');
 }
 
 /** Where the ViT attack step spends its time, by tfjs kernel (when the step is slower than PyTorch). */
