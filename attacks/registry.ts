@@ -2,7 +2,7 @@
  * The one registry of attacks, target strategies and constraints. Names here are the values accepted in
  * presets (configs/attacks/*.json) and on the command line.
  */
-import { UserError } from '../src/runtime/errors.js';
+import { UserError } from '../src/core/errors.js';
 import type { Attack } from './attack.js';
 import type { AttackParams } from './attack-params.js';
 import type { ConstraintSet, Parametrisation, Penalty, Projection } from './constraints/constraint.js';

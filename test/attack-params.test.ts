@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attackPresetNames, paramsHash, resolveAttackPreset } from '../attacks/attack-params.js';
-import { UserError } from '../src/runtime/errors.js';
+import { UserError } from '../src/core/errors.js';
 import { overridesFromArgs } from '../src/cli/generate.js';
 
 test('paper-smooth is the paper recipe (official notebook settings)', (t) => {

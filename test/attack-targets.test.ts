@@ -5,7 +5,7 @@ import { PROMPT_TEMPLATES } from '../attacks/targets/text.js';
 import { TARGET_STRATEGIES } from '../attacks/registry.js';
 import { lowBandEnergyShare } from '../attacks/quantized-finish.js';
 import { initBackend } from '../src/runtime/backend.js';
-import { UserError } from '../src/runtime/errors.js';
+import { UserError } from '../src/core/errors.js';
 import { fakeEncoder } from './helpers/attack-fake-encoder.js';
 import { featureSet } from './helpers/synthetic-features.js';
 

@@ -4,7 +4,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, WASM_HEAP_LIMIT_BYTES, type BackendReport } from '../src/runtime/backend.js';
-import { UserError } from '../src/runtime/errors.js';
+import { UserError } from '../src/core/errors.js';
 import { createEncoder, estimateTargetBytes, resolveTarget } from '../src/models/create-encoder.js';
 import { SafetensorsFile, openSafetensors, MAX_HEADER_BYTES } from '../src/models/safetensors.js';
 import { parseClipTarget } from '../src/models/clip/clip-family.js';

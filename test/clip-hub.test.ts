@@ -6,7 +6,7 @@ import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlink
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../src/runtime/backend.js';
-import { UserError } from '../src/runtime/errors.js';
+import { UserError } from '../src/core/errors.js';
 import { downloadSnapshot, findCachedSnapshot, resolveHubFiles } from '../src/models/hub.js';
 import { clipFamily } from '../src/models/clip/clip-family.js';
 import { tinyArchitecture, writeTinyClip } from './helpers/tiny-clip.js';

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { ItemError } from '../src/runtime/errors.js';
+import { ItemError } from '../src/core/errors.js';
 import { iterateBatches, type ImageBatch } from '../src/data/batches.js';
 import type { DecodedImage, ImageItem, ImageSource, Preprocess } from '../src/data/image-source.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import test from 'ava';
 import sharp from 'sharp';
-import { ItemError } from '../src/runtime/errors.js';
+import { ItemError } from '../src/core/errors.js';
 import { decodeImage, decodeRawPixels, encodePng } from '../src/data/decode-image.js';
 import { loadImageFile } from '../src/data/image-file.js';
 import type { Preprocess } from '../src/data/image-source.js';

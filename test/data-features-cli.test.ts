@@ -48,7 +48,7 @@ test('advood features: user mistakes are one line and exit 2, before any weights
   t.notRegex(missing.stderr, /\n\s+at /);
   const batch = await advood('features', '--data', join(demo, 'textures'), '--out', join(dir, 'x.arrow'), '--batch', '0');
   t.is(batch.code, 2);
-  t.regex(batch.stderr, /--batch must be a positive integer, got 0/);
+  t.regex(batch.stderr, /--batch must be ≥ 1, got 0/);
   const target = await advood('features', '--data', join(demo, 'textures'), '--target', 'no-such-model', '--out', join(dir, 'x.arrow'));
   t.is(target.code, 2);
   t.regex(target.stderr, /unknown target 'no-such-model'/);

@@ -6,7 +6,7 @@ import test from 'ava';
 import { DataType, FixedSizeList, Precision, Utf8, tableFromIPC, type Float, type Int } from 'apache-arrow';
 import sharp from 'sharp';
 import type { Encoder, FeatureKind } from '../src/models/encoder.js';
-import { ItemError, UserError } from '../src/runtime/errors.js';
+import { ItemError, UserError } from '../src/core/errors.js';
 import { readFeatureFile, writeFeatureFile, type FeatureFile } from '../src/data/feature-file.js';
 import { computeFeatures, featureCachePath } from '../src/data/features.js';
 import { openImageFolder } from '../src/data/image-folder-source.js';

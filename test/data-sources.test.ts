@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import test from 'ava';
 import sharp from 'sharp';
-import { ItemError, UserError } from '../src/runtime/errors.js';
+import { ItemError, UserError } from '../src/core/errors.js';
 import { openFileList } from '../src/data/file-list-source.js';
 import { openIdx } from '../src/data/idx-source.js';
 import { openImageFolder } from '../src/data/image-folder-source.js';

@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import test from 'ava';
 import type { FeatureSet } from '../src/data/feature-set.js';
 import { KnnCosineDetector } from '../src/detectors/knn-cosine.js';
-import { SeededRandom } from '../src/metrics/seeded-random.js';
+import { SeededRandom } from '../src/core/seeded-random.js';
 import { initBackend } from '../src/runtime/backend.js';
-import { UserError } from '../src/runtime/errors.js';
+import { UserError } from '../src/core/errors.js';
 
 function features(rows: number[][], prefix = 'r'): FeatureSet {
   return {

@@ -6,9 +6,9 @@ import { logitScores } from '../src/detectors/logit-scores.js';
 import { McmDetector } from '../src/detectors/mcm.js';
 import { PseudoLabelProbeDetector, pseudoLabels } from '../src/detectors/pseudo-label-probe.js';
 import { createDetectors } from '../src/detectors/registry.js';
-import { SeededRandom } from '../src/metrics/seeded-random.js';
+import { SeededRandom } from '../src/core/seeded-random.js';
 import { initBackend } from '../src/runtime/backend.js';
-import { UserError } from '../src/runtime/errors.js';
+import { UserError } from '../src/core/errors.js';
 import { featureSet, gaussianClusters } from './helpers/synthetic-features.js';
 
 const MEANS = [[4, 0, 0, 0, 0, 0], [0, 4, 0, 0, 0, 0], [0, 0, 4, 0, 0, 0]];

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { KnnCosineDetector } from '../src/detectors/knn-cosine.js';
 import { DETECTORS, type DetectorSpec, createDetectors, parseDetectorSpec, supportedDetectorNames } from '../src/detectors/registry.js';
-import { UserError } from '../src/runtime/errors.js';
+import { UserError } from '../src/core/errors.js';
 
 test('every registered detector builds with its defaults, under a unique name', (t) => {
   const detectors = createDetectors(DETECTORS.map((d) => d.name));

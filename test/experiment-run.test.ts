@@ -4,8 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { readExperimentConfig } from '../src/cli/experiment-run.js';
-import { UserError } from '../src/runtime/errors.js';
+import { readExperimentConfig } from '../src/pipeline/experiment.js';
+import { UserError } from '../src/core/errors.js';
 
 const run = promisify(execFile);
 const cli = new URL('../bin/advood.mjs', import.meta.url).pathname;
@@ -47,7 +47,7 @@ test('a bad experiment config names its file and field', (t) => {
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 'bad.json');
   writeFileSync(path, JSON.stringify({ target: 'vit-g', data: { idTrain: { source: 'a' }, idTest: { source: 'b' }, ood: { source: 'c', size: -1 } }, attacks: [] }));
-  t.throws(() => readExperimentConfig(path), { instanceOf: UserError, message: new RegExp(`${path}: data.ood.size must be a positive integer`) });
+  t.throws(() => readExperimentConfig(path), { instanceOf: UserError, message: new RegExp(`${path}: 'data.ood.size' must be ≥ 1`) });
 });
 
 test('advood experiment runs a tiny config end to end, and a rerun reuses the verified release', async (t) => {

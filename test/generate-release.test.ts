@@ -3,11 +3,11 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodePng } from '../src/data/decode-image.js';
-import { generateRelease, type GenerateOptions } from '../src/cli/generate-release.js';
+import { generateRelease, type GenerateOptions } from '../src/pipeline/generate.js';
 import { readManifest } from '../src/release/release-manifest.js';
 import { initBackend, type BackendReport } from '../src/runtime/backend.js';
-import { UserError } from '../src/runtime/errors.js';
-import { SeededRandom } from '../src/metrics/seeded-random.js';
+import { UserError } from '../src/core/errors.js';
+import { SeededRandom } from '../src/core/seeded-random.js';
 import { fakeEncoder } from './helpers/attack-fake-encoder.js';
 
 const root = mkdtempSync(join(tmpdir(), 'advood-generate-'));
@@ -39,7 +39,6 @@ test.before(async () => {
 
 function options(out: string, extra: Partial<GenerateOptions> = {}): GenerateOptions {
   return {
-    target: 'fake',
     encoder: fakeEncoder(SIZE),
     id: join(root, 'id'),
     ood: join(root, 'ood'),

@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { digestFile } from '../src/release/file-digest.js';
+import { digestFile } from '../src/core/digest.js';
 import { JOURNAL_FILE, type ReleaseJournal } from '../src/release/release-journal.js';
 import type { ReleaseManifest } from '../src/release/release-manifest.js';
 import { openRelease } from '../src/release/release-reader.js';

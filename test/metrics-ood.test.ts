@@ -5,8 +5,8 @@ import test from 'ava';
 import { oodMetricValues, oodMetrics } from '../src/metrics/ood-metrics.js';
 import { rocCurve } from '../src/metrics/roc-curve.js';
 import { percentile } from '../src/metrics/percentile.js';
-import { SeededRandom } from '../src/metrics/seeded-random.js';
-import { UserError } from '../src/runtime/errors.js';
+import { SeededRandom } from '../src/core/seeded-random.js';
+import { UserError } from '../src/core/errors.js';
 
 const PYTHON = '/usr/bin/python3';
 const REFERENCE = fileURLToPath(new URL('./reference/ood_metrics_reference.py', import.meta.url));

@@ -6,12 +6,12 @@ import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { load } from 'nsfwjs';
 import { type BackendReport, initBackend } from '../src/runtime/backend.js';
-import { UserError } from '../src/runtime/errors.js';
+import { UserError } from '../src/core/errors.js';
 import { createEncoder, resolveTarget } from '../src/models/create-encoder.js';
 import type { Encoder } from '../src/models/encoder.js';
 import { mobileNetV2Plan } from '../src/models/mobilenet/architecture.js';
 import { cachePaths, loadMobileNetV2Weights } from '../src/models/mobilenet/weight-cache.js';
-import { SeededRandom } from '../src/metrics/seeded-random.js';
+import { SeededRandom } from '../src/core/seeded-random.js';
 
 // A private cache, so the test neither depends on nor disturbs the user's.
 const cacheRoot = mkdtempSync(join(tmpdir(), 'advood-mobilenet-test-'));

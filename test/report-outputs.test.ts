@@ -10,13 +10,13 @@ import { evaluateDetectors } from '../src/detectors/evaluate-detectors.js';
 import { createDetectors } from '../src/detectors/registry.js';
 import type { EvaluationResult } from '../src/metrics/evaluation-result.js';
 import { oodMetricValues } from '../src/metrics/ood-metrics.js';
-import { SeededRandom } from '../src/metrics/seeded-random.js';
+import { SeededRandom } from '../src/core/seeded-random.js';
 import { amplifiedPerturbation } from '../src/report/perturbation-image.js';
 import { readScoresArrow } from '../src/report/scores-arrow.js';
 import { summaryMarkdown } from '../src/report/summary-table.js';
 import { writeEvaluationOutputs } from '../src/report/write-outputs.js';
 import { initBackend } from '../src/runtime/backend.js';
-import { UserError } from '../src/runtime/errors.js';
+import { UserError } from '../src/core/errors.js';
 import { gaussianClusters } from './helpers/synthetic-features.js';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { initBackend, type BackendLoader } from '../src/runtime/backend.js';
-import { UserError } from '../src/runtime/errors.js';
+import { UserError } from '../src/core/errors.js';
 
 const failing = (name: BackendLoader['name'], reason: string): BackendLoader => ({
   name,

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../src/runtime/errors.js';
+import { UserError } from '../src/core/errors.js';
 import { requestedWasmThreads } from '../src/runtime/wasm-threads.js';
 
 const CHILD = fileURLToPath(new URL('./helpers/wasm-threads-child.ts', import.meta.url));

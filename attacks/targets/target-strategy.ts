@@ -4,7 +4,7 @@
  */
 import type { FeatureSet } from '../../src/data/feature-set.js';
 import type { Encoder } from '../../src/models/encoder.js';
-import { UserError } from '../../src/runtime/errors.js';
+import { UserError } from '../../src/core/errors.js';
 
 export interface TargetItem {
   /** Stable item key (release row id): per-item draws depend on it and the seed only. */

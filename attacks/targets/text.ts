@@ -4,7 +4,7 @@
  * Only text-capable encoders (CLIP) have encodeText.
  */
 import * as tf from '@tensorflow/tfjs';
-import { UserError } from '../../src/runtime/errors.js';
+import { UserError } from '../../src/core/errors.js';
 import { itemRandom } from '../item-random.js';
 import { resolveClassIndex, type TargetStrategy } from './target-strategy.js';
 

@@ -3,13 +3,14 @@
  */
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 import { defaultExportDir } from '../release/export-target.js';
 import { exportImageFolder } from '../release/imagefolder-export.js';
 import { exportParquet } from '../release/parquet-export.js';
 import { mergeReleases } from '../release/release-merge.js';
 import { rewriteCard } from '../release/release-metadata.js';
 import { verifyRelease } from '../release/release-verify.js';
+import { commandLine } from './command-line.js';
 import { createProgress } from './progress.js';
 
 interface GlobalArgs {
@@ -90,9 +91,3 @@ export const releaseCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     y.command(verifyCommand).command(exportCommand).command(mergeCommand).command(cardCommand).demandCommand(1, 'Name a release command; see advood release --help.') as Argv<GlobalArgs>,
   handler: () => {},
 };
-
-/** The command line as typed, shell-quoted, for the manifest. */
-export function commandLine(argv: readonly string[] = process.argv.slice(2)): string {
-  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
-  return ['advood', ...argv].map(quote).join(' ');
-}

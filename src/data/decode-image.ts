@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import sharp, { type OutputInfo, type Sharp } from 'sharp';
-import { ItemError, errorMessage } from '../runtime/errors.js';
+import { ItemError, errorMessage } from '../core/errors.js';
 import type { DecodedImage, Preprocess } from './image-source.js';
 import { clipGeometry } from './preprocess.js';
 

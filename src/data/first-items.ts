@@ -1,6 +1,6 @@
 /** The first `n` items of an image source, as a source of its own (for --n, --id-n and experiment sizes). */
 import { createHash } from 'node:crypto';
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 import type { ImageSource } from './image-source.js';
 
 /**

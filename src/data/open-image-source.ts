@@ -20,7 +20,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UserError, errorMessage } from '../runtime/errors.js';
+import { UserError, errorMessage } from '../core/errors.js';
 import type { DecodeOptions } from './decode-image.js';
 import { openFileList } from './file-list-source.js';
 import { openImageFolder } from './image-folder-source.js';

@@ -12,9 +12,10 @@
  * a time is uploaded (the wasm heap is capped at 4 GiB). Measured on this machine (20k × 1024 bank, 500 queries,
  * wasm, 1 thread): blocked tfjs matMul 38 GFLOP/s vs plain typed-array loops 1.5 GFLOP/s.
  */
+import type { FeatureKind } from '../models/encoder.js';
 import * as tf from '@tensorflow/tfjs';
 import type { FeatureSet } from '../data/feature-set.js';
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 import type { Detector, DetectorFitInput } from './detector.js';
 import { assertSameDim, assertUsableFeatures, l2NormalisedRows } from './feature-validation.js';
 import { RunningTopK } from './running-top-k.js';
@@ -31,7 +32,7 @@ export interface KnnCosineOptions {
   /** Ids of ID-train rows to leave out of the bank (e.g. the attack targets). Unknown ids are an error. */
   excludeIds?: readonly string[];
   /** Which representation the bank and queries use. Default 'pre-projection' (what the paper attacks). */
-  featureKind?: 'pre-projection' | 'projected';
+  featureKind?: FeatureKind;
   /** Report name; default derived from the options, e.g. 'knn-1', 'knn-5-t0.02', 'knn-1-no-targets'. */
   name?: string;
   /** Upper bound on the elements of one similarity block (bank rows × queries). Default 2^22 (16 MB). */
@@ -50,7 +51,7 @@ export function knnDefaultName(options: KnnCosineOptions): string {
 
 export class KnnCosineDetector implements Detector {
   readonly name: string;
-  readonly featureKind: 'pre-projection' | 'projected';
+  readonly featureKind: FeatureKind;
   private readonly k: number;
   private readonly temperature: number;
   private readonly excludeIds: readonly string[];

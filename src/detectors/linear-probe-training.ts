@@ -13,8 +13,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { FeatureSet } from '../data/feature-set.js';
-import { SeededRandom } from '../metrics/seeded-random.js';
-import { UserError } from '../runtime/errors.js';
+import { SeededRandom } from '../core/seeded-random.js';
+import { UserError } from '../core/errors.js';
 
 export interface ProbeTrainingOptions {
   seed?: number;

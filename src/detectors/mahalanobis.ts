@@ -3,6 +3,7 @@
  * (mean of the per-class covariances), score(x) = −min_c (x − μ_c)ᵀ Σ⁻¹ (x − μ_c), in float64.
  * Needs class labels; see gaussian-fit.ts for the singular-covariance fallback.
  */
+import type { FeatureKind } from '../models/encoder.js';
 import type { FeatureSet } from '../data/feature-set.js';
 import type { Detector, DetectorFitInput } from './detector.js';
 import { assertLabelled, assertSameDim, assertUsableFeatures } from './feature-validation.js';
@@ -10,7 +11,7 @@ import { FitCache } from './fit-cache.js';
 import { type ClassGaussians, fitClassGaussians, mahalanobisDistances } from './gaussian-fit.js';
 
 export interface MahalanobisOptions {
-  featureKind?: 'pre-projection' | 'projected';
+  featureKind?: FeatureKind;
   /** Force this shrinkage α toward (tr Σ / D)·I; default: none unless Σ is singular (then 0.01). */
   shrinkage?: number;
   name?: string;
@@ -28,7 +29,7 @@ export function classGaussiansCached(cache: FitCache, train: FeatureSet, detecto
 
 export class MahalanobisDetector implements Detector {
   readonly name: string;
-  readonly featureKind: 'pre-projection' | 'projected';
+  readonly featureKind: FeatureKind;
   private readonly options: MahalanobisOptions;
   private readonly cache: FitCache;
   private fitted: ClassGaussians | null = null;

@@ -4,7 +4,7 @@
  * Needs projected features and text embeddings.
  */
 import type { FeatureSet } from '../data/feature-set.js';
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 import type { Detector, DetectorFitInput } from './detector.js';
 import { assertSameDim } from './feature-validation.js';
 import { logitScores } from './logit-scores.js';

@@ -2,6 +2,7 @@
  * What the supervised probe and PLP share: a linear probe trained once per (train set, labels, settings) —
  * cached, so the MSP, energy and max-logit heads built together train one probe — and one logit score head.
  */
+import type { FeatureKind } from '../models/encoder.js';
 import type { FeatureSet } from '../data/feature-set.js';
 import type { Detector, DetectorFitInput } from './detector.js';
 import { assertSameDim, assertUsableFeatures } from './feature-validation.js';
@@ -15,7 +16,7 @@ export interface ProbeDetectorOptions {
   /** Temperature of the score head. Default 1 (DESIGN.md). */
   temperature?: number;
   training?: Omit<ProbeTrainingOptions, 'onEpoch'>;
-  featureKind?: 'pre-projection' | 'projected';
+  featureKind?: FeatureKind;
   name?: string;
   cache?: FitCache;
   onEpoch?: ProbeTrainingOptions['onEpoch'];
@@ -23,7 +24,7 @@ export interface ProbeDetectorOptions {
 
 export abstract class ProbeDetector implements Detector {
   readonly name: string;
-  readonly featureKind: 'pre-projection' | 'projected';
+  readonly featureKind: FeatureKind;
   protected readonly options: ProbeDetectorOptions;
   private readonly cache: FitCache;
   private probe: TrainedProbe | null = null;

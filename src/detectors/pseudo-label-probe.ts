@@ -5,7 +5,7 @@
  * projected features while the probe itself trains on the detector's feature kind (pre-projection by default).
  * Needs text embeddings and projected train features (row-aligned with the train set).
  */
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 import type { DetectorFitInput } from './detector.js';
 import { assertRowAligned } from './feature-validation.js';
 import { ProbeDetector, type ProbeDetectorOptions } from './probe-detector.js';

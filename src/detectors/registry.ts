@@ -6,7 +6,8 @@
  * { name: 'knn', options: { k: 5 } }. Detectors built by one createDetectors() call share expensive fits
  * (one probe for the three probe heads, one set of class Gaussians for both Mahalanobis variants).
  */
-import { UserError } from '../runtime/errors.js';
+import { FEATURE_KINDS } from '../models/encoder.js';
+import { UserError } from '../core/errors.js';
 import type { Detector } from './detector.js';
 import { FitCache } from './fit-cache.js';
 import { KNN_DEFAULT_TEMPERATURE, KnnCosineDetector, type KnnKernel } from './knn-cosine.js';
@@ -99,7 +100,7 @@ function optionReader(detector: string, options: DetectorOptions, allowed: reado
     throw new UserError(`detector '${detector}': option ${key} must be a list of strings`);
   };
   const name = typeof options.name === 'string' ? options.name : undefined;
-  const featureKind = string('featureKind', ['pre-projection', 'projected'] as const);
+  const featureKind = string('featureKind', FEATURE_KINDS);
   return { number, string, strings, name, featureKind };
 }
 

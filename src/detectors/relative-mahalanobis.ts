@@ -3,6 +3,7 @@
  * MD_c uses the class means and the shared covariance and MD_0 the global mean and global covariance of the
  * ID train set. Float64 throughout; needs class labels.
  */
+import type { FeatureKind } from '../models/encoder.js';
 import type { FeatureSet } from '../data/feature-set.js';
 import type { Detector, DetectorFitInput } from './detector.js';
 import { assertSameDim, assertUsableFeatures } from './feature-validation.js';
@@ -12,7 +13,7 @@ import { type MahalanobisOptions, classGaussiansCached } from './mahalanobis.js'
 
 export class RelativeMahalanobisDetector implements Detector {
   readonly name: string;
-  readonly featureKind: 'pre-projection' | 'projected';
+  readonly featureKind: FeatureKind;
   private readonly options: MahalanobisOptions;
   private readonly cache: FitCache;
   private fitted: { classes: ClassGaussians; global: GlobalGaussian } | null = null;

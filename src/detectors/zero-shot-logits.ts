@@ -5,7 +5,7 @@
  * since cosine needs unit vectors and a caller may pass raw averages.
  */
 import type { FeatureSet } from '../data/feature-set.js';
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 import { assertUsableFeatures, l2NormalisedRows } from './feature-validation.js';
 
 /** [rows × classes] cosines, float64. */

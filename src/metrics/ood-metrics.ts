@@ -2,12 +2,12 @@
  * The four OOD metrics of a detector on one (ID test, OOD) pair, with percentile-bootstrap confidence intervals.
  * Convention: ID is the positive class and a higher score means more ID (DESIGN.md, "Metrics").
  */
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 import { aurocOfSweep } from './auroc.js';
 import { averagePrecisionOfSweep } from './average-precision.js';
 import { fprAtTprOfSweep } from './fpr-at-tpr.js';
 import { assertUsableScores, sweepOfSorted } from './score-sweep.js';
-import { SeededRandom } from './seeded-random.js';
+import { SeededRandom } from '../core/seeded-random.js';
 import { percentile } from './percentile.js';
 
 export const METRIC_NAMES = ['auroc', 'fpr95', 'auprIn', 'auprOut'] as const;

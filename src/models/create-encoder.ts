@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UserError, errorMessage } from '../runtime/errors.js';
+import { UserError, errorMessage } from '../core/errors.js';
 import type { Encoder } from './encoder.js';
 import type { EncoderFamily, LoadOptions, TargetConfig } from './encoder-family.js';
 import { clipFamily } from './clip/clip-family.js';

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, openSync, closeSync, writeSync, ftruncateSync, copyFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { UserError, errorMessage } from '../runtime/errors.js';
+import { UserError, errorMessage } from '../core/errors.js';
 
 export interface HubFiles {
   /** "org/name". */

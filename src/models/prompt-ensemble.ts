@@ -4,7 +4,7 @@
  * class, L2-normalise each, average over templates, L2-normalise again.
  */
 import * as tf from '@tensorflow/tfjs';
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 import type { Encoder } from './encoder.js';
 
 /** The paper's five templates; the one place they are written down. */

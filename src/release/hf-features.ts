@@ -7,7 +7,7 @@
  * because datasets 2.x/3.x only know it and 4.x still reads it (generate_from_dict's backward compatibility).
  */
 import { Binary, Bool, type DataType, Field, FixedSizeList, Float32, Float64, Int32, Int64, Struct, Utf8 } from 'apache-arrow';
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 
 export type ValueDtype = 'string' | 'int32' | 'int64' | 'float32' | 'float64' | 'bool';
 

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { UserError, errorMessage } from './errors.js';
+import { UserError, errorMessage } from '../core/errors.js';
 import { WASM_THREADS_ENV, registerThreadedWasmBackend, requestedWasmThreads } from './wasm-threads.js';
 
 export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;

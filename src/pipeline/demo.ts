@@ -13,23 +13,21 @@
  */
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { resolveAttackPreset } from '../../attacks/attack-params.js';
+import { join } from 'node:path';
 import { createEncoder } from '../models/create-encoder.js';
 import type { Encoder } from '../models/encoder.js';
 import { mergeReleases } from '../release/release-merge.js';
 import { openRelease } from '../release/release-reader.js';
 import { verifyRelease } from '../release/release-verify.js';
 import type { BackendReport } from '../runtime/backend.js';
-import { UserError } from '../runtime/errors.js';
-import { type EvaluateProgress, type EvaluateSummary, runEvaluation } from './evaluate-run.js';
-import { type GenerateProgress, generateRelease } from './generate-release.js';
-import { median } from '../metrics/percentile.js';
+import { UserError } from '../core/errors.js';
+import { packagePath } from '../core/repo-paths.js';
+import { type EvaluateProgress, type EvaluateSummary, runEvaluation } from './evaluate.js';
+import { type GenerateProgress, generateRelease, presetInputSize } from './generate.js';
+import { rowNumbers, rowStatistics, type RowNumbers } from './row-statistics.js';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const DEMO_DATA = join(REPO, 'datasets/demo');
-const CLI = join(REPO, 'bin/advood.mjs');
+const DEMO_DATA = packagePath('datasets', 'demo');
+const CLI = packagePath('bin', 'advood.mjs');
 
 /** The demo's inputs; the preset explains its own choices (configs/attacks/demo-lowfreq.json). */
 export const DEMO = {
@@ -97,8 +95,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const started = performance.now();
   const steps = options.size.steps === null ? {} : { steps: options.size.steps };
   // One encoder serves generation and evaluation, at the preset's input size.
-  const inputSize = resolveAttackPreset(DEMO.attack, steps).params.inputSize ?? undefined;
-  const encoder = await createEncoder(DEMO.target, { backend: options.backend, inputSize });
+  const encoder = await createEncoder(DEMO.target, { backend: options.backend, inputSize: presetInputSize(DEMO.attack, steps) });
   try {
     const stage = options.onStage ?? (() => {});
     const seconds = { generate: 0, verify: 0, evaluate: 0, total: 0 };
@@ -110,7 +107,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       let t = performance.now();
       if (options.workers === 1) {
         await generateRelease({
-          target: DEMO.target,
+          encoder,
           id: DEMO.idTrain,
           ood: DEMO.attacked,
           n: options.size.n,
@@ -119,7 +116,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
           seed: DEMO.seed,
           out: dir,
           backend: options.backend,
-          encoder,
           command: options.command,
           onProgress: options.onGenerate,
         });
@@ -139,7 +135,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     stage('evaluating detectors on clean and adversarial OOD');
     const t = performance.now();
     const evaluation = await runEvaluation({
-      target: DEMO.target,
+      encoder,
       idTrain: DEMO.idTrain,
       idTest: DEMO.idTest,
       ood: [`openclipart=${DEMO.attacked}`, `textures=${DEMO.otherOod}`, ...releases.map((r) => `${r.name}=${r.dir}`)],
@@ -147,8 +143,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       batch: 32,
       bootstrap: { resamples: options.size.bootstrap, seed: DEMO.seed },
       gallery: 6,
-      backend: options.backend,
-      encoder,
       command: options.command,
       onProgress: options.onEvaluate,
     });
@@ -162,21 +156,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
 
 
 async function releaseStatistics(name: string, dir: string): Promise<Omit<ReleaseStatistics, 'verifiedFiles'>> {
-  const rows: { cosBefore: number; cosAfter: number; psnr: number; linf: number; steps: number; success: boolean }[] = [];
-  for await (const { cosBefore, cosAfter, psnr, linf, steps, success } of (await openRelease(dir)).rows()) {
-    rows.push({ cosBefore, cosAfter, psnr, linf, steps, success });
-  }
-  return {
-    name,
-    dir,
-    rows: rows.length,
-    successRate: rows.filter((r) => r.success).length / Math.max(rows.length, 1),
-    cosBefore: median(rows.map((r) => r.cosBefore)),
-    cosAfter: median(rows.map((r) => r.cosAfter)),
-    psnr: median(rows.map((r) => r.psnr)),
-    linf: median(rows.map((r) => r.linf)),
-    steps: median(rows.map((r) => r.steps)),
-  };
+  const rows: RowNumbers[] = [];
+  for await (const row of (await openRelease(dir)).rows()) rows.push(rowNumbers(row));
+  const { successRate, median } = rowStatistics(rows);
+  return { name, dir, rows: rows.length, successRate, cosBefore: median.cosBefore, cosAfter: median.cosAfter, psnr: median.psnr, linf: median.linf, steps: median.steps };
 }
 
 /** `advood generate --shard i/N` in N processes, then `release merge` of the parts into `release`. */

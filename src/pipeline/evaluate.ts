@@ -18,20 +18,17 @@ import type { Detector } from '../detectors/detector.js';
 import { type FeatureViews, type OodSetInput, evaluateDetectors } from '../detectors/evaluate-detectors.js';
 import { type DetectorSpec, createDetectors, supportedDetectorNames } from '../detectors/registry.js';
 import type { EvaluationResult } from '../metrics/evaluation-result.js';
-import { createEncoder } from '../models/create-encoder.js';
-import type { Encoder, FeatureKind } from '../models/encoder.js';
+import { FEATURE_KINDS, type Encoder, type FeatureKind } from '../models/encoder.js';
 import { promptEnsembleEmbeddings } from '../models/prompt-ensemble.js';
 import { MANIFEST_FILE } from '../release/release-manifest.js';
 import { type ReleaseImageSource, openReleaseImageSource } from '../release/release-image-source.js';
-import type { BackendReport } from '../runtime/backend.js';
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 import type { GalleryItem } from '../report/report-html.js';
 import { writeEvaluationOutputs } from '../report/write-outputs.js';
 
 export interface EvaluateOptions {
-  target: string;
-  weights?: string;
-  inputSize?: number;
+  /** The target model (the caller owns and disposes it). */
+  encoder: Encoder;
   /** ID training source: the k-NN bank and the fit set of every detector. */
   idTrain: string;
   /** Use the first N ID training images (all when absent). */
@@ -48,9 +45,6 @@ export interface EvaluateOptions {
   bootstrap: { resamples: number; seed: number };
   /** Gallery rows per release in report.html. */
   gallery: number;
-  backend: BackendReport;
-  /** An already loaded encoder (in-process callers). */
-  encoder?: Encoder;
   /** The command line, shown in the report. */
   command?: string;
   onProgress?: (event: EvaluateProgress) => void;
@@ -83,16 +77,36 @@ export function isReleaseDir(path: string): boolean {
   return existsSync(join(path, MANIFEST_FILE)) && existsSync(join(path, 'state.json'));
 }
 
-export async function runEvaluation(options: EvaluateOptions): Promise<EvaluateSummary> {
-  const report = options.onProgress ?? (() => {});
+/** An OOD set to score; `fromRelease`: images stored at model resolution (a release's adversarial or clean column). */
+interface OodSource {
+  name: string;
+  source: ImageSource;
+  fromRelease: boolean;
+  release?: ReleaseImageSource;
+  cleanOf?: string;
+}
+
+/** The opened sources of an evaluation. */
+export interface EvaluationData {
+  fullIdTrain: ImageSource;
+  idTrain: ImageSource;
+  idTest: ImageSource;
+  oodSources: OodSource[];
+}
+
+export type EvaluationDataSpec = Pick<EvaluateOptions, 'idTrain' | 'idTrainN' | 'idTest' | 'idTestN' | 'ood'>;
+
+/**
+ * Opens every source of an evaluation. Callers that load a large encoder call this first, so that a wrong
+ * path fails at once, before any weights load, and pass the result to runEvaluation.
+ */
+export async function openEvaluationData(options: EvaluationDataSpec): Promise<EvaluationData> {
   if (options.ood.length === 0) throw new UserError('evaluate needs at least one --ood source (an image source or a release directory)');
-  // Open all data first: a wrong path fails at once, before any weights load.
   const fullIdTrain = await openImageSource(options.idTrain);
   const idTrain = firstItems(fullIdTrain, options.idTrainN, 'the ID train size', options.idTrain);
   const idTest = firstItems(await openImageSource(options.idTest), options.idTestN, 'the ID test size', options.idTest);
   const oodSpecs = options.ood.map(parseNamedSpec);
-  /** `fromRelease`: images stored at model resolution (a release's adversarial or clean column). */
-  const oodSources: { name: string; source: ImageSource; fromRelease: boolean; release?: ReleaseImageSource; cleanOf?: string }[] = [];
+  const oodSources: OodSource[] = [];
   for (const { name, spec } of oodSpecs) {
     if (isReleaseDir(spec)) {
       const adversarial = await openReleaseImageSource(spec, 'image', name);
@@ -103,91 +117,84 @@ export async function runEvaluation(options: EvaluateOptions): Promise<EvaluateS
       oodSources.push({ name, source: await openImageSource(spec), fromRelease: false });
     }
   }
+  return { fullIdTrain, idTrain, idTest, oodSources };
+}
 
-  report({ kind: 'stage', message: `loading target ${options.target}` });
-  const encoder =
-    options.encoder ??
-    (await createEncoder(options.target, {
-      weights: options.weights,
-      inputSize: options.inputSize,
-      backend: options.backend,
-      log: (message) => report({ kind: 'stage', message }),
-    }));
-  try {
-    const hasText = typeof encoder.encodeText === 'function' && encoder.featureKinds.includes('projected');
-    const kinds: FeatureKind[] = hasText ? ['pre-projection', 'projected'] : ['pre-projection'];
-    const clipPreprocess = preprocessFor(encoder);
-    // Released images are already at model resolution and must not be resampled again.
-    const exactPreprocess = preprocessFor(encoder, { mode: 'exact' });
+export async function runEvaluation(options: EvaluateOptions, opened?: EvaluationData): Promise<EvaluateSummary> {
+  const report = options.onProgress ?? (() => {});
+  const { fullIdTrain, idTrain, idTest, oodSources } = opened ?? (await openEvaluationData(options));
+  const { encoder } = options;
+  const hasText = typeof encoder.encodeText === 'function' && encoder.featureKinds.includes('projected');
+  const kinds: FeatureKind[] = hasText ? [...FEATURE_KINDS] : ['pre-projection'];
+  const clipPreprocess = preprocessFor(encoder);
+  // Released images are already at model resolution and must not be resampled again.
+  const exactPreprocess = preprocessFor(encoder, { mode: 'exact' });
 
-    const featuresOf = async (setName: string, source: ImageSource, preprocess: Preprocess): Promise<FeatureViews> => {
-      const views: FeatureViews = {};
-      for (const kind of kinds) {
-        const result = await computeFeatures(encoder, source, {
-          preprocess,
-          batchSize: options.batch,
-          kind,
-          progress: {
-            onBatch: (done, total) => report({ kind: 'features', set: `${setName} (${kind})`, done, total }),
-            onFailure: ({ item, reason }) => report({ kind: 'skipped', set: setName, item: item.origin, reason }),
-          },
-        });
-        if (result.set.ids.length === 0) throw new UserError(`${setName}: none of its ${source.items.length} images could be used`);
-        views[kind] = result.set;
-      }
-      return views;
-    };
-
-    const train = await featuresOf('id-train', idTrain, clipPreprocess);
-    const test = await featuresOf('id-test', idTest, clipPreprocess);
-    const oodSets: OodSetInput[] = [];
-    for (const entry of oodSources) {
-      const preprocess = entry.fromRelease ? exactPreprocess : clipPreprocess;
-      oodSets.push({
-        name: entry.name,
-        features: await featuresOf(entry.name, entry.source, preprocess),
-        kind: entry.cleanOf ? 'adversarial' : 'clean',
-        cleanOf: entry.cleanOf,
+  const featuresOf = async (setName: string, source: ImageSource, preprocess: Preprocess): Promise<FeatureViews> => {
+    const views: FeatureViews = {};
+    for (const kind of kinds) {
+      const result = await computeFeatures(encoder, source, {
+        preprocess,
+        batchSize: options.batch,
+        kind,
+        progress: {
+          onBatch: (done, total) => report({ kind: 'features', set: `${setName} (${kind})`, done, total }),
+          onFailure: ({ item, reason }) => report({ kind: 'skipped', set: setName, item: item.origin, reason }),
+        },
       });
+      if (result.set.ids.length === 0) throw new UserError(`${setName}: none of its ${source.items.length} images could be used`);
+      views[kind] = result.set;
     }
-    const textEmbeddings = hasText ? textFeatureSet(encoder, idTrain.classNames) : undefined;
+    return views;
+  };
 
-    const labelled = train['pre-projection']!.labels.some((label) => label >= 0);
-    const specs = options.detectors ?? supportedDetectorNames({ labels: labelled, text: hasText, projected: hasText });
-    const detectors: Detector[] = createDetectors(specs);
-    const targetIds = attackTargetIds(oodSources, fullIdTrain, train['pre-projection']!);
-    const specNames = specs.map((spec) => (typeof spec === 'string' ? spec.split(':')[0] : spec.name));
-    if (targetIds.length > 0 && specNames.includes('knn')) {
-      // The paper's second 1-NN figure: the bank without the images the attack aimed at.
-      detectors.push(...createDetectors([{ name: 'knn', options: { excludeIds: targetIds } }]));
-    }
-
-    report({ kind: 'stage', message: `fitting and scoring ${detectors.length} detectors` });
-    const result = await evaluateDetectors({
-      detectors,
-      train,
-      textEmbeddings,
-      idTest: test,
-      oodSets,
-      bootstrap: options.bootstrap,
-      onEvent: (event) => {
-        if (event.type === 'fit') report({ kind: 'stage', message: `detector ${event.index + 1}/${event.total}: ${event.detector}` });
-      },
+  const train = await featuresOf('id-train', idTrain, clipPreprocess);
+  const test = await featuresOf('id-test', idTest, clipPreprocess);
+  const oodSets: OodSetInput[] = [];
+  for (const entry of oodSources) {
+    const preprocess = entry.fromRelease ? exactPreprocess : clipPreprocess;
+    oodSets.push({
+      name: entry.name,
+      features: await featuresOf(entry.name, entry.source, preprocess),
+      kind: entry.cleanOf ? 'adversarial' : 'clean',
+      cleanOf: entry.cleanOf,
     });
-    const gallery = await galleryRows(oodSources, options.gallery);
-    const { markdown, files } = await writeEvaluationOutputs(result, options.out, {
-      title: `advood evaluation: ${encoder.id}`,
-      subtitle: [
-        `ID train ${options.idTrain} (${idTrain.items.length} images), ID test ${options.idTest}`,
-        `OOD: ${oodSources.map((s) => s.name).join(', ')}`,
-        ...(options.command ? [options.command] : []),
-      ],
-      gallery,
-    });
-    return { result, markdown, files };
-  } finally {
-    if (!options.encoder) encoder.dispose();
   }
+  const textEmbeddings = hasText ? textFeatureSet(encoder, idTrain.classNames) : undefined;
+
+  const labelled = train['pre-projection']!.labels.some((label) => label >= 0);
+  const specs = options.detectors ?? supportedDetectorNames({ labels: labelled, text: hasText, projected: hasText });
+  const detectors: Detector[] = createDetectors(specs);
+  const targetIds = attackTargetIds(oodSources, fullIdTrain, train['pre-projection']!);
+  const specNames = specs.map((spec) => (typeof spec === 'string' ? spec.split(':')[0] : spec.name));
+  if (targetIds.length > 0 && specNames.includes('knn')) {
+    // The paper's second 1-NN figure: the bank without the images the attack aimed at.
+    detectors.push(...createDetectors([{ name: 'knn', options: { excludeIds: targetIds } }]));
+  }
+
+  report({ kind: 'stage', message: `fitting and scoring ${detectors.length} detectors` });
+  const result = await evaluateDetectors({
+    detectors,
+    train,
+    textEmbeddings,
+    idTest: test,
+    oodSets,
+    bootstrap: options.bootstrap,
+    onEvent: (event) => {
+      if (event.type === 'fit') report({ kind: 'stage', message: `detector ${event.index + 1}/${event.total}: ${event.detector}` });
+    },
+  });
+  const gallery = await galleryRows(oodSources, options.gallery);
+  const { markdown, files } = await writeEvaluationOutputs(result, options.out, {
+    title: `advood evaluation: ${encoder.id}`,
+    subtitle: [
+      `ID train ${options.idTrain} (${idTrain.items.length} images), ID test ${options.idTest}`,
+      `OOD: ${oodSources.map((s) => s.name).join(', ')}`,
+      ...(options.command ? [options.command] : []),
+    ],
+    gallery,
+  });
+  return { result, markdown, files };
 }
 
 function textFeatureSet(encoder: Encoder, classNames: readonly string[]): FeatureSet {

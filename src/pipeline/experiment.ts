@@ -16,9 +16,10 @@ import { createEncoder } from '../models/create-encoder.js';
 import { MANIFEST_FILE } from '../release/release-manifest.js';
 import { verifyRelease } from '../release/release-verify.js';
 import type { BackendReport } from '../runtime/backend.js';
-import { UserError, errorMessage } from '../runtime/errors.js';
-import { type EvaluateProgress, type EvaluateSummary, runEvaluation } from './evaluate-run.js';
-import { type GenerateProgress, generateRelease } from './generate-release.js';
+import { ConfigChecker, isPlainObject } from '../core/config-checker.js';
+import { UserError, errorMessage } from '../core/errors.js';
+import { type EvaluateProgress, type EvaluateSummary, runEvaluation } from './evaluate.js';
+import { type GenerateProgress, generateRelease } from './generate.js';
 
 export interface DataRef {
   /** An image-source spec after ${VAR} substitution. */
@@ -46,10 +47,6 @@ export interface ExperimentConfig {
   bootstrap: { resamples: number; seed: number };
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Replaces ${NAME} with vars[NAME] or process.env[NAME]; lists every missing name at once. */
 function substitute(text: string, vars: Record<string, string>, missing: Set<string>): string {
   return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
@@ -62,6 +59,9 @@ function substitute(text: string, vars: Record<string, string>, missing: Set<str
   });
 }
 
+const TOP_FIELDS = ['$doc', 'name', 'description', 'target', 'inputSize', 'seed', 'data', 'attacks', 'evaluation'] as const;
+const POSITIVE_INTEGER = { min: 1, integer: true } as const;
+
 export function readExperimentConfig(path: string, vars: Record<string, string> = {}): ExperimentConfig {
   let raw: unknown;
   try {
@@ -69,55 +69,48 @@ export function readExperimentConfig(path: string, vars: Record<string, string> 
   } catch (error) {
     throw new UserError(`${path}: not a readable JSON experiment config (${errorMessage(error)})`);
   }
-  const fail = (field: string, what: string): never => {
-    throw new UserError(`${path}: ${field} ${what}`);
-  };
-  if (!isObject(raw)) fail('the config', 'must be a JSON object');
-  const config = raw as Record<string, unknown>;
+  const check = new ConfigChecker(path);
+  const config = check.fields(raw, '', TOP_FIELDS);
+  const dataFields = check.fields(config.data, 'data', ['idTrain', 'idTest', 'ood']);
   const missing = new Set<string>();
   const dataRef = (key: 'idTrain' | 'idTest' | 'ood'): DataRef => {
-    const data = config.data;
-    if (!isObject(data) || !isObject(data[key])) return fail(`data.${key}`, 'must be an object {source, size}');
-    const ref = (data as Record<string, Record<string, unknown>>)[key]!;
-    if (typeof ref.source !== 'string' || ref.source.length === 0) return fail(`data.${key}.source`, 'must be an image-source spec');
-    const size = ref.size ?? null;
-    if (size !== null && !(Number.isInteger(size) && (size as number) > 0)) return fail(`data.${key}.size`, 'must be a positive integer or null');
-    return { source: substitute(ref.source, vars, missing), size: size as number | null };
+    const ref = check.fields(dataFields[key], `data.${key}`, ['source', 'size']);
+    const source = check.string(ref.source, `data.${key}.source`);
+    const size = ref.size === undefined || ref.size === null ? null : check.number(ref.size, `data.${key}.size`, POSITIVE_INTEGER);
+    return { source: substitute(source, vars, missing), size };
   };
   const data = { idTrain: dataRef('idTrain'), idTest: dataRef('idTest'), ood: dataRef('ood') };
   if (missing.size > 0) {
     throw new UserError(`${path}: set ${[...missing].map((m) => `--var ${m}=PATH`).join(' ')} (or the environment variable${missing.size > 1 ? 's' : ''})`);
   }
-  if (typeof config.target !== 'string') fail('target', 'must be a target preset name, config or checkpoint directory');
-  const seed = config.seed ?? 0;
-  if (!Number.isSafeInteger(seed)) fail('seed', 'must be an integer');
-  const inputSize = config.inputSize ?? null;
-  if (inputSize !== null && !(Number.isInteger(inputSize) && (inputSize as number) > 0)) fail('inputSize', 'must be a positive integer or null');
-  if (!Array.isArray(config.attacks) || config.attacks.length === 0) fail('attacks', 'must be a non-empty list of attack presets');
+  const target = check.string(config.target, 'target');
+  const seed = check.number(config.seed ?? 0, 'seed', { integer: true });
+  if (!Number.isSafeInteger(seed)) check.fail('seed', `must be a safe integer, got ${seed}`);
+  const inputSize = config.inputSize === undefined || config.inputSize === null ? null : check.number(config.inputSize, 'inputSize', POSITIVE_INTEGER);
+  if (!Array.isArray(config.attacks) || config.attacks.length === 0) check.fail('attacks', 'must be a non-empty list of attack presets');
   const attacks = (config.attacks as unknown[]).map((entry, i): ExperimentAttack => {
     if (typeof entry === 'string') return { preset: entry, overrides: {} };
-    if (isObject(entry) && typeof entry.preset === 'string' && (entry.overrides === undefined || isObject(entry.overrides))) {
-      return { preset: entry.preset, overrides: (entry.overrides as Record<string, unknown>) ?? {} };
-    }
-    return fail(`attacks[${i}]`, 'must be a preset name or {preset, overrides}');
+    const attack = check.fields(entry, `attacks[${i}]`, ['preset', 'overrides']);
+    if (attack.overrides !== undefined && !isPlainObject(attack.overrides)) check.fail(`attacks[${i}].overrides`, 'must be an object of dotted-path overrides');
+    return { preset: check.string(attack.preset, `attacks[${i}].preset`), overrides: (attack.overrides as Record<string, unknown> | undefined) ?? {} };
   });
-  if (new Set(attacks.map((a) => a.preset)).size !== attacks.length) fail('attacks', 'names a preset twice (each gets its own release directory)');
-  const evaluation = isObject(config.evaluation) ? config.evaluation : {};
+  if (new Set(attacks.map((a) => a.preset)).size !== attacks.length) check.fail('attacks', 'names a preset twice (each gets its own release directory)');
+  const evaluation = config.evaluation === undefined ? {} : check.fields(config.evaluation, 'evaluation', ['detectors', 'bootstrap']);
   const detectors = evaluation.detectors ?? null;
-  if (detectors !== null && !Array.isArray(detectors)) fail('evaluation.detectors', 'must be a list of detector specs');
-  const bootstrap = isObject(evaluation.bootstrap) ? evaluation.bootstrap : {};
-  const resamples = bootstrap.resamples ?? 1000;
-  if (!(Number.isInteger(resamples) && (resamples as number) >= 0)) fail('evaluation.bootstrap.resamples', 'must be an integer ≥ 0');
+  if (detectors !== null && !Array.isArray(detectors)) check.fail('evaluation.detectors', 'must be a list of detector specs');
+  const bootstrap = evaluation.bootstrap === undefined ? {} : check.fields(evaluation.bootstrap, 'evaluation.bootstrap', ['resamples', 'seed']);
+  const resamples = check.number(bootstrap.resamples ?? 1000, 'evaluation.bootstrap.resamples', { min: 0, integer: true });
+  const bootstrapSeed = check.number(bootstrap.seed ?? seed, 'evaluation.bootstrap.seed', { integer: true });
   return {
     name: typeof config.name === 'string' ? config.name : 'experiment',
     origin: path,
-    target: config.target as string,
-    inputSize: inputSize as number | null,
-    seed: seed as number,
+    target,
+    inputSize,
+    seed,
     data,
     attacks,
     detectors: detectors as (string | DetectorSpec)[] | null,
-    bootstrap: { resamples: resamples as number, seed: Number(bootstrap.seed ?? seed) },
+    bootstrap: { resamples, seed: bootstrapSeed },
   };
 }
 
@@ -159,8 +152,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<{ relea
       }
       stage(`${attack.preset}: generating ${dir}`);
       await generateRelease({
-        target: config.target,
-        weights: options.weights,
+        encoder,
         id: config.data.idTrain.source,
         idN: config.data.idTrain.size ?? undefined,
         ood: config.data.ood.source,
@@ -170,14 +162,13 @@ export async function runExperiment(options: ExperimentOptions): Promise<{ relea
         seed: config.seed,
         out: dir,
         backend: options.backend,
-        encoder,
         command: options.command,
         onProgress: options.onGenerate,
       });
     }
     stage('evaluating');
     const evaluation = await runEvaluation({
-      target: config.target,
+      encoder,
       idTrain: config.data.idTrain.source,
       idTrainN: config.data.idTrain.size ?? undefined,
       idTest: config.data.idTest.source,
@@ -188,8 +179,6 @@ export async function runExperiment(options: ExperimentOptions): Promise<{ relea
       batch: 16,
       bootstrap: config.bootstrap,
       gallery: 8,
-      backend: options.backend,
-      encoder,
       command: options.command,
       onProgress: options.onEvaluate,
     });
