@@ -1,7 +1,7 @@
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs';
 import { classPrototypes, nearestClass } from '../attacks/targets/class-prototypes.js';
-import { PROMPT_TEMPLATES } from '../attacks/targets/text.js';
+import { PROMPT_TEMPLATES } from '../src/models/prompt-ensemble.js';
 import { TARGET_STRATEGIES } from '../attacks/registry.js';
 import { lowBandEnergyShare } from '../attacks/quantized-finish.js';
 import { initBackend } from '../src/runtime/backend.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { initBackend, type BackendReport } from '../src/runtime/backend.js';
 import { createEncoder } from '../src/models/create-encoder.js';
 import { ClipTokenizer } from '../src/models/clip/clip-tokenizer.js';
-import { promptEnsembleEmbeddings, PAPER_PROMPT_TEMPLATES } from '../src/models/prompt-ensemble.js';
+import { promptEnsembleEmbeddings, PROMPT_TEMPLATES } from '../src/models/prompt-ensemble.js';
 import { TINY_MERGES, seededPixels, writeTinyClip } from './helpers/tiny-clip.js';
 import { GOLDEN_PATH } from './reference/make-clip-golden.js';
 
@@ -114,7 +114,7 @@ test('prompt ensemble: unit-norm mean of unit-norm template embeddings', async (
   // Recompute by hand from encodeText.
   const rows = ensemble.arraySync();
   classes.forEach((c, i) => {
-    const e = encoder.encodeText!(PAPER_PROMPT_TEMPLATES.map((tpl) => tpl.replace('{c}', c)));
+    const e = encoder.encodeText!(PROMPT_TEMPLATES.map((tpl) => tpl.replace('{c}', c)));
     const data = e.arraySync();
     e.dispose();
     const mean = new Array(32).fill(0);

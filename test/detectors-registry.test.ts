@@ -8,6 +8,8 @@ test('every registered detector builds with its defaults, under a unique name', 
   const detectors = createDetectors(DETECTORS.map((d) => d.name));
   t.is(new Set(detectors.map((d) => d.name)).size, DETECTORS.length);
   for (const entry of DETECTORS) t.true(entry.description.length > 0 && entry.options.every((o) => o.description.length > 0), entry.name);
+  // Documented defaults are the values the detector uses: the knn entry's k default names 'knn-1'.
+  t.is(DETECTORS.find((d) => d.name === 'knn')!.options.find((o) => o.name === 'k')!.default, 1);
 });
 
 test('specs parse options and reject unknown names and options', (t) => {
@@ -15,8 +17,8 @@ test('specs parse options and reject unknown names and options', (t) => {
   const [knn] = createDetectors(['knn:k=5,kernel=exp-temperature,temperature=0.1']);
   t.true(knn instanceof KnnCosineDetector);
   t.is(knn!.name, 'knn-5-t0.1');
-  t.throws(() => createDetectors(['knn:k=two']), { instanceOf: UserError, message: /option k must be an integer/ });
-  t.throws(() => createDetectors(['knn:depth=3']), { instanceOf: UserError, message: /unknown option 'depth'/ });
+  t.throws(() => createDetectors(['knn:k=two']), { instanceOf: UserError, message: /detector 'knn': 'k' must be an integer, got 'two'/ });
+  t.throws(() => createDetectors(['knn:depth=3']), { instanceOf: UserError, message: /detector 'knn': 'depth' is not a known field/ });
   t.throws(() => createDetectors(['odin']), { instanceOf: UserError, message: /unknown detector 'odin'/ });
   t.throws(() => createDetectors(['knn', 'knn']), { instanceOf: UserError, message: /both named 'knn-1'/ });
 });

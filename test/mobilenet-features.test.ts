@@ -128,6 +128,12 @@ test.serial('bad target configs are user errors naming the file and field', asyn
     const projected = join(dir, 'projected.json');
     writeFileSync(projected, JSON.stringify({ family: 'mobilenet-v2', inputSize: 128, features: 'projected' }));
     t.throws(() => resolveTarget(projected), { instanceOf: UserError, message: /projected\.json: field 'features'.*only 'pre-projection'/ });
+    const typo = join(dir, 'typo.json');
+    writeFileSync(typo, JSON.stringify({ family: 'mobilenet-v2', inputsize: 96 }));
+    t.throws(() => resolveTarget(typo), { instanceOf: UserError, message: /typo\.json: 'inputsize' is not a known field \(known: .*inputSize/ });
+    const clipTypo = join(dir, 'clip-typo.json');
+    writeFileSync(clipTypo, JSON.stringify({ family: 'clip', featurs: 'projected', checkpointDir: dir }));
+    t.throws(() => resolveTarget(clipTypo), { instanceOf: UserError, message: /clip-typo\.json: 'featurs' is not a known field/ });
     await t.throwsAsync(createEncoder('mobilenet-v2', { backend, inputSize: 100.5 }), { instanceOf: UserError, message: /inputSize/ });
     t.is(resolveTarget('mobilenet-v2').inputSize, 128);
   } finally {

@@ -57,7 +57,8 @@ test('a bad row value is refused with the row id and column named', async (t) =>
   await t.throwsAsync(writer.append([{ ...rows[0]!, steps: 1.5 }], [], 1), { message: /fixture\/1.*steps must be an integer/ });
 });
 
-// The release format of DESIGN.md ("Release format"), written out by hand: these literals are the spec.
+// The release format (the layout HF datasets' `save_to_disk` writes, which test/reference/independent_crosscheck.py
+// reads back with pyarrow and `datasets`), written out by hand: these literals are the spec.
 const CLASS_LABEL = { names: ['airplane', 'automobile', 'bird'], _type: 'ClassLabel' };
 const value = (dtype: string) => ({ dtype, _type: 'Value' });
 const EXPECTED_FEATURES = {

@@ -7,6 +7,7 @@ import type { FeatureKind } from '../models/encoder.js';
 import type { FeatureSet } from '../data/feature-set.js';
 import type { Detector, DetectorFitInput } from './detector.js';
 import { assertLabelled, assertSameDim, assertUsableFeatures } from './feature-validation.js';
+import { type DetectorEntry, type DetectorOptionDoc, FEATURE_KIND_OPTION, optionReader } from './detector-entry.js';
 import { FitCache } from './fit-cache.js';
 import { type ClassGaussians, fitClassGaussians, mahalanobisDistances } from './gaussian-fit.js';
 
@@ -69,3 +70,23 @@ export class MahalanobisDetector implements Detector {
     return out;
   }
 }
+
+/** Options of both Mahalanobis variants (relative-mahalanobis.ts uses them too). */
+export const MAHALANOBIS_OPTIONS: readonly DetectorOptionDoc[] = [
+  { name: 'shrinkage', type: 'number', default: null, description: 'force α of Σ → (1−α)Σ + α(trΣ/D)I; by default 0.01 only if Σ is singular' },
+  FEATURE_KIND_OPTION,
+];
+
+/** Reads the options of a Mahalanobis variant from a spec. */
+export function mahalanobisOptions(detector: string, options: Parameters<DetectorEntry['create']>[0]): MahalanobisOptions {
+  const read = optionReader(detector, options, MAHALANOBIS_OPTIONS);
+  return { shrinkage: read.number('shrinkage', false), featureKind: read.featureKind, name: read.name };
+}
+
+export const mahalanobisEntry: DetectorEntry = {
+  name: 'mahalanobis',
+  description: 'Mahalanobis: −min_c distance to class means under the shared covariance (float64)',
+  needs: { labels: true, text: false, projected: false },
+  options: MAHALANOBIS_OPTIONS,
+  create: (options, shared) => new MahalanobisDetector({ ...mahalanobisOptions('mahalanobis', options), cache: shared }),
+};

@@ -9,7 +9,8 @@ import type { Detector, DetectorFitInput } from './detector.js';
 import { assertSameDim, assertUsableFeatures } from './feature-validation.js';
 import { FitCache } from './fit-cache.js';
 import { type ClassGaussians, type GlobalGaussian, fitGlobalGaussian, mahalanobisDistances } from './gaussian-fit.js';
-import { type MahalanobisOptions, classGaussiansCached } from './mahalanobis.js';
+import type { DetectorEntry } from './detector-entry.js';
+import { MAHALANOBIS_OPTIONS, type MahalanobisOptions, classGaussiansCached, mahalanobisOptions } from './mahalanobis.js';
 
 export class RelativeMahalanobisDetector implements Detector {
   readonly name: string;
@@ -58,3 +59,11 @@ export class RelativeMahalanobisDetector implements Detector {
     return out;
   }
 }
+
+export const relativeMahalanobisEntry: DetectorEntry = {
+  name: 'relative-mahalanobis',
+  description: 'relative Mahalanobis: −min_c [MD_c − MD_0], MD_0 under the global Gaussian (float64)',
+  needs: { labels: true, text: false, projected: false },
+  options: MAHALANOBIS_OPTIONS,
+  create: (options, shared) => new RelativeMahalanobisDetector({ ...mahalanobisOptions('relative-mahalanobis', options), cache: shared }),
+};

@@ -1,6 +1,7 @@
 /**
  * The four OOD metrics of a detector on one (ID test, OOD) pair, with percentile-bootstrap confidence intervals.
- * Convention: ID is the positive class and a higher score means more ID (DESIGN.md, "Metrics").
+ * Convention: ID is the positive class and a higher score means more ID, as in sklearn's roc_auc_score with ID
+ * labelled 1 (the paper's evaluation; src/detectors/detector.ts states the score convention).
  */
 import { UserError } from '../core/errors.js';
 import { aurocOfSweep } from './auroc.js';

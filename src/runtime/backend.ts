@@ -44,7 +44,7 @@ export interface BackendLoader {
 
 const require = createRequire(import.meta.url);
 
-/** wasm32 linear memory cannot exceed 4 GiB; big ViTs do not fit (FACTS.md). */
+/** wasm32 linear memory cannot exceed 4 GiB (32-bit addresses); big ViTs do not fit (estimateClipBytes in src/models/clip/clip-family.ts). */
 export const WASM_HEAP_LIMIT_BYTES = 4 * 1024 ** 3;
 
 function packageDir(pkg: string): string | null {

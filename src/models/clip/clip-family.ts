@@ -6,9 +6,10 @@
  * cache (huggingface_hub's layout); a download from $HF_ENDPOINT into that cache.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { advoodCacheDir } from '../../core/cache-dir.js';
+import { digestFile } from '../../core/digest.js';
 import { UserError } from '../../core/errors.js';
 import { FEATURE_KINDS, type Encoder, type FeatureKind } from '../encoder.js';
 import type { EncoderFamily, LoadOptions, TargetConfig } from '../encoder-family.js';
@@ -115,9 +116,7 @@ async function weightsSha256(files: readonly string[]): Promise<string> {
       perFile.push(readFileSync(memo, 'utf8').trim());
       continue;
     }
-    const hash = createHash('sha256');
-    for await (const chunk of createReadStream(real)) hash.update(chunk as Buffer);
-    const digest = hash.digest('hex');
+    const digest = (await digestFile(real)).sha256;
     writeFileSync(memo, digest);
     perFile.push(digest);
   }
@@ -137,6 +136,7 @@ function openChecked(checkpoint: ClipCheckpoint, arch: ClipArchitecture): Tensor
 
 export const clipFamily: EncoderFamily = {
   name: 'clip',
+  configFields: ['features', 'layout', 'hub', 'openClip', 'architecture', 'checkpointDir', 'mean', 'std'],
 
   validate(config) {
     parseClipTarget(config);

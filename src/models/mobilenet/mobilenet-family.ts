@@ -77,6 +77,7 @@ class MobileNetV2Encoder implements Encoder {
 
 export const mobileNetV2Family: EncoderFamily = {
   name: 'mobilenet-v2',
+  configFields: ['inputSize', 'features'],
 
   validate(config) {
     inputSizeOf(config);
