@@ -1,10 +1,12 @@
 /** `advood generate`: flags → options → generateRelease (src/pipeline/generate.ts) → progress and a summary line. */
 import type { Argv, CommandModule } from 'yargs';
 import { attackPresetNames } from '../../attacks/attack-params.js';
+import { TARGET_STRATEGY_NAMES } from '../../attacks/targets/target-strategy-names.js';
 import { resolveShard } from '../release/shard-spec.js';
 import { initBackend } from '../runtime/backend.js';
 import { UserError } from '../core/errors.js';
 import { createEncoder } from '../models/create-encoder.js';
+import { FEATURE_KINDS } from '../models/encoder.js';
 import { type GenerateProgress, generateRelease, presetInputSize } from '../pipeline/generate.js';
 import { commandLine } from './command-line.js';
 import { createProgress, type Progress } from './progress.js';
@@ -132,8 +134,8 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       .option('threshold', { type: 'number', describe: 'override: per-item early stop at cos ≥ threshold' })
       .option('success-threshold', { type: 'number', describe: 'override: success when cos after 8-bit quantisation ≥ this' })
       .option('init-std', { type: 'number', describe: 'override: σ of the N(0, σ²) init' })
-      .option('features', { type: 'string', describe: 'override: pre-projection | projected' })
-      .option('target-strategy', { type: 'string', describe: 'override: sample | prototype | nearest-prototype | text' })
+      .option('features', { type: 'string', describe: `override: ${FEATURE_KINDS.join(' | ')}` })
+      .option('target-strategy', { type: 'string', describe: `override: ${TARGET_STRATEGY_NAMES.join(' | ')}` })
       .option('target-class', { type: 'string', describe: 'override: class name or index for prototype/text targets' })
       .option('scale', { type: 'number', describe: 'override: low-resolution parametrisation factor s' })
       .option('dct-k', { type: 'number', describe: 'override: keep the k×k lowest DCT coefficients' })
