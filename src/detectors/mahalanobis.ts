@@ -77,16 +77,22 @@ export const MAHALANOBIS_OPTIONS: readonly DetectorOptionDoc[] = [
   FEATURE_KIND_OPTION,
 ];
 
-/** Reads the options of a Mahalanobis variant from a spec. */
-export function mahalanobisOptions(detector: string, options: Parameters<DetectorEntry['create']>[0]): MahalanobisOptions {
-  const read = optionReader(detector, options, MAHALANOBIS_OPTIONS);
-  return { shrinkage: read.number('shrinkage', false), featureKind: read.featureKind, name: read.name };
+/** The registry entry of a Mahalanobis variant: labels needed, the shared options, class Gaussians shared in one call. */
+export function mahalanobisVariantEntry(name: string, description: string, construct: (options: MahalanobisOptions) => Detector): DetectorEntry {
+  return {
+    name,
+    description,
+    needs: { labels: true, text: false, projected: false },
+    options: MAHALANOBIS_OPTIONS,
+    create(options, shared) {
+      const read = optionReader(name, options, MAHALANOBIS_OPTIONS);
+      return construct({ shrinkage: read.number('shrinkage', false), featureKind: read.featureKind, name: read.name, cache: shared });
+    },
+  };
 }
 
-export const mahalanobisEntry: DetectorEntry = {
-  name: 'mahalanobis',
-  description: 'Mahalanobis: −min_c distance to class means under the shared covariance (float64)',
-  needs: { labels: true, text: false, projected: false },
-  options: MAHALANOBIS_OPTIONS,
-  create: (options, shared) => new MahalanobisDetector({ ...mahalanobisOptions('mahalanobis', options), cache: shared }),
-};
+export const mahalanobisEntry = mahalanobisVariantEntry(
+  'mahalanobis',
+  'Mahalanobis: −min_c distance to class means under the shared covariance (float64)',
+  (options) => new MahalanobisDetector(options),
+);

@@ -9,8 +9,7 @@ import type { Detector, DetectorFitInput } from './detector.js';
 import { assertSameDim, assertUsableFeatures } from './feature-validation.js';
 import { FitCache } from './fit-cache.js';
 import { type ClassGaussians, type GlobalGaussian, fitGlobalGaussian, mahalanobisDistances } from './gaussian-fit.js';
-import type { DetectorEntry } from './detector-entry.js';
-import { MAHALANOBIS_OPTIONS, type MahalanobisOptions, classGaussiansCached, mahalanobisOptions } from './mahalanobis.js';
+import { type MahalanobisOptions, classGaussiansCached, mahalanobisVariantEntry } from './mahalanobis.js';
 
 export class RelativeMahalanobisDetector implements Detector {
   readonly name: string;
@@ -60,10 +59,8 @@ export class RelativeMahalanobisDetector implements Detector {
   }
 }
 
-export const relativeMahalanobisEntry: DetectorEntry = {
-  name: 'relative-mahalanobis',
-  description: 'relative Mahalanobis: −min_c [MD_c − MD_0], MD_0 under the global Gaussian (float64)',
-  needs: { labels: true, text: false, projected: false },
-  options: MAHALANOBIS_OPTIONS,
-  create: (options, shared) => new RelativeMahalanobisDetector({ ...mahalanobisOptions('relative-mahalanobis', options), cache: shared }),
-};
+export const relativeMahalanobisEntry = mahalanobisVariantEntry(
+  'relative-mahalanobis',
+  'relative Mahalanobis: −min_c [MD_c − MD_0], MD_0 under the global Gaussian (float64)',
+  (options) => new RelativeMahalanobisDetector(options),
+);
