@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { canonicalJson } from '../src/core/canonical-json.js';
-import { ConfigChecker, isPlainObject as isObject } from '../src/core/config-checker.js';
+import { ConfigChecker, isPlainObject } from '../src/core/config-checker.js';
 import { sha256Hex } from '../src/core/digest.js';
 import { UserError, errorMessage } from '../src/core/errors.js';
 import { packagePath } from '../src/core/repo-paths.js';
@@ -90,9 +90,9 @@ export function paramsHash(params: AttackParams): string {
 
 /** Deep merge where objects merge field by field and anything else replaces; null replaces too. */
 function merge(base: unknown, patch: unknown): unknown {
-  if (!isObject(base) || !isObject(patch)) return patch;
+  if (!isPlainObject(base) || !isPlainObject(patch)) return patch;
   const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(patch)) out[k] = k in base && isObject(base[k]) && isObject(v) ? merge(base[k], v) : v;
+  for (const [k, v] of Object.entries(patch)) out[k] = k in base && isPlainObject(base[k]) && isPlainObject(v) ? merge(base[k], v) : v;
   return out;
 }
 
@@ -184,7 +184,7 @@ export function resolveAttackPreset(spec: string, overrides: Record<string, unkn
   else if (existsSync(spec)) path = resolve(spec);
   else throw new UserError(`unknown attack preset '${spec}': not a preset (${attackPresetNames().join(', ')}) or a JSON file`);
   const raw = readPresetFile(path);
-  if (!isObject(raw)) throw new UserError(`${path}: an attack preset must be a JSON object`);
+  if (!isPlainObject(raw)) throw new UserError(`${path}: an attack preset must be a JSON object`);
   const name = basename(path, '.json');
   const merged = merge(merge(DEFAULTS, raw), expandDotted(overrides));
   const origin = Object.keys(overrides).length ? `${path} (with overrides ${Object.keys(overrides).join(', ')})` : path;

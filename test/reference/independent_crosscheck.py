@@ -12,7 +12,7 @@ project's CI machine; the GPU machine lent to some sessions has them). Usage:
 2. Metrics: scores.arrow (per-sample scores) is read with pyarrow and AUROC, FPR95, AUPR-In and AUPR-Out are
    recomputed with scikit-learn and compared with summary.json.
 3. CLIP: a small random CLIPModel (transformers) with a tiny byte-level BPE vocabulary is saved in the HF layout
-   with the image/text embeddings transformers computes for it; test/clip-transformers-parity.test.ts loads
+   with the image/text embeddings transformers computes for it; test/models/clip-transformers-parity.test.ts loads
    that checkpoint in advood and compares.
 
 Each part reports its own result in OUT/crosscheck.json; one failing part does not hide the others.

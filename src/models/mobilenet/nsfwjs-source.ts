@@ -5,7 +5,7 @@
  *
  * The model is loaded from the package's own bundle with tf.loadLayersModel rather than nsfwjs's `load()`, which
  * prints a hosting notice on stdout (it would corrupt `--json` output) and runs a 224² warm-up prediction. The
- * artefacts are the same; test/mobilenet-features.test.ts compares against nsfwjs's `load()` itself.
+ * artefacts are the same; test/models/mobilenet-features.test.ts compares against nsfwjs's `load()` itself.
  */
 import * as tf from '@tensorflow/tfjs';
 import { packageVersion } from '../../runtime/backend.js';
