@@ -20,7 +20,7 @@ import { mergeReleases } from '../release/release-merge.js';
 import { openRelease } from '../release/release-reader.js';
 import { verifyRelease } from '../release/release-verify.js';
 import type { BackendReport } from '../runtime/backend.js';
-import { UserError } from '../core/errors.js';
+import { checkFlags } from '../core/config-checker.js';
 import { packagePath } from '../core/repo-paths.js';
 import { type EvaluateProgress, type EvaluateSummary, runEvaluation } from './evaluate.js';
 import { type GenerateProgress, generateRelease, presetInputSize } from './generate.js';
@@ -91,7 +91,7 @@ export interface DemoSummary {
 }
 
 export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
-  if (!Number.isInteger(options.workers) || options.workers < 1) throw new UserError(`--workers must be a positive integer, got ${options.workers}`);
+  checkFlags.number(options.workers, '--workers', { min: 1, integer: true });
   const started = performance.now();
   const steps = options.size.steps === null ? {} : { steps: options.size.steps };
   // One encoder serves generation and evaluation, at the preset's input size.

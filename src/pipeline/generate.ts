@@ -9,6 +9,7 @@
  */
 import { resolveAttackPreset, type ResolvedAttackPreset } from '../../attacks/attack-params.js';
 import { createAttack } from '../../attacks/registry.js';
+import { checkFlags } from '../core/config-checker.js';
 import { UserError } from '../core/errors.js';
 import { advoodVersion } from '../core/repo-paths.js';
 import { iterateBatches, type OnError } from '../data/batches.js';
@@ -97,7 +98,7 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
   const { encoder, seed } = options;
   const preset = resolveAttackPreset(options.attack, options.overrides ?? {});
   const { params } = preset;
-  if (!Number.isSafeInteger(seed)) throw new UserError(`--seed must be an integer, got ${seed}`);
+  checkFlags.number(seed, '--seed', { integer: true, min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER });
   checkEncoderFits(encoder, preset);
   const preprocess = preprocessFor(encoder);
 
