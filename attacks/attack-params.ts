@@ -2,15 +2,18 @@
  * Attack parameters: the typed form of a preset (configs/attacks/*.json) after CLI overrides, validated once.
  * Every field has a value after resolution; the params hash identifies exactly these values.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { UserError, errorMessage } from '../src/runtime/errors.js';
-import type { FeatureKind } from '../src/models/encoder.js';
+import { basename, resolve } from 'node:path';
+import { canonicalJson } from '../src/core/canonical-json.js';
+import { ConfigChecker, isPlainObject } from '../src/core/config-checker.js';
+import { sha256Hex } from '../src/core/digest.js';
+import { UserError, errorMessage } from '../src/core/errors.js';
+import { packagePath } from '../src/core/repo-paths.js';
+import { FEATURE_KINDS, type FeatureKind } from '../src/models/encoder.js';
+import { TARGET_STRATEGY_NAMES, type TargetStrategyName } from './targets/target-strategy-names.js';
 
-export type TargetStrategyName = 'sample' | 'prototype' | 'nearest-prototype' | 'text';
-export type BudgetNorm = 'linf' | 'l2';
+export const BUDGET_NORMS = ['linf', 'l2'] as const;
+export type BudgetNorm = (typeof BUDGET_NORMS)[number];
 
 export interface AttackParams {
   /** Key into the attack registry (attacks/registry.ts). */
@@ -55,7 +58,7 @@ export interface ResolvedAttackPreset {
   paramsHash: string;
 }
 
-export const ATTACK_PRESET_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../configs/attacks');
+export const ATTACK_PRESET_DIR = packagePath('configs', 'attacks');
 
 export function attackPresetNames(): string[] {
   if (!existsSync(ATTACK_PRESET_DIR)) return [];
@@ -81,31 +84,15 @@ const DEFAULTS: AttackParams = {
   energyBand: 0.125,
 };
 
-/** JSON with keys sorted at every level: the input of the params hash. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.keys(value as object)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
-    return `{${entries.join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
 export function paramsHash(params: AttackParams): string {
-  return createHash('sha256').update(canonicalJson(params)).digest('hex');
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return sha256Hex(canonicalJson(params));
 }
 
 /** Deep merge where objects merge field by field and anything else replaces; null replaces too. */
 function merge(base: unknown, patch: unknown): unknown {
-  if (!isObject(base) || !isObject(patch)) return patch;
+  if (!isPlainObject(base) || !isPlainObject(patch)) return patch;
   const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(patch)) out[k] = k in base && isObject(base[k]) && isObject(v) ? merge(base[k], v) : v;
+  for (const [k, v] of Object.entries(patch)) out[k] = k in base && isPlainObject(base[k]) && isPlainObject(v) ? merge(base[k], v) : v;
   return out;
 }
 
@@ -122,48 +109,11 @@ function expandDotted(overrides: Record<string, unknown>): Record<string, unknow
   return out;
 }
 
-class Checker {
-  constructor(private readonly origin: string) {}
-
-  fail(field: string, problem: string): never {
-    throw new UserError(`${this.origin}: '${field}' ${problem}`);
-  }
-
-  fields(value: unknown, field: string, allowed: readonly string[]): Record<string, unknown> {
-    if (!isObject(value)) this.fail(field, 'must be an object');
-    for (const key of Object.keys(value)) {
-      if (!allowed.includes(key)) this.fail(field ? `${field}.${key}` : key, `is not a known field (known: ${allowed.join(', ')})`);
-    }
-    return value;
-  }
-
-  number(value: unknown, field: string, rule: { min?: number; above?: number; max?: number; integer?: boolean }): number {
-    if (typeof value !== 'number' || !Number.isFinite(value)) this.fail(field, `must be a finite number, got ${JSON.stringify(value)}`);
-    if (rule.integer && !Number.isInteger(value)) this.fail(field, `must be an integer, got ${value}`);
-    if (rule.min !== undefined && value < rule.min) this.fail(field, `must be ≥ ${rule.min}, got ${value}`);
-    if (rule.above !== undefined && value <= rule.above) this.fail(field, `must be > ${rule.above}, got ${value}`);
-    if (rule.max !== undefined && value > rule.max) this.fail(field, `must be ≤ ${rule.max}, got ${value}`);
-    return value;
-  }
-
-  oneOf<T extends string>(value: unknown, field: string, options: readonly T[]): T {
-    if (typeof value !== 'string' || !options.includes(value as T)) {
-      this.fail(field, `must be one of ${options.join(', ')}, got ${JSON.stringify(value)}`);
-    }
-    return value as T;
-  }
-
-  string(value: unknown, field: string): string {
-    if (typeof value !== 'string' || value === '') this.fail(field, 'must be a non-empty string');
-    return value;
-  }
-}
-
 const TOP_FIELDS = ['name', 'description', ...Object.keys(DEFAULTS)] as const;
 
 /** Validates a merged raw object into AttackParams (plus name/description). */
 export function validateAttackParams(raw: unknown, origin: string): { params: AttackParams; description: string } {
-  const check = new Checker(origin);
+  const check = new ConfigChecker(origin);
   const top = check.fields(raw, '', TOP_FIELDS);
   const target = check.fields(top.target, 'target', ['strategy', 'class']);
   const constraints = check.fields(top.constraints, 'constraints', ['smoothness', 'lowResolution', 'dctLowPass', 'budget']);
@@ -182,10 +132,10 @@ export function validateAttackParams(raw: unknown, origin: string): { params: At
     initStd: check.number(top.initStd, 'initStd', { min: 0 }),
     threshold: top.threshold === null ? null : check.number(top.threshold, 'threshold', { min: -1, max: 1 }),
     successThreshold: check.number(top.successThreshold, 'successThreshold', { min: -1, max: 1 }),
-    features: check.oneOf(top.features, 'features', ['pre-projection', 'projected'] as const),
+    features: check.oneOf(top.features, 'features', FEATURE_KINDS),
     inputSize: top.inputSize === null ? null : check.number(top.inputSize, 'inputSize', { min: 8, integer: true }),
     target: {
-      strategy: check.oneOf(target.strategy, 'target.strategy', ['sample', 'prototype', 'nearest-prototype', 'text'] as const),
+      strategy: check.oneOf(target.strategy, 'target.strategy', TARGET_STRATEGY_NAMES),
       class: targetClass as string | number | null,
     },
     constraints: {
@@ -199,7 +149,7 @@ export function validateAttackParams(raw: unknown, origin: string): { params: At
         k: check.number(v.k, 'constraints.dctLowPass.k', { min: 1, integer: true }),
       })),
       budget: optional(constraints.budget, 'constraints.budget', ['norm', 'epsilon'], (v) => ({
-        norm: check.oneOf(v.norm, 'constraints.budget.norm', ['linf', 'l2'] as const),
+        norm: check.oneOf(v.norm, 'constraints.budget.norm', BUDGET_NORMS),
         epsilon: check.number(v.epsilon, 'constraints.budget.epsilon', { min: 0 }),
       })),
     },
@@ -234,7 +184,7 @@ export function resolveAttackPreset(spec: string, overrides: Record<string, unkn
   else if (existsSync(spec)) path = resolve(spec);
   else throw new UserError(`unknown attack preset '${spec}': not a preset (${attackPresetNames().join(', ')}) or a JSON file`);
   const raw = readPresetFile(path);
-  if (!isObject(raw)) throw new UserError(`${path}: an attack preset must be a JSON object`);
+  if (!isPlainObject(raw)) throw new UserError(`${path}: an attack preset must be a JSON object`);
   const name = basename(path, '.json');
   const merged = merge(merge(DEFAULTS, raw), expandDotted(overrides));
   const origin = Object.keys(overrides).length ? `${path} (with overrides ${Object.keys(overrides).join(', ')})` : path;

@@ -4,6 +4,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { Encoder } from '../src/models/encoder.js';
+import type { AttackParams } from './attack-params.js';
 
 export interface AttackInput {
   /** [B,H,W,3] pixels in [0,1] at the encoder's input size. */
@@ -39,4 +40,11 @@ export interface StepEvent {
 export interface Attack {
   readonly name: string;
   run(encoder: Encoder, input: AttackInput, onStep?: (event: StepEvent) => void): AttackResult;
+}
+
+/** A registry entry (attacks/registry.ts): the name presets use in `attack`, and how to build it from params. */
+export interface AttackEntry {
+  readonly name: string;
+  readonly description: string;
+  build(params: AttackParams, seed: number): Attack;
 }

@@ -12,10 +12,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Encoder, FeatureKind } from '../src/models/encoder.js';
-import type { Attack, AttackInput, AttackItemStats, AttackResult, StepEvent } from './attack.js';
+import type { Attack, AttackEntry, AttackInput, AttackItemStats, AttackResult, StepEvent } from './attack.js';
+import type { AttackParams } from './attack-params.js';
+import { buildConstraintSet } from './constraints/constraint-set.js';
 import type { ConstraintSet } from './constraints/constraint.js';
 import { itemGaussian } from './item-random.js';
+import { adamOptimiser } from './optimisers/adam.js';
 import type { Optimiser, OptimiserState } from './optimisers/optimiser.js';
+import { signedGradientOptimiser } from './optimisers/signed-gradient.js';
 
 export interface FeatureCollisionOptions {
   name: string;
@@ -208,3 +212,30 @@ export function featureCollisionAttack(options: FeatureCollisionOptions): Attack
     },
   };
 }
+
+/** The attack as a preset configures it, with the entry's optimiser on δ. */
+function fromParams(params: AttackParams, seed: number, optimiser: (lr: number) => Optimiser): Attack {
+  return featureCollisionAttack({
+    name: params.attack,
+    steps: params.steps,
+    batch: params.batch,
+    initStd: params.initStd,
+    threshold: params.threshold,
+    features: params.features,
+    seed,
+    optimiser: optimiser(params.lr),
+    constraints: (h, w) => buildConstraintSet(params.constraints, h, w),
+  });
+}
+
+export const featureCollisionEntry: AttackEntry = {
+  name: 'feature-collision',
+  description: 'Adam on δ (the paper)',
+  build: (params, seed) => fromParams(params, seed, adamOptimiser),
+};
+
+export const featureCollisionPgdEntry: AttackEntry = {
+  name: 'feature-collision-pgd',
+  description: 'signed-gradient descent on δ (PGD step, lr = step size)',
+  build: (params, seed) => fromParams(params, seed, signedGradientOptimiser),
+};

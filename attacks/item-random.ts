@@ -3,7 +3,7 @@
  * target do not depend on which other items share its batch, on the shard, or on a resumed run.
  */
 import { createHash } from 'node:crypto';
-import { SeededRandom } from '../src/metrics/seeded-random.js';
+import { SeededRandom } from '../src/core/seeded-random.js';
 
 export function itemRandom(seed: number, itemKey: string, purpose: string): SeededRandom {
   const digest = createHash('sha256').update(`${seed}\u0000${purpose}\u0000${itemKey}`).digest();

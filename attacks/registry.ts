@@ -1,69 +1,34 @@
 /**
- * The one registry of attacks, target strategies and constraints. Names here are the values accepted in
- * presets (configs/attacks/*.json) and on the command line.
+ * The one registry of attacks and target strategies. Names here are the values accepted in presets
+ * (configs/attacks/*.json) and on the command line. Each attack entry lives beside its attack and builds it
+ * from the preset's params; constraints are in constraints/constraint-set.ts.
  */
-import { UserError } from '../src/runtime/errors.js';
-import type { Attack } from './attack.js';
+import { UserError } from '../src/core/errors.js';
+import type { Attack, AttackEntry } from './attack.js';
 import type { AttackParams } from './attack-params.js';
-import type { ConstraintSet, Parametrisation, Penalty, Projection } from './constraints/constraint.js';
-import { dctLowPassParametrisation } from './constraints/dct-low-pass.js';
-import { identityParametrisation } from './constraints/identity.js';
-import { lowResolutionParametrisation } from './constraints/low-resolution.js';
-import { normBudgetProjection } from './constraints/norm-budget.js';
-import { smoothnessPenalty } from './constraints/smoothness.js';
-import { featureCollisionAttack } from './feature-collision.js';
-import { adamOptimiser } from './optimisers/adam.js';
-import type { Optimiser } from './optimisers/optimiser.js';
-import { signedGradientOptimiser } from './optimisers/signed-gradient.js';
+import { featureCollisionEntry, featureCollisionPgdEntry } from './feature-collision.js';
 import { nearestPrototypeTargets } from './targets/nearest-prototype.js';
 import { prototypeTargets } from './targets/prototype.js';
 import { sampleTargets } from './targets/sample.js';
 import type { TargetStrategy } from './targets/target-strategy.js';
+import type { TargetStrategyName } from './targets/target-strategy-names.js';
 import { textTargets } from './targets/text.js';
 
-interface AttackEntry {
-  description: string;
-  optimiser: (lr: number) => Optimiser;
-}
+export type { AttackEntry } from './attack.js';
+export { CONSTRAINTS, buildConstraintSet } from './constraints/constraint-set.js';
 
-export const ATTACKS: Readonly<Record<string, AttackEntry>> = {
-  'feature-collision': { description: 'Adam on δ (the paper)', optimiser: adamOptimiser },
-  'feature-collision-pgd': { description: 'signed-gradient descent on δ (PGD step, lr = step size)', optimiser: signedGradientOptimiser },
-};
+/** Every attack by name; a new attack is a new file exporting its entry, listed here. */
+export const ATTACKS: Readonly<Record<string, AttackEntry>> = Object.fromEntries(
+  [featureCollisionEntry, featureCollisionPgdEntry].map((entry) => [entry.name, entry]),
+);
 
-export const TARGET_STRATEGIES: Readonly<Record<AttackParams['target']['strategy'], TargetStrategy>> = {
+/** One strategy per name of TARGET_STRATEGY_NAMES (the type makes a missing or extra one an error). */
+export const TARGET_STRATEGIES: Readonly<Record<TargetStrategyName, TargetStrategy>> = {
   sample: sampleTargets,
   prototype: prototypeTargets,
   'nearest-prototype': nearestPrototypeTargets,
   text: textTargets,
 };
-
-type Constraints = AttackParams['constraints'];
-
-/** Each constraint field of the params and the role it plays. */
-export const CONSTRAINTS = {
-  smoothness: { role: 'penalty', build: (c: NonNullable<Constraints['smoothness']>): Penalty => smoothnessPenalty(c.lambda) },
-  lowResolution: {
-    role: 'parametrisation',
-    build: (c: NonNullable<Constraints['lowResolution']>, h: number, w: number): Parametrisation => lowResolutionParametrisation(h, w, c.scale),
-  },
-  dctLowPass: {
-    role: 'parametrisation',
-    build: (c: NonNullable<Constraints['dctLowPass']>, h: number, w: number): Parametrisation => dctLowPassParametrisation(h, w, c.k),
-  },
-  budget: { role: 'projection', build: (c: NonNullable<Constraints['budget']>): Projection => normBudgetProjection(c.norm, c.epsilon) },
-} as const;
-
-export function buildConstraintSet(constraints: Constraints, height: number, width: number): ConstraintSet {
-  const parametrisation = constraints.lowResolution
-    ? CONSTRAINTS.lowResolution.build(constraints.lowResolution, height, width)
-    : constraints.dctLowPass
-      ? CONSTRAINTS.dctLowPass.build(constraints.dctLowPass, height, width)
-      : identityParametrisation(height, width);
-  const penalties = constraints.smoothness && constraints.smoothness.lambda > 0 ? [CONSTRAINTS.smoothness.build(constraints.smoothness)] : [];
-  const projections = constraints.budget ? [CONSTRAINTS.budget.build(constraints.budget)] : [];
-  return { parametrisation, penalties, projections, dispose: () => parametrisation.dispose() };
-}
 
 export function attackNames(): string[] {
   return Object.keys(ATTACKS);
@@ -73,20 +38,10 @@ export function attackNames(): string[] {
 export function createAttack(params: AttackParams, seed: number): Attack {
   const entry = ATTACKS[params.attack];
   if (!entry) throw new UserError(`unknown attack '${params.attack}'; known: ${attackNames().join(', ')}`);
-  return featureCollisionAttack({
-    name: params.attack,
-    steps: params.steps,
-    batch: params.batch,
-    initStd: params.initStd,
-    threshold: params.threshold,
-    features: params.features,
-    seed,
-    optimiser: entry.optimiser(params.lr),
-    constraints: (h, w) => buildConstraintSet(params.constraints, h, w),
-  });
+  return entry.build(params, seed);
 }
 
-export function targetStrategy(name: AttackParams['target']['strategy']): TargetStrategy {
+export function targetStrategy(name: TargetStrategyName): TargetStrategy {
   const strategy = TARGET_STRATEGIES[name];
   if (!strategy) throw new UserError(`unknown target strategy '${name}'; known: ${Object.keys(TARGET_STRATEGIES).join(', ')}`);
   return strategy;

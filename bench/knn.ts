@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FeatureSet } from '../src/data/feature-set.js';
 import { KnnCosineDetector } from '../src/detectors/knn-cosine.js';
-import { SeededRandom } from '../src/metrics/seeded-random.js';
+import { SeededRandom } from '../src/core/seeded-random.js';
 import { initBackend } from '../src/runtime/backend.js';
 import type { BenchRow } from './bench-row.js';
 

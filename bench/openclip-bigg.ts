@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import yargs from 'yargs';
 import { initBackend } from '../src/runtime/backend.js';
-import { advoodCacheDir } from '../src/runtime/cache-dir.js';
+import { advoodCacheDir } from '../src/core/cache-dir.js';
 import { compareWithOpenClip, type OpenClipParity } from '../test/helpers/openclip-parity.js';
 
 const SELF = fileURLToPath(import.meta.url);

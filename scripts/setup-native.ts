@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
-import { advoodCacheDir } from '../src/runtime/cache-dir.js';
+import { advoodCacheDir } from '../src/core/cache-dir.js';
 import { NATIVE_STAMP_FILE, readNativeStamp, type NativeStamp } from '../src/runtime/native-stamp.js';
 import { QUIET_STDERR_ADDON } from '../src/runtime/quiet-stderr.js';
 

@@ -4,7 +4,7 @@
  * structurally zero, so δ has no energy outside the band. Because the basis is orthonormal, ‖δ‖₂ = ‖C‖₂.
  */
 import * as tf from '@tensorflow/tfjs';
-import { UserError } from '../../src/runtime/errors.js';
+import { UserError } from '../../src/core/errors.js';
 import type { Parametrisation } from './constraint.js';
 import { applySeparable, dctMatrix } from './separable-basis.js';
 

@@ -5,7 +5,7 @@
  * differentiable on every backend and the map is visibly linear (the budget projection relies on that).
  */
 import * as tf from '@tensorflow/tfjs';
-import { UserError } from '../../src/runtime/errors.js';
+import { UserError } from '../../src/core/errors.js';
 import type { Parametrisation } from './constraint.js';
 import { applySeparable, bilinearUpsampleMatrix, transposedTensor } from './separable-basis.js';
 

@@ -8,7 +8,7 @@
  * for the δ actually applied.
  */
 import * as tf from '@tensorflow/tfjs';
-import { UserError } from '../../src/runtime/errors.js';
+import { UserError } from '../../src/core/errors.js';
 import type { Parametrisation, Projection } from './constraint.js';
 
 export type BudgetNorm = 'linf' | 'l2';

@@ -4,7 +4,7 @@
  * Both low-frequency parametrisations are of this form (bilinear upsampling: L = R = Uᵀ; DCT synthesis from the
  * k×k lowest coefficients: L = R = D_k), and so is the 2-D DCT analysis used for the energy statistic
  * (L = R = Dᵀ). Everything is plain 2-D matmuls of constant, pre-built matrices: no FFT (missing on wasm) and
- * no transposeA/B flags in the forward pass (slow on wasm, FACTS.md).
+ * no transposeA/B flags in the forward pass (~10x slower on wasm: src/runtime/fast-linear.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 

@@ -3,7 +3,7 @@
  * 'nearest-prototype') and to name the nearest ID class of an image before and after the attack.
  */
 import type { FeatureSet } from '../../src/data/feature-set.js';
-import { UserError } from '../../src/runtime/errors.js';
+import { UserError } from '../../src/core/errors.js';
 
 export interface ClassPrototypes {
   readonly classNames: readonly string[];

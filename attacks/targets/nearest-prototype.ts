@@ -2,7 +2,7 @@
  * 'nearest-prototype': the ID class prototype closest (cosine) to the clean OOD feature, i.e. the collision
  * that needs the least movement in feature space.
  */
-import { UserError } from '../../src/runtime/errors.js';
+import { UserError } from '../../src/core/errors.js';
 import { classPrototypes, nearestClass } from './class-prototypes.js';
 import type { TargetStrategy } from './target-strategy.js';
 

@@ -1,5 +1,5 @@
 /** 'prototype': the mean normalised feature of one ID class, given in the params or drawn per item. */
-import { UserError } from '../../src/runtime/errors.js';
+import { UserError } from '../../src/core/errors.js';
 import { itemRandom } from '../item-random.js';
 import { classPrototypes } from './class-prototypes.js';
 import { resolveClassIndex, type TargetStrategy } from './target-strategy.js';

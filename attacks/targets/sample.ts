@@ -4,7 +4,7 @@
  * draw is per item from (seed, item key), so it is independent of batching, sharding and resumes.
  */
 import { featureRow } from '../../src/data/feature-set.js';
-import { UserError } from '../../src/runtime/errors.js';
+import { UserError } from '../../src/core/errors.js';
 import { itemRandom } from '../item-random.js';
 import type { TargetStrategy } from './target-strategy.js';
 

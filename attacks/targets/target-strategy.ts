@@ -4,7 +4,8 @@
  */
 import type { FeatureSet } from '../../src/data/feature-set.js';
 import type { Encoder } from '../../src/models/encoder.js';
-import { UserError } from '../../src/runtime/errors.js';
+import { UserError } from '../../src/core/errors.js';
+import type { TargetStrategyName } from './target-strategy-names.js';
 
 export interface TargetItem {
   /** Stable item key (release row id): per-item draws depend on it and the seed only. */
@@ -15,7 +16,7 @@ export interface TargetItem {
 
 export interface TargetChoice {
   vector: Float32Array;
-  strategy: string;
+  strategy: TargetStrategyName;
   /** ID class of the target, -1 when none. */
   targetClass: number;
   /** Row of the ID feature set used as target ('sample'), -1 otherwise. */
@@ -37,7 +38,7 @@ export interface PreparedTargets {
 }
 
 export interface TargetStrategy {
-  readonly name: string;
+  readonly name: TargetStrategyName;
   prepare(context: TargetContext): PreparedTargets;
 }
 

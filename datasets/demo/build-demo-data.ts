@@ -18,7 +18,7 @@ import sharp, { type Sharp } from 'sharp';
 import { encodePng } from '../../src/data/decode-image.js';
 import { openIdx, readIdx } from '../../src/data/idx-source.js';
 import { readClassNames } from '../../src/data/open-image-source.js';
-import { SeededRandom } from '../../src/metrics/seeded-random.js';
+import { SeededRandom } from '../../src/core/seeded-random.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FASHION_DIR = '/usr/share/datasets/fashion-mnist';

@@ -6,10 +6,12 @@ import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { initBackend } from '../runtime/backend.js';
-import { DEMO_SIZES, runDemo } from './demo-run.js';
+import { DEMO_SIZES, runDemo } from '../pipeline/demo.js';
 import { evaluateProgressPrinter } from './evaluate.js';
 import { generateEventLine } from './generate.js';
+import { commandLine } from './command-line.js';
 import { formatDuration } from './progress.js';
+import { stagePrinter } from './stage-printer.js';
 
 interface DemoArgs {
   backend: string;
@@ -39,19 +41,18 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     process.env.ADVOOD_CACHE = cache;
     const backend = await initBackend({ request: args.backend });
     const size = { ...DEMO_SIZES[args.quick ? 'quick' : 'full'], ...(args.n !== undefined && { n: args.n }) };
-    const say = (message: string) =>
-      args.json ? process.stdout.write(JSON.stringify({ event: 'stage', message }) + '\n') : process.stderr.write(`demo: ${message}\n`);
+    const say = stagePrinter('demo', args.json);
     const summary = await runDemo({
       out,
       size,
       workers: args.workers,
       backend,
-      command: ['advood', ...process.argv.slice(2)].join(' '),
+      command: commandLine(),
       onGenerate: (event) => {
         const line = generateEventLine(event);
         if (line) say(line);
       },
-      onEvaluate: evaluateProgressPrinter(args.json),
+      onEvaluate: evaluateProgressPrinter(args.json, say),
       onStage: say,
     });
     const report = join(out, 'evaluation', 'report.html');

@@ -6,9 +6,12 @@ import type { Argv, CommandModule } from 'yargs';
 import { DATA_SPEC_HELP } from '../data/open-image-source.js';
 import { DETECTORS } from '../detectors/registry.js';
 import { initBackend } from '../runtime/backend.js';
-import { UserError } from '../runtime/errors.js';
-import { type EvaluateProgress, runEvaluation } from './evaluate-run.js';
+import { checkFlags } from '../core/config-checker.js';
+import { createEncoder } from '../models/create-encoder.js';
+import { type EvaluateProgress, openEvaluationData, runEvaluation } from '../pipeline/evaluate.js';
+import { commandLine } from './command-line.js';
 import { createProgress, type Progress } from './progress.js';
+import { type StagePrinter, stagePrinter } from './stage-printer.js';
 import { TARGET_OPTIONS } from './target-options.js';
 
 interface EvaluateArgs {
@@ -28,12 +31,8 @@ interface EvaluateArgs {
   gallery: number;
 }
 
-function nonNegativeInteger(value: number, flag: string, minimum = 0): void {
-  if (!Number.isInteger(value) || value < minimum) throw new UserError(`${flag} must be an integer ≥ ${minimum}, got ${value}`);
-}
-
 /** Turns library progress events into one bar per feature set (or JSON lines). */
-export function evaluateProgressPrinter(json: boolean): (event: EvaluateProgress) => void {
+export function evaluateProgressPrinter(json: boolean, stage: StagePrinter = stagePrinter('evaluate', json)): (event: EvaluateProgress) => void {
   let bar: { set: string; progress: Progress; shown: number } | null = null;
   return (event) => {
     if (event.kind === 'features') {
@@ -48,10 +47,8 @@ export function evaluateProgressPrinter(json: boolean): (event: EvaluateProgress
       }
     } else if (event.kind === 'skipped') {
       createProgress(`features ${event.set}`, 0, { json }).event('skipped', { file: event.item, reason: event.reason });
-    } else if (json) {
-      process.stdout.write(JSON.stringify({ event: 'stage', message: event.message }) + '\n');
     } else {
-      process.stderr.write(`evaluate: ${event.message}\n`);
+      stage(event.message);
     }
   };
 }
@@ -85,15 +82,13 @@ export const evaluateCommand: CommandModule<object, EvaluateArgs> = {
         'embedded MobileNetV2: clean openclipart vs its adversarial release',
       ) as unknown as Argv<EvaluateArgs>,
   handler: async (args) => {
-    nonNegativeInteger(args.batch, '--batch', 1);
-    nonNegativeInteger(args.bootstrap, '--bootstrap');
-    nonNegativeInteger(args.gallery, '--gallery');
-    if (args['input-size'] !== undefined) nonNegativeInteger(args['input-size'], '--input-size', 1);
+    checkFlags.number(args.batch, '--batch', { min: 1, integer: true });
+    checkFlags.number(args.bootstrap, '--bootstrap', { min: 0, integer: true });
+    checkFlags.number(args.gallery, '--gallery', { min: 0, integer: true });
+    checkFlags.optionalNumber(args['input-size'], '--input-size', { min: 1, integer: true });
     const backend = await initBackend({ request: args.backend });
-    const { markdown, files } = await runEvaluation({
-      target: args.target,
-      weights: args.weights,
-      inputSize: args['input-size'],
+    const stage = stagePrinter('evaluate', args.json);
+    const options = {
       idTrain: args['id-train'],
       idTest: args['id-test'],
       ood: args.ood,
@@ -102,10 +97,14 @@ export const evaluateCommand: CommandModule<object, EvaluateArgs> = {
       batch: args.batch,
       bootstrap: { resamples: args.bootstrap, seed: args.seed },
       gallery: args.gallery,
-      backend,
-      command: ['advood', ...process.argv.slice(2)].join(' '),
-      onProgress: evaluateProgressPrinter(args.json),
-    });
+      command: commandLine(),
+      onProgress: evaluateProgressPrinter(args.json, stage),
+    };
+    // Open the data first: a wrong path fails at once, before any weights load.
+    const data = await openEvaluationData(options);
+    stage(`loading target ${args.target}`);
+    const encoder = await createEncoder(args.target, { weights: args.weights, inputSize: args['input-size'], backend, log: stage });
+    const { markdown, files } = await runEvaluation({ ...options, encoder }, data).finally(() => encoder.dispose());
     if (args.json) {
       process.stdout.write(JSON.stringify({ event: 'done', files }) + '\n');
     } else {

@@ -5,10 +5,12 @@
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { initBackend } from '../runtime/backend.js';
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 import { evaluateProgressPrinter } from './evaluate.js';
 import { generateEventLine } from './generate.js';
-import { readExperimentConfig, runExperiment } from './experiment-run.js';
+import { readExperimentConfig, runExperiment } from '../pipeline/experiment.js';
+import { commandLine } from './command-line.js';
+import { stagePrinter } from './stage-printer.js';
 import { TARGET_OPTIONS } from './target-options.js';
 
 interface ExperimentArgs {
@@ -46,20 +48,19 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
   handler: async (args) => {
     const config = readExperimentConfig(args.config, parseVars(args.var ?? []));
     const backend = await initBackend({ request: args.backend });
-    const say = (message: string) =>
-      args.json ? process.stdout.write(JSON.stringify({ event: 'stage', message }) + '\n') : process.stderr.write(`experiment: ${message}\n`);
+    const say = stagePrinter('experiment', args.json);
     const { releases, evaluation } = await runExperiment({
       config,
       out: resolve(args.out ?? `experiments/${config.name}`),
       weights: args.weights,
       backend,
-      command: ['advood', ...process.argv.slice(2)].join(' '),
+      command: commandLine(),
       onStage: say,
       onGenerate: (event) => {
         const line = generateEventLine(event);
         if (line) say(line);
       },
-      onEvaluate: evaluateProgressPrinter(args.json),
+      onEvaluate: evaluateProgressPrinter(args.json, say),
     });
     if (args.json) process.stdout.write(JSON.stringify({ event: 'done', releases, files: evaluation.files }) + '\n');
     else process.stdout.write(`${evaluation.markdown}\nreleases: ${releases.join(', ')}\nwritten: ${evaluation.files.join(', ')}\n`);

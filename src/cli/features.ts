@@ -11,11 +11,15 @@ import { writeFeatureFile } from '../data/feature-file.js';
 import { DATA_SPEC_HELP, openImageSource } from '../data/open-image-source.js';
 import { preprocessFor } from '../data/preprocess.js';
 import { createEncoder } from '../models/create-encoder.js';
-import type { FeatureKind } from '../models/encoder.js';
+import { FEATURE_KINDS, type FeatureKind } from '../models/encoder.js';
 import { initBackend } from '../runtime/backend.js';
-import { UserError } from '../runtime/errors.js';
+import { checkFlags } from '../core/config-checker.js';
+import { UserError } from '../core/errors.js';
 import { createProgress } from './progress.js';
+import { stagePrinter } from './stage-printer.js';
 import { TARGET_OPTIONS } from './target-options.js';
+
+const POSITIVE_INTEGER = { min: 1, integer: true } as const;
 
 interface FeaturesArgs {
   backend: string;
@@ -33,10 +37,6 @@ interface FeaturesArgs {
   concurrency: number;
 }
 
-function positiveInteger(value: number | undefined, flag: string): void {
-  if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new UserError(`${flag} must be a positive integer, got ${value}`);
-}
-
 export const featuresCommand: CommandModule<object, FeaturesArgs> = {
   command: 'features',
   describe: 'Encode every image of a data source with a target; write an Arrow file of features (cached)',
@@ -45,7 +45,7 @@ export const featuresCommand: CommandModule<object, FeaturesArgs> = {
       .options(TARGET_OPTIONS)
       .option('data', { type: 'string', demandOption: true, describe: `images: ${DATA_SPEC_HELP}` })
       .option('out', { type: 'string', demandOption: true, describe: 'output .arrow file (Arrow IPC file: id, label, source_path, source_sha256, feature)' })
-      .option('features', { type: 'string', choices: ['pre-projection', 'projected'], describe: "feature kind (default: the target's)" })
+      .option('features', { type: 'string', choices: FEATURE_KINDS, describe: "feature kind (default: the target's)" })
       .option('batch', { type: 'number', default: 16, describe: 'images per forward pass' })
       .option('preprocess', {
         type: 'string',
@@ -59,9 +59,9 @@ export const featuresCommand: CommandModule<object, FeaturesArgs> = {
       .example('$0 features --data datasets/demo/fashion-mnist-train --out train.arrow', 'embedded MobileNetV2 features of the demo ID set')
       .example('$0 features --data /usr/share/datasets/fashion-mnist/t10k --input-size 96 --out t10k.arrow', 'Fashion-MNIST IDX test split') as unknown as Argv<FeaturesArgs>,
   handler: async (args) => {
-    positiveInteger(args.batch, '--batch');
-    positiveInteger(args['input-size'], '--input-size');
-    positiveInteger(args.concurrency, '--concurrency');
+    checkFlags.number(args.batch, '--batch', POSITIVE_INTEGER);
+    checkFlags.optionalNumber(args['input-size'], '--input-size', POSITIVE_INTEGER);
+    checkFlags.number(args.concurrency, '--concurrency', POSITIVE_INTEGER);
     const backend = await initBackend({ request: args.backend });
     // Open the data first: a wrong --data fails in milliseconds, before any weights load.
     const source = await openImageSource(args.data);
@@ -70,7 +70,7 @@ export const featuresCommand: CommandModule<object, FeaturesArgs> = {
       features: args.features as FeatureKind | undefined,
       inputSize: args['input-size'],
       backend,
-      log: (message) => process.stderr.write(`features: ${message}\n`),
+      log: stagePrinter('features', args.json),
     });
     try {
       const progress = createProgress(`features ${source.name}`, source.items.length, { json: args.json });

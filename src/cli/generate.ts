@@ -1,11 +1,16 @@
-/** `advood generate`: attack OOD images and write the adversarial release (see generate-release.ts). */
+/** `advood generate`: flags → options → generateRelease (src/pipeline/generate.ts) → progress and a summary line. */
 import type { Argv, CommandModule } from 'yargs';
 import { attackPresetNames } from '../../attacks/attack-params.js';
+import { TARGET_STRATEGY_NAMES } from '../../attacks/targets/target-strategy-names.js';
 import { resolveShard } from '../release/shard-spec.js';
 import { initBackend } from '../runtime/backend.js';
-import { UserError } from '../runtime/errors.js';
-import { type GenerateProgress, generateRelease } from './generate-release.js';
+import { UserError } from '../core/errors.js';
+import { createEncoder } from '../models/create-encoder.js';
+import { FEATURE_KINDS } from '../models/encoder.js';
+import { type GenerateProgress, generateRelease, presetInputSize } from '../pipeline/generate.js';
+import { commandLine } from './command-line.js';
 import { createProgress, type Progress } from './progress.js';
+import { stagePrinter } from './stage-printer.js';
 import { TARGET_OPTIONS } from './target-options.js';
 
 interface GenerateArgs {
@@ -129,8 +134,8 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       .option('threshold', { type: 'number', describe: 'override: per-item early stop at cos ≥ threshold' })
       .option('success-threshold', { type: 'number', describe: 'override: success when cos after 8-bit quantisation ≥ this' })
       .option('init-std', { type: 'number', describe: 'override: σ of the N(0, σ²) init' })
-      .option('features', { type: 'string', describe: 'override: pre-projection | projected' })
-      .option('target-strategy', { type: 'string', describe: 'override: sample | prototype | nearest-prototype | text' })
+      .option('features', { type: 'string', describe: `override: ${FEATURE_KINDS.join(' | ')}` })
+      .option('target-strategy', { type: 'string', describe: `override: ${TARGET_STRATEGY_NAMES.join(' | ')}` })
       .option('target-class', { type: 'string', describe: 'override: class name or index for prototype/text targets' })
       .option('scale', { type: 'number', describe: 'override: low-resolution parametrisation factor s' })
       .option('dct-k', { type: 'number', describe: 'override: keep the k×k lowest DCT coefficients' })
@@ -142,10 +147,11 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
     const shard = resolveShard(args.shard, process.env, args['shard-count']);
     let progress: Progress | null = null;
     let shown = 0;
-    const stage = (message: string) => (args.json ? process.stdout.write(JSON.stringify({ event: 'stage', message }) + '\n') : process.stderr.write(`generate: ${message}\n`));
+    const stage = stagePrinter('generate', args.json);
+    stage(`loading target ${args.target}`);
+    const encoder = await createEncoder(args.target, { weights: args.weights, inputSize: presetInputSize(args.attack, overrides), backend, log: stage });
     const summary = await generateRelease({
-      target: args.target,
-      weights: args.weights,
+      encoder,
       id: args.id,
       idN: args['id-n'],
       ood: args.ood,
@@ -157,7 +163,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       shard: shard.count > 1 ? shard : null,
       onError: args['on-error'] as 'skip' | 'fail',
       backend,
-      command: ['advood', ...process.argv.slice(2)].join(' '),
+      command: commandLine(),
       includeCleanImage: !args['no-clean-image'],
       onProgress: (event) => {
         if (event.kind === 'stage') stage(event.message);
@@ -173,7 +179,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
           else stage(`skipped ${event.item}: ${event.reason}`);
         }
       },
-    });
+    }).finally(() => encoder.dispose());
     (progress as Progress | null)?.done({ rows: summary.rows, skipped: summary.skipped, success: summary.successRate });
     const m = summary.median;
     const line = `generate: ${summary.rows} rows (${summary.skipped} skipped) in ${args.out}; success ${(100 * summary.successRate).toFixed(1)} %; ` +

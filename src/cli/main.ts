@@ -3,7 +3,7 @@
  * user mistakes (UserError) into one clear line and a non-zero exit, without a stack trace.
  */
 import yargs from 'yargs';
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 import { demoCommand } from './demo.js';
 import { doctorCommand } from './doctor.js';
 import { evaluateCommand } from './evaluate.js';

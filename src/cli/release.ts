@@ -3,13 +3,13 @@
  */
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 import { defaultExportDir } from '../release/export-target.js';
-import { exportImageFolder } from '../release/imagefolder-export.js';
-import { exportParquet } from '../release/parquet-export.js';
+import { EXPORTERS, exporterNamed } from '../release/exporters.js';
 import { mergeReleases } from '../release/release-merge.js';
 import { rewriteCard } from '../release/release-metadata.js';
 import { verifyRelease } from '../release/release-verify.js';
+import { commandLine } from './command-line.js';
 import { createProgress } from './progress.js';
 
 interface GlobalArgs {
@@ -31,7 +31,7 @@ const verifyCommand: CommandModule<GlobalArgs, GlobalArgs & { dir: string }> = {
 
 interface ExportArgs extends GlobalArgs {
   dir: string;
-  to: 'imagefolder' | 'parquet';
+  to: string;
   out?: string;
 }
 
@@ -41,16 +41,22 @@ const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
   builder: (y) =>
     y
       .positional('dir', { type: 'string', demandOption: true, describe: 'release directory' })
-      .option('to', { choices: ['imagefolder', 'parquet'] as const, demandOption: true, describe: 'export format' })
+      .option('to', {
+        type: 'string',
+        choices: EXPORTERS.map((e) => e.name),
+        demandOption: true,
+        describe: `export format: ${EXPORTERS.map((e) => `${e.name} (${e.description})`).join('; ')}`,
+      })
       .option('out', { type: 'string', describe: 'output folder (default: next to the release, DIR-<format>)' }) as Argv<ExportArgs>,
   handler: async (args) => {
     const report = await verifyRelease(args.dir);
     if (!report.ok) throw new UserError(`${args.dir} does not verify (run \`advood release verify ${args.dir}\`); not exporting`);
     const out = args.out ?? defaultExportDir(args.dir, args.to);
+    const exporter = exporterNamed(args.to);
     const progress = createProgress(`export ${args.to}`, 1, { json: args.json });
-    const result = args.to === 'parquet' ? await exportParquet(args.dir, out) : await exportImageFolder(args.dir, out);
+    const counts = await exporter.run(args.dir, out);
     progress.tick(1);
-    progress.done({ out, ...('images' in result ? { images: result.images } : { rows: result.rows, files: result.files.length }) });
+    progress.done({ out, ...counts });
   },
 };
 
@@ -90,9 +96,3 @@ export const releaseCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     y.command(verifyCommand).command(exportCommand).command(mergeCommand).command(cardCommand).demandCommand(1, 'Name a release command; see advood release --help.') as Argv<GlobalArgs>,
   handler: () => {},
 };
-
-/** The command line as typed, shell-quoted, for the manifest. */
-export function commandLine(argv: readonly string[] = process.argv.slice(2)): string {
-  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
-  return ['advood', ...argv].map(quote).join(' ');
-}

@@ -8,7 +8,7 @@
  * and propagate.
  */
 import pLimit from 'p-limit';
-import { ItemError } from '../runtime/errors.js';
+import { ItemError } from '../core/errors.js';
 import type { DecodedImage, ImageItem, ImageSource, Preprocess } from './image-source.js';
 
 export type OnError = 'skip' | 'fail';

@@ -7,9 +7,9 @@
  * drop it and expose whatever colour hides under transparent pixels). EXIF orientation is ignored, as in
  * open_clip's PIL pipeline.
  */
-import { createHash } from 'node:crypto';
 import sharp, { type OutputInfo, type Sharp } from 'sharp';
-import { ItemError, errorMessage } from '../runtime/errors.js';
+import { sha256Hex } from '../core/digest.js';
+import { ItemError, errorMessage } from '../core/errors.js';
 import type { DecodedImage, Preprocess } from './image-source.js';
 import { clipGeometry } from './preprocess.js';
 
@@ -24,10 +24,6 @@ const SUPPORTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff']);
 export interface DecodeOptions {
   /** Largest width×height accepted (default DEFAULT_MAX_PIXELS). */
   readonly maxPixels?: number;
-}
-
-function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /**

@@ -29,7 +29,7 @@ import {
   type Table,
 } from 'apache-arrow';
 import type { FeatureKind } from '../models/encoder.js';
-import { UserError, errorMessage } from '../runtime/errors.js';
+import { UserError, errorMessage } from '../core/errors.js';
 import type { FeatureSet } from './feature-set.js';
 import type { Preprocess } from './image-source.js';
 

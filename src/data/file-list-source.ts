@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
-import { UserError, errorMessage } from '../runtime/errors.js';
+import { UserError, errorMessage } from '../core/errors.js';
 import type { DecodeOptions } from './decode-image.js';
 import { makeFileSource } from './image-file.js';
 import type { ImageItem, ImageSource } from './image-source.js';

@@ -1,6 +1,7 @@
 /** The first `n` items of an image source, as a source of its own (for --n, --id-n and experiment sizes). */
 import { createHash } from 'node:crypto';
-import { UserError } from '../runtime/errors.js';
+import { checkFlags } from '../core/config-checker.js';
+import { UserError } from '../core/errors.js';
 import type { ImageSource } from './image-source.js';
 
 /**
@@ -9,7 +10,7 @@ import type { ImageSource } from './image-source.js';
  */
 export function firstItems(source: ImageSource, n: number | undefined, flag: string, spec: string): ImageSource {
   if (n === undefined || n === source.items.length) return source;
-  if (!(Number.isInteger(n) && n >= 1)) throw new UserError(`${flag} must be a positive integer, got ${n}`);
+  checkFlags.number(n, flag, { min: 1, integer: true });
   if (source.items.length < n) {
     throw new UserError(`${spec}: the source has ${source.items.length} images, fewer than the ${n} requested with ${flag}`);
   }

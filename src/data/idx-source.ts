@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { UserError, errorMessage } from '../runtime/errors.js';
+import { UserError, errorMessage } from '../core/errors.js';
 import { decodeRawPixels } from './decode-image.js';
 import type { ImageItem, ImageSource } from './image-source.js';
 

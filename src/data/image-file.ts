@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ItemError, errorMessage } from '../runtime/errors.js';
+import { ItemError, errorMessage } from '../core/errors.js';
 import { decodeImage, type DecodeOptions } from './decode-image.js';
 import type { DecodedImage, ImageItem, ImageSource, Preprocess } from './image-source.js';
 

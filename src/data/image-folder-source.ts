@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 import type { DecodeOptions } from './decode-image.js';
 import { IMAGE_EXTENSIONS, hasImageExtension, makeFileSource } from './image-file.js';
 import type { ImageItem, ImageSource } from './image-source.js';

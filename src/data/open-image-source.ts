@@ -19,15 +19,15 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { UserError, errorMessage } from '../runtime/errors.js';
+import { UserError, errorMessage } from '../core/errors.js';
+import { packagePath } from '../core/repo-paths.js';
 import type { DecodeOptions } from './decode-image.js';
 import { openFileList } from './file-list-source.js';
 import { openImageFolder } from './image-folder-source.js';
 import type { ImageSource } from './image-source.js';
 import { idxPairForImagesFile, idxPairForPrefix, idxPrefixesInDir, isIdxImagesFile, openIdx, type IdxPair } from './idx-source.js';
 
-export const DATASETS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../datasets');
+export const DATASETS_DIR = packagePath('datasets');
 
 export const DATA_SPEC_HELP =
   'DIR (ImageFolder: class subfolders, or a flat folder), FILE.txt (file list: path[<TAB>label] per line), ' +

@@ -1,6 +1,7 @@
 /**
  * OOD detector contract. Convention, everywhere in advood: **a higher score means more in-distribution.**
  */
+import type { FeatureKind } from '../models/encoder.js';
 import type { FeatureSet } from '../data/feature-set.js';
 
 export interface DetectorFitInput {
@@ -16,7 +17,7 @@ export interface Detector {
   /** Unique name, as in reports ('knn-1', 'mahalanobis', 'plp-energy', ...). */
   readonly name: string;
   /** Which feature kind score() expects. */
-  readonly featureKind: 'pre-projection' | 'projected';
+  readonly featureKind: FeatureKind;
   fit(input: DetectorFitInput): Promise<void> | void;
   /** One score per row; higher = more ID. */
   score(features: FeatureSet): Float64Array;

@@ -8,7 +8,7 @@ import type { FeatureKind } from '../models/encoder.js';
 import type { CollapseRow, EvaluatedSet, EvaluationResult, MetricRow, OodSetKind, SampleScores } from '../metrics/evaluation-result.js';
 import { ID_SET_NAME } from '../metrics/evaluation-result.js';
 import { type BootstrapOptions, METRIC_NAMES, oodMetrics } from '../metrics/ood-metrics.js';
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 import type { Detector } from './detector.js';
 import { assertUsableFeatures } from './feature-validation.js';
 

@@ -3,7 +3,7 @@
  * row instead of turning into NaN scores.
  */
 import type { FeatureSet } from '../data/feature-set.js';
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 
 /** Non-empty, consistent shape and only finite values. `what` names the set in the message. */
 export function assertUsableFeatures(set: FeatureSet, what: string): void {

@@ -13,7 +13,7 @@
  * fixed α = 0.01 (SINGULAR_SHRINKAGE), and record α so the report can say so. A caller can force any α.
  */
 import type { FeatureSet } from '../data/feature-set.js';
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 
 export const SINGULAR_SHRINKAGE = 0.01;
 const PIVOT_TOLERANCE = 1e-10;

@@ -1,5 +1,5 @@
 /**
- * k-NN cosine detector (the paper's main detector; DESIGN.md "Detectors in their code"):
+ * k-NN cosine detector (the main detector of Adaloglou et al., TMLR 2024, as in the authors' code):
  * score(x) = mean over the k most similar bank rows of exp(cos(x, b) / T), features L2-normalised.
  * Kernel 'exp' is T = 1; 'exp-temperature' uses T = 0.02 by default. exp is monotonic, so the top-k by cosine
  * are the top-k by kernel value; we keep cosines and apply the kernel at the end.
@@ -7,19 +7,22 @@
  * The bank can leave out given rows (the paper evaluates "with the attack targets removed").
  *
  * Scoring streams the bank in blocks through tfjs matMul ([bankBlock × D] · [D × queries], no transpose flags:
- * on wasm, matMul with transposeA/B leaves the fast XNNPACK path, FACTS.md) and keeps a running top-k, so a
+ * on wasm, matMul with transposeA/B leaves the fast XNNPACK path: src/runtime/fast-linear.ts) and keeps a running top-k, so a
  * 1M × 1664 bank never needs bank × queries memory. The normalised bank stays in JS memory; only one block at
  * a time is uploaded (the wasm heap is capped at 4 GiB). Measured on this machine (20k × 1024 bank, 500 queries,
  * wasm, 1 thread): blocked tfjs matMul 38 GFLOP/s vs plain typed-array loops 1.5 GFLOP/s.
  */
+import type { FeatureKind } from '../models/encoder.js';
 import * as tf from '@tensorflow/tfjs';
 import type { FeatureSet } from '../data/feature-set.js';
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 import type { Detector, DetectorFitInput } from './detector.js';
 import { assertSameDim, assertUsableFeatures, l2NormalisedRows } from './feature-validation.js';
+import { DEFAULT_FEATURE_KIND, type DetectorEntry, type DetectorOptionDoc, FEATURE_KIND_OPTION, optionReader } from './detector-entry.js';
 import { RunningTopK } from './running-top-k.js';
 
-export type KnnKernel = 'exp' | 'exp-temperature';
+export const KNN_KERNELS = ['exp', 'exp-temperature'] as const;
+export type KnnKernel = (typeof KNN_KERNELS)[number];
 
 export interface KnnCosineOptions {
   /** Neighbours averaged. Default 1 (the paper's 1-NN). */
@@ -31,26 +34,53 @@ export interface KnnCosineOptions {
   /** Ids of ID-train rows to leave out of the bank (e.g. the attack targets). Unknown ids are an error. */
   excludeIds?: readonly string[];
   /** Which representation the bank and queries use. Default 'pre-projection' (what the paper attacks). */
-  featureKind?: 'pre-projection' | 'projected';
+  featureKind?: FeatureKind;
   /** Report name; default derived from the options, e.g. 'knn-1', 'knn-5-t0.02', 'knn-1-no-targets'. */
   name?: string;
   /** Upper bound on the elements of one similarity block (bank rows × queries). Default 2^22 (16 MB). */
   blockElements?: number;
 }
 
-export const KNN_DEFAULT_TEMPERATURE = 0.02;
+/** The paper's 1-NN with the plain exp kernel; T = 0.02 is the authors' temperature for 'exp-temperature'. */
+export const KNN_DEFAULTS = { k: 1, kernel: 'exp', temperature: 0.02 } as const satisfies { k: number; kernel: KnnKernel; temperature: number };
+
+const KNN_OPTIONS: readonly DetectorOptionDoc[] = [
+  { name: 'k', type: 'integer', default: KNN_DEFAULTS.k, description: 'neighbours averaged (paper: 1)' },
+  { name: 'kernel', type: 'string', default: KNN_DEFAULTS.kernel, description: "'exp' = exp(cos), 'exp-temperature' = exp(cos/T)" },
+  { name: 'temperature', type: 'number', default: KNN_DEFAULTS.temperature, description: "T of 'exp-temperature'" },
+  { name: 'excludeIds', type: 'string[]', default: [], description: "ID-train ids left out of the bank ('|'-separated in a string spec)" },
+  FEATURE_KIND_OPTION,
+];
+
+export const knnEntry: DetectorEntry = {
+  name: 'knn',
+  description: 'k-NN cosine: mean of the top-k exp(cos/T) against the ID train bank (the paper’s detector)',
+  needs: { labels: false, text: false, projected: false },
+  options: KNN_OPTIONS,
+  create(options) {
+    const read = optionReader('knn', options, KNN_OPTIONS);
+    return new KnnCosineDetector({
+      k: read.number('k', true),
+      kernel: read.string('kernel', KNN_KERNELS),
+      temperature: read.number('temperature', false),
+      excludeIds: read.strings('excludeIds'),
+      featureKind: read.featureKind,
+      name: read.name,
+    });
+  },
+};
 
 export function knnDefaultName(options: KnnCosineOptions): string {
-  const k = options.k ?? 1;
-  const kernel = options.kernel ?? 'exp';
-  const temperature = kernel === 'exp-temperature' ? `-t${options.temperature ?? KNN_DEFAULT_TEMPERATURE}` : '';
+  const k = options.k ?? KNN_DEFAULTS.k;
+  const kernel = options.kernel ?? KNN_DEFAULTS.kernel;
+  const temperature = kernel === 'exp-temperature' ? `-t${options.temperature ?? KNN_DEFAULTS.temperature}` : '';
   const excluded = options.excludeIds && options.excludeIds.length > 0 ? '-no-targets' : '';
   return `knn-${k}${temperature}${excluded}`;
 }
 
 export class KnnCosineDetector implements Detector {
   readonly name: string;
-  readonly featureKind: 'pre-projection' | 'projected';
+  readonly featureKind: FeatureKind;
   private readonly k: number;
   private readonly temperature: number;
   private readonly excludeIds: readonly string[];
@@ -60,15 +90,15 @@ export class KnnCosineDetector implements Detector {
   private dim = 0;
 
   constructor(options: KnnCosineOptions = {}) {
-    this.k = options.k ?? 1;
+    this.k = options.k ?? KNN_DEFAULTS.k;
     if (!Number.isInteger(this.k) || this.k < 1) throw new UserError(`knn: k must be a positive integer, got ${options.k}`);
-    const kernel = options.kernel ?? 'exp';
-    if (kernel !== 'exp' && kernel !== 'exp-temperature') throw new UserError(`knn: kernel must be 'exp' or 'exp-temperature', got '${kernel}'`);
-    this.temperature = kernel === 'exp' ? 1 : (options.temperature ?? KNN_DEFAULT_TEMPERATURE);
+    const kernel = options.kernel ?? KNN_DEFAULTS.kernel;
+    if (!KNN_KERNELS.includes(kernel)) throw new UserError(`knn: kernel must be 'exp' or 'exp-temperature', got '${kernel}'`);
+    this.temperature = kernel === 'exp' ? 1 : (options.temperature ?? KNN_DEFAULTS.temperature);
     if (!(this.temperature > 0)) throw new UserError(`knn: temperature must be > 0, got ${options.temperature}`);
     this.excludeIds = options.excludeIds ?? [];
     this.blockElements = options.blockElements ?? 1 << 22;
-    this.featureKind = options.featureKind ?? 'pre-projection';
+    this.featureKind = options.featureKind ?? DEFAULT_FEATURE_KIND;
     this.name = options.name ?? knnDefaultName(options);
   }
 

@@ -13,8 +13,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { FeatureSet } from '../data/feature-set.js';
-import { SeededRandom } from '../metrics/seeded-random.js';
-import { UserError } from '../runtime/errors.js';
+import { SeededRandom } from '../core/seeded-random.js';
+import { UserError } from '../core/errors.js';
 
 export interface ProbeTrainingOptions {
   seed?: number;
@@ -139,7 +139,7 @@ export function trainLinearProbe(features: FeatureSet, labels: Int32Array, class
           const logProbabilities = tf.logSoftmax(logits);
           const loss = tf.neg(tf.mean(tf.sum(tf.mul(onehot, logProbabilities), 1)));
           const dLogits = tf.div(tf.sub(tf.exp(logProbabilities), onehot), batchRows.length);
-          // Explicit transpose: matMul's transposeA flag is slow on wasm (FACTS.md).
+          // Explicit transpose: matMul's transposeA flag leaves XNNPACK on wasm (~10x slower: src/runtime/fast-linear.ts).
           const gW = tf.add(tf.matMul(tf.transpose(xb), dLogits), tf.mul(W, settings.weightDecay));
           const gb = tf.add(tf.sum(dLogits, 0), tf.mul(b, settings.weightDecay));
           const adam = (param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor) => {

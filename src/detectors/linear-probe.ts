@@ -1,10 +1,10 @@
 /**
- * Supervised linear probe (DESIGN.md): the PLP training recipe on the true ID class labels; scores MSP,
+ * Supervised linear probe (Adaloglou et al., TMLR 2024, their baseline): the PLP training recipe on the true ID class labels; scores MSP,
  * energy or max-logit at T = 1. Needs labels.
  */
 import type { DetectorFitInput } from './detector.js';
 import { assertLabelled } from './feature-validation.js';
-import { ProbeDetector, type ProbeDetectorOptions } from './probe-detector.js';
+import { ProbeDetector, type ProbeDetectorOptions, probeEntries } from './probe-detector.js';
 
 export class LinearProbeDetector extends ProbeDetector {
   constructor(options: ProbeDetectorOptions = {}) {
@@ -20,3 +20,10 @@ export class LinearProbeDetector extends ProbeDetector {
     return { kind: 'true-labels', labels: train.labels, classes };
   }
 }
+
+export const linearProbeEntries = probeEntries(
+  'probe',
+  { labels: true, text: false, projected: false },
+  (head) => `linear probe on the true ID labels, ${head} of its logits`,
+  (options) => new LinearProbeDetector(options),
+);

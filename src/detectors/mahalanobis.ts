@@ -3,14 +3,16 @@
  * (mean of the per-class covariances), score(x) = −min_c (x − μ_c)ᵀ Σ⁻¹ (x − μ_c), in float64.
  * Needs class labels; see gaussian-fit.ts for the singular-covariance fallback.
  */
+import type { FeatureKind } from '../models/encoder.js';
 import type { FeatureSet } from '../data/feature-set.js';
 import type { Detector, DetectorFitInput } from './detector.js';
 import { assertLabelled, assertSameDim, assertUsableFeatures } from './feature-validation.js';
+import { type DetectorEntry, type DetectorOptionDoc, FEATURE_KIND_OPTION, optionReader } from './detector-entry.js';
 import { FitCache } from './fit-cache.js';
 import { type ClassGaussians, fitClassGaussians, mahalanobisDistances } from './gaussian-fit.js';
 
 export interface MahalanobisOptions {
-  featureKind?: 'pre-projection' | 'projected';
+  featureKind?: FeatureKind;
   /** Force this shrinkage α toward (tr Σ / D)·I; default: none unless Σ is singular (then 0.01). */
   shrinkage?: number;
   name?: string;
@@ -28,7 +30,7 @@ export function classGaussiansCached(cache: FitCache, train: FeatureSet, detecto
 
 export class MahalanobisDetector implements Detector {
   readonly name: string;
-  readonly featureKind: 'pre-projection' | 'projected';
+  readonly featureKind: FeatureKind;
   private readonly options: MahalanobisOptions;
   private readonly cache: FitCache;
   private fitted: ClassGaussians | null = null;
@@ -68,3 +70,29 @@ export class MahalanobisDetector implements Detector {
     return out;
   }
 }
+
+/** Options of both Mahalanobis variants (relative-mahalanobis.ts uses them too). */
+export const MAHALANOBIS_OPTIONS: readonly DetectorOptionDoc[] = [
+  { name: 'shrinkage', type: 'number', default: null, description: 'force α of Σ → (1−α)Σ + α(trΣ/D)I; by default 0.01 only if Σ is singular' },
+  FEATURE_KIND_OPTION,
+];
+
+/** The registry entry of a Mahalanobis variant: labels needed, the shared options, class Gaussians shared in one call. */
+export function mahalanobisVariantEntry(name: string, description: string, construct: (options: MahalanobisOptions) => Detector): DetectorEntry {
+  return {
+    name,
+    description,
+    needs: { labels: true, text: false, projected: false },
+    options: MAHALANOBIS_OPTIONS,
+    create(options, shared) {
+      const read = optionReader(name, options, MAHALANOBIS_OPTIONS);
+      return construct({ shrinkage: read.number('shrinkage', false), featureKind: read.featureKind, name: read.name, cache: shared });
+    },
+  };
+}
+
+export const mahalanobisEntry = mahalanobisVariantEntry(
+  'mahalanobis',
+  'Mahalanobis: −min_c distance to class means under the shared covariance (float64)',
+  (options) => new MahalanobisDetector(options),
+);

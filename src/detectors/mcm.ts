@@ -1,12 +1,13 @@
 /**
- * MCM / zero-shot MSP (Ming et al. 2022, as in DESIGN.md): logits = cos(projected image embedding, class text
- * embedding); score = max_c softmax(logits / T) with T = 1, the setting DESIGN.md takes from the authors' code.
+ * MCM / zero-shot MSP (Ming et al. 2022): logits = cos(projected image embedding, class text embedding);
+ * score = max_c softmax(logits / T) with T = 1, the setting of Adaloglou et al.'s code (TMLR 2024).
  * Needs projected features and text embeddings.
  */
 import type { FeatureSet } from '../data/feature-set.js';
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 import type { Detector, DetectorFitInput } from './detector.js';
 import { assertSameDim } from './feature-validation.js';
+import { type DetectorEntry, type DetectorOptionDoc, optionReader } from './detector-entry.js';
 import { logitScores } from './logit-scores.js';
 import { zeroShotLogits } from './zero-shot-logits.js';
 
@@ -16,6 +17,11 @@ export interface McmOptions {
   name?: string;
 }
 
+/** T = 1: MSP of the raw cosine logits, as in the authors' code. */
+export const MCM_DEFAULTS = { temperature: 1 } as const;
+
+const MCM_OPTIONS: readonly DetectorOptionDoc[] = [{ name: 'temperature', type: 'number', default: MCM_DEFAULTS.temperature, description: 'softmax temperature' }];
+
 export class McmDetector implements Detector {
   readonly name: string;
   readonly featureKind = 'projected' as const;
@@ -24,7 +30,7 @@ export class McmDetector implements Detector {
 
   constructor(options: McmOptions = {}) {
     this.name = options.name ?? 'mcm';
-    this.temperature = options.temperature ?? 1;
+    this.temperature = options.temperature ?? MCM_DEFAULTS.temperature;
     if (!(this.temperature > 0)) throw new UserError(`${this.name}: temperature must be > 0, got ${options.temperature}`);
   }
 
@@ -42,3 +48,14 @@ export class McmDetector implements Detector {
     return logitScores(logits, features.ids.length, classes, 'msp', this.temperature);
   }
 }
+
+export const mcmEntry: DetectorEntry = {
+  name: 'mcm',
+  description: 'MCM / zero-shot MSP: max softmax of cos(projected image, class text embeddings) at T = 1',
+  needs: { labels: false, text: true, projected: true },
+  options: MCM_OPTIONS,
+  create(options) {
+    const read = optionReader('mcm', options, MCM_OPTIONS);
+    return new McmDetector({ temperature: read.number('temperature', false), name: read.name });
+  },
+};

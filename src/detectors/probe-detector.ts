@@ -2,20 +2,22 @@
  * What the supervised probe and PLP share: a linear probe trained once per (train set, labels, settings) —
  * cached, so the MSP, energy and max-logit heads built together train one probe — and one logit score head.
  */
+import type { FeatureKind } from '../models/encoder.js';
 import type { FeatureSet } from '../data/feature-set.js';
 import type { Detector, DetectorFitInput } from './detector.js';
 import { assertSameDim, assertUsableFeatures } from './feature-validation.js';
 import { FitCache } from './fit-cache.js';
 import { type ProbeTrainingOptions, type TrainedProbe, PROBE_DEFAULTS, probeLogits, trainLinearProbe } from './linear-probe-training.js';
-import { type LogitScoreName, logitScores } from './logit-scores.js';
+import { type DetectorEntry, type DetectorNeeds, type DetectorOptionDoc, DEFAULT_FEATURE_KIND, FEATURE_KIND_OPTION, optionReader } from './detector-entry.js';
+import { LOGIT_SCORE_NAMES, type LogitScoreName, logitScores } from './logit-scores.js';
 
 export interface ProbeDetectorOptions {
   /** Which logit score this detector reports. Default 'msp'. */
   head?: LogitScoreName;
-  /** Temperature of the score head. Default 1 (DESIGN.md). */
+  /** Temperature of the score head. Default 1 (MSP, energy and max-logit at T = 1, as in Adaloglou et al.'s code). */
   temperature?: number;
   training?: Omit<ProbeTrainingOptions, 'onEpoch'>;
-  featureKind?: 'pre-projection' | 'projected';
+  featureKind?: FeatureKind;
   name?: string;
   cache?: FitCache;
   onEpoch?: ProbeTrainingOptions['onEpoch'];
@@ -23,14 +25,14 @@ export interface ProbeDetectorOptions {
 
 export abstract class ProbeDetector implements Detector {
   readonly name: string;
-  readonly featureKind: 'pre-projection' | 'projected';
+  readonly featureKind: FeatureKind;
   protected readonly options: ProbeDetectorOptions;
   private readonly cache: FitCache;
   private probe: TrainedProbe | null = null;
 
   protected constructor(defaultPrefix: string, options: ProbeDetectorOptions) {
     this.options = options;
-    this.featureKind = options.featureKind ?? 'pre-projection';
+    this.featureKind = options.featureKind ?? DEFAULT_FEATURE_KIND;
     this.name = options.name ?? `${defaultPrefix}-${options.head ?? 'msp'}`;
     this.cache = options.cache ?? new FitCache();
   }
@@ -69,4 +71,36 @@ export abstract class ProbeDetector implements Detector {
     const logits = this.logits(features);
     return logitScores(logits, features.ids.length, this.probe!.classes, this.options.head ?? 'msp', this.options.temperature ?? 1);
   }
+}
+
+export const PROBE_OPTIONS: readonly DetectorOptionDoc[] = [
+  { name: 'seed', type: 'integer', default: PROBE_DEFAULTS.seed, description: 'seed of init and shuffling' },
+  { name: 'epochs', type: 'integer', default: PROBE_DEFAULTS.epochs, description: 'training epochs (paper: 100)' },
+  { name: 'batchSize', type: 'integer', default: PROBE_DEFAULTS.batchSize, description: 'batch size (paper: 256)' },
+  { name: 'learningRate', type: 'number', default: PROBE_DEFAULTS.learningRate, description: 'peak lr at batch 256 (paper: 1e-3)' },
+  { name: 'weightDecay', type: 'number', default: PROBE_DEFAULTS.weightDecay, description: 'Adam L2 weight decay (paper: 1e-3)' },
+  FEATURE_KIND_OPTION,
+];
+
+/** One registry entry per score head (MSP, energy, max-logit) of a probe detector; built together they train one probe. */
+export function probeEntries(
+  prefix: string,
+  needs: DetectorNeeds,
+  describe: (head: LogitScoreName) => string,
+  construct: (options: ProbeDetectorOptions) => ProbeDetector,
+): DetectorEntry[] {
+  return LOGIT_SCORE_NAMES.map((head) => ({
+    name: `${prefix}-${head}`,
+    description: describe(head),
+    needs,
+    options: PROBE_OPTIONS,
+    create(options, shared) {
+      const read = optionReader(`${prefix}-${head}`, options, PROBE_OPTIONS);
+      // Only the options the spec gives: the rest keep PROBE_DEFAULTS (and the probe cache key stays the same).
+      const numeric = PROBE_OPTIONS.filter((o) => o.type === 'integer' || o.type === 'number');
+      const given = numeric.map((o) => [o.name, read.number(o.name, o.type === 'integer')] as const).filter(([, value]) => value !== undefined);
+      const training = Object.fromEntries(given) as Omit<ProbeTrainingOptions, 'onEpoch'>;
+      return construct({ head, training, featureKind: read.featureKind, name: read.name, cache: shared });
+    },
+  }));
 }

@@ -5,10 +5,10 @@
  * projected features while the probe itself trains on the detector's feature kind (pre-projection by default).
  * Needs text embeddings and projected train features (row-aligned with the train set).
  */
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 import type { DetectorFitInput } from './detector.js';
 import { assertRowAligned } from './feature-validation.js';
-import { ProbeDetector, type ProbeDetectorOptions } from './probe-detector.js';
+import { ProbeDetector, type ProbeDetectorOptions, probeEntries } from './probe-detector.js';
 import { argmaxRows, zeroShotLogits } from './zero-shot-logits.js';
 
 /** Pseudo-labels of the train set: argmax_c cos(projected image, text_c). */
@@ -35,3 +35,10 @@ export class PseudoLabelProbeDetector extends ProbeDetector {
     return { kind: 'zero-shot-pseudo-labels', ...pseudoLabels(input, this.name) };
   }
 }
+
+export const pseudoLabelProbeEntries = probeEntries(
+  'plp',
+  { labels: false, text: true, projected: true },
+  (head) => `PLP: linear probe on zero-shot pseudo-labels, ${head} of its logits`,
+  (options) => new PseudoLabelProbeDetector(options),
+);

@@ -3,16 +3,17 @@
  * MD_c uses the class means and the shared covariance and MD_0 the global mean and global covariance of the
  * ID train set. Float64 throughout; needs class labels.
  */
+import type { FeatureKind } from '../models/encoder.js';
 import type { FeatureSet } from '../data/feature-set.js';
 import type { Detector, DetectorFitInput } from './detector.js';
 import { assertSameDim, assertUsableFeatures } from './feature-validation.js';
 import { FitCache } from './fit-cache.js';
 import { type ClassGaussians, type GlobalGaussian, fitGlobalGaussian, mahalanobisDistances } from './gaussian-fit.js';
-import { type MahalanobisOptions, classGaussiansCached } from './mahalanobis.js';
+import { type MahalanobisOptions, classGaussiansCached, mahalanobisVariantEntry } from './mahalanobis.js';
 
 export class RelativeMahalanobisDetector implements Detector {
   readonly name: string;
-  readonly featureKind: 'pre-projection' | 'projected';
+  readonly featureKind: FeatureKind;
   private readonly options: MahalanobisOptions;
   private readonly cache: FitCache;
   private fitted: { classes: ClassGaussians; global: GlobalGaussian } | null = null;
@@ -57,3 +58,9 @@ export class RelativeMahalanobisDetector implements Detector {
     return out;
   }
 }
+
+export const relativeMahalanobisEntry = mahalanobisVariantEntry(
+  'relative-mahalanobis',
+  'relative Mahalanobis: −min_c [MD_c − MD_0], MD_0 under the global Gaussian (float64)',
+  (options) => new RelativeMahalanobisDetector(options),
+);

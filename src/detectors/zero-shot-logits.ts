@@ -1,11 +1,11 @@
 /**
  * Zero-shot logits: cos(image embedding after projection, class text embedding) for every (row, class), the
  * quantity behind MCM and behind PLP's pseudo-labels. Text embeddings are the prompt-ensembled class
- * embeddings (DESIGN.md: five templates, normalise, average, normalise); we re-normalise them here anyway,
+ * embeddings (src/models/prompt-ensemble.ts: five templates, normalise, average, normalise); we re-normalise them here anyway,
  * since cosine needs unit vectors and a caller may pass raw averages.
  */
 import type { FeatureSet } from '../data/feature-set.js';
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 import { assertUsableFeatures, l2NormalisedRows } from './feature-validation.js';
 
 /** [rows × classes] cosines, float64. */

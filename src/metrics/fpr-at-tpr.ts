@@ -1,7 +1,7 @@
 /**
  * False-positive rate at a true-positive rate (FPR95 for tpr = 0.95).
  *
- * Interpolation, as DESIGN.md asks: no interpolation. We take the FPR at the **first threshold, from the highest
+ * Interpolation: none. We take the FPR at the **first threshold, from the highest
  * score down, where TPR ≥ tpr** — i.e. `fpr[np.searchsorted(tpr_curve, 0.95, side='left')]` over sklearn's
  * `roc_curve(drop_intermediate=False)` points. (The paper's own code uses `np.interp(0.95, tpr, fpr)`, which can
  * be slightly lower when the crossing falls inside a step.)

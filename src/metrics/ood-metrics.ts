@@ -1,13 +1,14 @@
 /**
  * The four OOD metrics of a detector on one (ID test, OOD) pair, with percentile-bootstrap confidence intervals.
- * Convention: ID is the positive class and a higher score means more ID (DESIGN.md, "Metrics").
+ * Convention: ID is the positive class and a higher score means more ID, as in sklearn's roc_auc_score with ID
+ * labelled 1 (the paper's evaluation; src/detectors/detector.ts states the score convention).
  */
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 import { aurocOfSweep } from './auroc.js';
 import { averagePrecisionOfSweep } from './average-precision.js';
 import { fprAtTprOfSweep } from './fpr-at-tpr.js';
 import { assertUsableScores, sweepOfSorted } from './score-sweep.js';
-import { SeededRandom } from './seeded-random.js';
+import { SeededRandom } from '../core/seeded-random.js';
 import { percentile } from './percentile.js';
 
 export const METRIC_NAMES = ['auroc', 'fpr95', 'auprIn', 'auprOut'] as const;

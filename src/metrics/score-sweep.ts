@@ -4,7 +4,7 @@
  * `_binary_clf_curve` computes; AUROC, FPR@TPR and average precision are all read off it, so the bootstrap
  * sorts each resample once and derives all four metrics from the same sweep.
  */
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 
 export interface ScoreSweep {
   /** Distinct score values, descending. */

@@ -4,9 +4,10 @@
  * directory that a family recognises.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { UserError, errorMessage } from '../runtime/errors.js';
+import { basename, join, resolve } from 'node:path';
+import { ConfigChecker, isPlainObject } from '../core/config-checker.js';
+import { UserError, errorMessage } from '../core/errors.js';
+import { packagePath } from '../core/repo-paths.js';
 import type { Encoder } from './encoder.js';
 import type { EncoderFamily, LoadOptions, TargetConfig } from './encoder-family.js';
 import { clipFamily } from './clip/clip-family.js';
@@ -15,7 +16,7 @@ import { mobileNetV2Family } from './mobilenet/mobilenet-family.js';
 /** The one registry of encoder families. */
 const FAMILIES: readonly EncoderFamily[] = [mobileNetV2Family, clipFamily];
 
-export const TARGET_PRESET_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../configs/targets');
+export const TARGET_PRESET_DIR = packagePath('configs', 'targets');
 
 export function targetPresetNames(): string[] {
   return readdirSync(TARGET_PRESET_DIR)
@@ -37,10 +38,12 @@ function readConfigFile(path: string, name: string): TargetConfig {
   } catch (error) {
     throw new UserError(`${path}: not a readable JSON target config (${errorMessage(error)})`);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UserError(`${path}: a target config must be a JSON object`);
-  const config = { name, description: '', ...(raw as Record<string, unknown>), origin: path } as TargetConfig;
-  if (typeof config.family !== 'string') throw new UserError(`${path}: missing string field 'family'`);
-  familyNamed(config.family, path).validate(config);
+  const check: ConfigChecker = new ConfigChecker(path);
+  if (!isPlainObject(raw)) check.fail('the config', 'must be a JSON object');
+  const family = familyNamed(check.string(raw.family, 'family'), path);
+  check.fields(raw, '', ['name', 'family', 'description', ...family.configFields]);
+  const config = { name, description: '', ...raw, origin: path } as TargetConfig;
+  family.validate(config);
   return config;
 }
 

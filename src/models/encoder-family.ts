@@ -32,6 +32,8 @@ export interface LoadOptions {
 
 export interface EncoderFamily {
   readonly name: string;
+  /** The family-specific fields a target config may hold (besides name, family and description). */
+  readonly configFields: readonly string[];
   /** Throws UserError naming config.origin and the bad field. */
   validate(config: TargetConfig): void;
   /** Approximate bytes of tensor memory to run input gradients at batch 1 on the given backend. */

@@ -8,7 +8,8 @@ import type * as tf from '@tensorflow/tfjs';
  * ln_post, before the projection: 1664-d for ViT-bigG); 'projected' lives in the joint image–text space.
  * Encoders without a projection (MobileNetV2) only have 'pre-projection' (their pooled features).
  */
-export type FeatureKind = 'pre-projection' | 'projected';
+export const FEATURE_KINDS = ['pre-projection', 'projected'] as const;
+export type FeatureKind = (typeof FEATURE_KINDS)[number];
 
 export type Rgb = readonly [number, number, number];
 

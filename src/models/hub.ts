@@ -12,10 +12,11 @@
  * announces (X-Linked-Etag / ETag) and move the blob into place atomically. HF_HUB_OFFLINE=1 forbids them.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, openSync, closeSync, writeSync, ftruncateSync, copyFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, openSync, closeSync, writeSync, ftruncateSync, copyFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { UserError, errorMessage } from '../runtime/errors.js';
+import { hashFileInto } from '../core/digest.js';
+import { UserError, errorMessage } from '../core/errors.js';
 
 export interface HubFiles {
   /** "org/name". */
@@ -73,7 +74,7 @@ async function hashFile(path: string, algorithm: 'sha256' | 'sha1', gitBlob: boo
   const hash = createHash(algorithm);
   // A git blob id is sha1("blob <size>\0" + contents): how the Hub names non-LFS files.
   if (gitBlob) hash.update(`blob ${statSync(path).size}\0`);
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  await hashFileInto(hash, path);
   return hash.digest('hex');
 }
 

@@ -10,7 +10,7 @@
  */
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { UserError, errorMessage } from '../runtime/errors.js';
+import { UserError, errorMessage } from '../core/errors.js';
 
 /** The safetensors reference implementation refuses headers above 100 MB; so do we. */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;

@@ -1,6 +1,6 @@
 /** Where an export may go: next to a release, never into it, since the manifest must keep covering every file there. */
 import { isAbsolute, relative, resolve } from 'node:path';
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 
 export function refuseInsideRelease(dir: string, out: string): void {
   const rel = relative(resolve(dir), resolve(out));

@@ -7,7 +7,8 @@
  * because datasets 2.x/3.x only know it and 4.x still reads it (generate_from_dict's backward compatibility).
  */
 import { Binary, Bool, type DataType, Field, FixedSizeList, Float32, Float64, Int32, Int64, Struct, Utf8 } from 'apache-arrow';
-import { UserError } from '../runtime/errors.js';
+import { isPlainObject } from '../core/config-checker.js';
+import { UserError } from '../core/errors.js';
 
 export type ValueDtype = 'string' | 'int32' | 'int64' | 'float32' | 'float64' | 'bool';
 
@@ -63,14 +64,14 @@ function valueType(dtype: ValueDtype): DataType {
 
 /** Parses features read back from a file, refusing anything this module does not write. */
 export function parseHfFeatures(json: unknown, where: string): HfFeatures {
-  if (!isRecord(json)) throw new UserError(`${where}: "features" is not an object`);
+  if (!isPlainObject(json)) throw new UserError(`${where}: "features" is not an object`);
   const out: HfFeatures = {};
   for (const [name, value] of Object.entries(json)) out[name] = parseFeature(value, `${where}: feature "${name}"`);
   return out;
 }
 
 function parseFeature(json: unknown, where: string): HfFeature {
-  if (!isRecord(json)) throw new UserError(`${where} is not an object`);
+  if (!isPlainObject(json)) throw new UserError(`${where} is not an object`);
   switch (json._type) {
     case 'Value':
       if (!['string', 'int32', 'int64', 'float32', 'float64', 'bool'].includes(json.dtype as string)) {
@@ -92,10 +93,6 @@ function parseFeature(json: unknown, where: string): HfFeature {
     default:
       throw new UserError(`${where} has unsupported _type ${JSON.stringify(json._type)}`);
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The schema metadata value `datasets.ArrowWriter._build_metadata` stores under the key "huggingface". */

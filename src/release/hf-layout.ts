@@ -4,9 +4,9 @@
  * dataset_info.json: only the first level of keys sorted, indent=2, so nested feature order is kept).
  */
 import { basename, resolve, sep } from 'node:path';
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 import type { HfFeatures } from './hf-features.js';
-import { sortKeysDeep } from './sorted-json.js';
+import { sortKeysDeep } from '../core/canonical-json.js';
 
 export const STATE_FILE = 'state.json';
 export const DATASET_INFO_FILE = 'dataset_info.json';

@@ -3,9 +3,10 @@
  * the images, plus metadata.csv (the `datasets` ImageFolder convention: a `file_name` column and extra columns)
  * with each row's id, source and attack outcome. Rows without a class go to `unlabelled/`.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
+import type { ExporterEntry } from './exporter.js';
 import { refuseInsideRelease } from './export-target.js';
 import { openRelease } from './release-reader.js';
 
@@ -38,3 +39,49 @@ function csvField(value: unknown): string {
   const text = String(value);
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
+
+/** RFC 4180 records: quoted fields may hold commas, quotes ("") and newlines. */
+function parseCsv(text: string): string[][] {
+  const records: string[][] = [];
+  let record: string[] = [];
+  let field = '';
+  let quoted = false;
+  const endField = () => {
+    record.push(field);
+    field = '';
+  };
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted && ch === '"' && text[i + 1] === '"') {
+      field += '"';
+      i++;
+    } else if (ch === '"') {
+      quoted = !quoted;
+    } else if (!quoted && ch === ',') {
+      endField();
+    } else if (!quoted && ch === '\n') {
+      endField();
+      records.push(record);
+      record = [];
+    } else {
+      field += ch;
+    }
+  }
+  if (field !== '' || record.length > 0) {
+    endField();
+    records.push(record);
+  }
+  return records;
+}
+
+export const imageFolderExporter: ExporterEntry = {
+  name: 'imagefolder',
+  description: 'one PNG per row in a folder per target class, with metadata.csv',
+  run: (dir, out) => exportImageFolder(dir, out),
+  async readBack(out) {
+    const [header, ...rows] = parseCsv(readFileSync(join(out, 'metadata.csv'), 'utf8'));
+    const file = header!.indexOf('file_name');
+    const id = header!.indexOf('id');
+    return rows.map((row) => ({ id: row[id]!, image: readFileSync(join(out, row[file]!)) }));
+  },
+};

@@ -5,10 +5,12 @@
  * Hub and `load_dataset` see the same features. Row groups of 100 rows, as `datasets` uses for image columns,
  * keep the dataset viewer's page reads small. One shard is in memory at a time (≤ the shard size, ~500 MB).
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Compression, Table, WriterPropertiesBuilder, writeParquet } from 'parquet-wasm/node';
+import { tableFromIPC } from 'apache-arrow';
+import { Compression, Table, WriterPropertiesBuilder, readParquet, writeParquet } from 'parquet-wasm/node';
 import { writeFileAtomic } from './atomic-file.js';
+import type { ExporterEntry } from './exporter.js';
 import { refuseInsideRelease } from './export-target.js';
 import { hfSchemaMetadata } from './hf-features.js';
 import { CARD_FILE, renderCard } from './release-card.js';
@@ -46,3 +48,20 @@ export async function exportParquet(dir: string, out: string): Promise<{ files: 
   files.push(join(out, CARD_FILE));
   return { files, rows: release.length };
 }
+
+export const parquetExporter: ExporterEntry = {
+  name: 'parquet',
+  description: 'Hub-ready Parquet: data/train-*.parquet and a dataset card',
+  async run(dir, out) {
+    const { files, rows } = await exportParquet(dir, out);
+    return { rows, files: files.length };
+  },
+  async readBack(out) {
+    const rows = [];
+    for (const name of readdirSync(join(out, 'data')).filter((f) => f.endsWith('.parquet')).sort()) {
+      const table = tableFromIPC(readParquet(readFileSync(join(out, 'data', name))).intoIPCStream());
+      for (const row of table) rows.push({ id: String(row.id), image: (row.image as { bytes: Uint8Array }).bytes });
+    }
+    return rows;
+  },
+};

@@ -3,7 +3,7 @@
  * explicit: apache-arrow would otherwise infer Dictionary<Utf8> for strings and Float64 for int64.
  */
 import { type DataType, type Vector, makeBuilder, makeData, RecordBatch, Struct, type Schema } from 'apache-arrow';
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 import type { ReleaseColumn } from './release-columns.js';
 import type { ReleaseRow } from './release-row.js';
 

@@ -4,7 +4,7 @@
  * all derive from this list, so they cannot drift apart.
  */
 import { Field, Schema } from 'apache-arrow';
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 import {
   type HfFeature,
   type HfFeatures,

@@ -8,7 +8,7 @@
  */
 import { decodeImage } from '../data/decode-image.js';
 import type { DecodedImage, ImageItem, ImageSource, Preprocess } from '../data/image-source.js';
-import { ItemError } from '../runtime/errors.js';
+import { ItemError } from '../core/errors.js';
 import { openRelease, type OpenedRelease } from './release-reader.js';
 import type { ReleaseRow } from './release-row.js';
 

@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 import { writeFileAtomic } from './atomic-file.js';
 import type { ReleaseSchemaInfo } from './release-columns.js';
 import type { ShardSpec } from './release-manifest.js';

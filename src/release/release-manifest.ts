@@ -6,11 +6,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../runtime/errors.js';
-import { sha256Hex } from './file-digest.js';
+import { UserError } from '../core/errors.js';
+import { sha256Hex } from '../core/digest.js';
 import type { ReleaseSchemaInfo } from './release-columns.js';
 import type { ReleaseError } from './release-row.js';
-import { sortKeysDeep } from './sorted-json.js';
+import { sortKeysDeep } from '../core/canonical-json.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const MANIFEST_FORMAT = 'advood-release/1';

@@ -6,9 +6,9 @@
  */
 import { copyFileSync, existsSync, readdirSync, mkdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 import { fsyncDirectory } from './atomic-file.js';
-import { digestFile } from './file-digest.js';
+import { digestFile } from '../core/digest.js';
 import { resolveReleaseFile, shardFileName } from './hf-layout.js';
 import { readManifest, type ReleaseManifest } from './release-manifest.js';
 import { type FinishedShard, writeReleaseMetadata } from './release-metadata.js';

@@ -6,7 +6,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
-import { sha256Hex } from './file-digest.js';
+import { sha256Hex } from '../core/digest.js';
 import { buildState, DATASET_INFO_FILE, serializeDatasetInfo, serializeState, STATE_FILE } from './hf-layout.js';
 import { CARD_FILE, type CardSource, renderCard } from './release-card.js';
 import { releaseFeatures } from './release-columns.js';

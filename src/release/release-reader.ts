@@ -6,7 +6,7 @@
 import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RecordBatchReader } from 'apache-arrow';
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 import { type HfFeatures, parseHfFeatures } from './hf-features.js';
 import { DATASET_INFO_FILE, resolveReleaseFile, STATE_FILE } from './hf-layout.js';
 import { decodeReleaseBatch } from './release-batch-codec.js';

@@ -1,6 +1,6 @@
 /**
  * One row of an adversarial release: the public contract between `advood generate` (which fills it) and
- * the release writer/reader. Column names follow DESIGN.md's provenance list.
+ * the release writer/reader. Each field's Arrow column (snake_case, e.g. cos_after) is declared in release-columns.ts.
  */
 export interface ReleaseRow {
   /** Row id, unique within the release: `<source name>/<source id>`. */

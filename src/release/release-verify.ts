@@ -7,8 +7,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Schema } from 'apache-arrow';
-import { errorMessage } from '../runtime/errors.js';
-import { digestFile } from './file-digest.js';
+import { errorMessage } from '../core/errors.js';
+import { digestFile } from '../core/digest.js';
 import { DATASET_INFO_FILE, resolveReleaseFile, shardFileName, STATE_FILE } from './hf-layout.js';
 import { readShardBatches } from './release-reader.js';
 import { releaseArrowSchema, releaseFeatures } from './release-columns.js';

@@ -24,9 +24,9 @@
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 import { fsyncDirectory } from './atomic-file.js';
-import { digestFile, sha256OfPrefix } from './file-digest.js';
+import { digestFile, sha256OfPrefix } from '../core/digest.js';
 import { shardFileName } from './hf-layout.js';
 import { streamBatchMessage, STREAM_END_OF_STREAM, streamSchemaMessage } from './ipc-stream-framing.js';
 import { encodeReleaseBatch } from './release-batch-codec.js';

@@ -12,7 +12,7 @@
  *    expose `completions` to the pod);
  * 4. otherwise the whole source, {index: 0, count: 1}.
  */
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 import type { ShardSpec } from './release-manifest.js';
 
 export function parseShardFlag(flag: string): ShardSpec {

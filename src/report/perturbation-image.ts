@@ -4,7 +4,7 @@
  * even a 2/255 perturbation is visible); the factor is returned so the report can state it.
  */
 import sharp from 'sharp';
-import { UserError } from '../runtime/errors.js';
+import { UserError } from '../core/errors.js';
 
 export interface AmplifiedPerturbation {
   png: Uint8Array;

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { UserError, errorMessage } from './errors.js';
+import { UserError, errorMessage } from '../core/errors.js';
 import { applyQuietTensorflowEnv } from './native-env.js';
 import { readNativeStamp } from './native-stamp.js';
 import { withQuietStderr } from './quiet-stderr.js';
@@ -65,7 +65,7 @@ export interface BackendLoader {
 
 const require = createRequire(import.meta.url);
 
-/** wasm32 linear memory cannot exceed 4 GiB; big ViTs do not fit (FACTS.md). */
+/** wasm32 linear memory cannot exceed 4 GiB (32-bit addresses); big ViTs do not fit (estimateClipBytes in src/models/clip/clip-family.ts). */
 export const WASM_HEAP_LIMIT_BYTES = 4 * 1024 ** 3;
 
 function packageDir(pkg: string): string | null {

@@ -2,8 +2,8 @@
  * Convolution layers whose *input* gradient is fast on wasm.
  *
  * Why: tfjs's tape asks for the gradient of every input of an op, the filter included, so `tf.grad` through a
- * plain conv calls Conv2DBackpropFilter / DepthwiseConv2dNativeBackprop*, which wasm lacks (FACTS.md: the nsfwjs
- * MobileNetV2 gradient fails on wasm and takes ~44 s/img on cpu). Each layer here is a `tf.customGrad` closure over
+ * plain conv calls Conv2DBackpropFilter / DepthwiseConv2dNativeBackprop*, which tfjs-backend-wasm 4.22 lacks (the
+ * original nsfwjs MobileNetV2 gradient throws on wasm and takes ~44 s/img on cpu: test/fixtures/make-mobilenet-golden.ts). Each layer here is a `tf.customGrad` closure over
  * constant weights: the weights are not inputs, so only dx is ever asked for. dx is written as a *forward*
  * convolution (wasm's Conv2DBackpropInput is slow and its depthwise counterpart is missing):
  *

@@ -2,7 +2,7 @@
  * A linear layer whose *input* gradient stays on the fast matmul path.
  *
  * On wasm, `matMul` with transposeA/transposeB leaves XNNPACK and runs ~10× slower (~3 vs ~30–45 GFLOP/s,
- * FACTS.md), and tfjs's own matMul gradient uses exactly those flags. It also computes the gradient of the
+ * measured with tfjs-backend-wasm 4.22 on 1 thread), and tfjs's own matMul gradient uses exactly those flags. It also computes the gradient of the
  * weights, which an attack never needs. So `FastLinear` keeps its weight in both orientations ([in,out] for the
  * forward pass, [out,in] for dx), both products are plain 2-D matmuls (XNNPACK caches the packed weight per
  * tensor, so each orientation is packed once), and its custom gradient returns only dx.

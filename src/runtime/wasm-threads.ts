@@ -19,8 +19,8 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { advoodCacheDir } from './cache-dir.js';
-import { UserError } from './errors.js';
+import { advoodCacheDir } from '../core/cache-dir.js';
+import { UserError } from '../core/errors.js';
 
 export const WASM_THREADS_ENV = 'ADVOOD_WASM_THREADS';
 /** tfjs-backend-wasm pre-creates 8 pthread workers, the most its pool can use. */

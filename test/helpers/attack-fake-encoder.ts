@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import type { Encoder, FeatureKind } from '../../src/models/encoder.js';
-import { SeededRandom } from '../../src/metrics/seeded-random.js';
+import { SeededRandom } from '../../src/core/seeded-random.js';
 
 function randomMatrix(rows: number, cols: number, seed: number): tf.Tensor2D {
   const random = new SeededRandom(seed);

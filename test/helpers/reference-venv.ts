@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { advoodCacheDir } from '../../src/runtime/cache-dir.js';
+import { advoodCacheDir } from '../../src/core/cache-dir.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -1,6 +1,6 @@
 /** Small FeatureSets for detector and report tests. */
 import type { FeatureSet } from '../../src/data/feature-set.js';
-import { SeededRandom } from '../../src/metrics/seeded-random.js';
+import { SeededRandom } from '../../src/core/seeded-random.js';
 
 export function featureSet(rows: readonly (readonly number[])[], options: { prefix?: string; labels?: readonly number[]; classNames?: readonly string[] } = {}): FeatureSet {
   const prefix = options.prefix ?? 'r';

@@ -10,7 +10,7 @@ import type { ClipArchitecture } from '../../src/models/clip/clip-architecture.j
 import { OPENAI_CLIP_MEAN, OPENAI_CLIP_STD } from '../../src/models/clip/clip-architecture.js';
 import { expectedCheckpointShapes } from '../../src/models/clip/clip-weight-map.js';
 import { writeSafetensors, type TensorToWrite } from './safetensors-writer.js';
-import { SeededRandom } from '../../src/metrics/seeded-random.js';
+import { SeededRandom } from '../../src/core/seeded-random.js';
 
 export const TINY_SEED = 20241127;
 

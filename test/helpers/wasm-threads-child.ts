@@ -1,5 +1,5 @@
 /**
- * Child process for test/runtime-wasm-threads.test.ts: brings the wasm backend up (ADVOOD_WASM_THREADS comes
+ * Child process for test/runtime/wasm-threads.test.ts: brings the wasm backend up (ADVOOD_WASM_THREADS comes
  * from the parent's env), runs a seeded matmul + softmax + depthwise conv, and prints one JSON line with the
  * thread count and the results, then returns — the process must exit on its own.
  */

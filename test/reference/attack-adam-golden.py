@@ -1,4 +1,4 @@
-"""Golden values for test/attack-optimisers.test.ts: torch.optim.Adam (defaults β 0.9/0.999, eps 1e-8) on
+"""Golden values for test/attacks/optimisers.test.ts: torch.optim.Adam (defaults β 0.9/0.999, eps 1e-8) on
 f(θ) = Σ w·(θ − c)², 6 steps, in float64. Run with Debian's python3 (torch 1.13):
     /usr/bin/python3 test/reference/attack-adam-golden.py > test/reference/attack-adam-golden.json
 """

@@ -6,13 +6,13 @@ project's CI machine; the GPU machine lent to some sessions has them). Usage:
     python3 test/reference/independent_crosscheck.py --releases DIR [DIR ...] --evaluation DIR --out OUT
 
 1. Releases: every data shard is read with pyarrow.ipc.open_stream; the schema is checked against the HF
-   `save_to_disk` contract (DESIGN.md): `huggingface` metadata equal to dataset_info.json's features, Image =
+   `save_to_disk` contract (datasets 5.0.1, arrow_dataset.py): `huggingface` metadata equal to dataset_info.json's features, Image =
    struct<bytes: binary, path: string>, class labels int64, strings utf8, fixed-size float vectors, every
    field nullable, row counts as in manifest.json.
 2. Metrics: scores.arrow (per-sample scores) is read with pyarrow and AUROC, FPR95, AUPR-In and AUPR-Out are
    recomputed with scikit-learn and compared with summary.json.
 3. CLIP: a small random CLIPModel (transformers) with a tiny byte-level BPE vocabulary is saved in the HF layout
-   with the image/text embeddings transformers computes for it; test/clip-transformers-parity.test.ts loads
+   with the image/text embeddings transformers computes for it; test/models/clip-transformers-parity.test.ts loads
    that checkpoint in advood and compares.
 
 Each part reports its own result in OUT/crosscheck.json; one failing part does not hide the others.

@@ -2,7 +2,7 @@
  * The shape of a CLIP model, whatever layout its weights come in. Parsed once from a preset
  * (configs/targets/*.json), an HF transformers `config.json` or an open_clip model config.
  */
-import { UserError } from '../../runtime/errors.js';
+import { UserError } from '../../core/errors.js';
 import type { Rgb } from '../encoder.js';
 
 export type ClipActivation = 'quick_gelu' | 'gelu';

@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError, errorMessage } from '../../runtime/errors.js';
+import { UserError, errorMessage } from '../../core/errors.js';
 import { architectureFromHfConfig, architectureFromOpenClipConfig, type ClipArchitecture } from './clip-architecture.js';
 import type { ClipLayout } from './clip-weight-map.js';
 

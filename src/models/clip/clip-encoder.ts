@@ -3,8 +3,8 @@
  * checkpoint only on the first encodeText call, so attacks that never need text never hold its weights.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { UserError } from '../../runtime/errors.js';
-import type { Encoder, FeatureKind, Rgb } from '../encoder.js';
+import { UserError } from '../../core/errors.js';
+import { FEATURE_KINDS, type Encoder, type FeatureKind, type Rgb } from '../encoder.js';
 import type { TensorSource } from '../safetensors.js';
 import type { ClipArchitecture } from './clip-architecture.js';
 import type { ClipTokenizer } from './clip-tokenizer.js';
@@ -30,7 +30,7 @@ export class ClipEncoder implements Encoder {
   readonly mean: Rgb;
   readonly std: Rgb;
   readonly features: FeatureKind;
-  readonly featureKinds: readonly FeatureKind[] = ['pre-projection', 'projected'];
+  readonly featureKinds: readonly FeatureKind[] = FEATURE_KINDS;
   readonly weightsSha256: string;
   private readonly vision: ClipVisionTower;
   private text: ClipTextTower | null = null;

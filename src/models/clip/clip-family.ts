@@ -6,11 +6,12 @@
  * cache (huggingface_hub's layout); a download from $HF_ENDPOINT into that cache.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { advoodCacheDir } from '../../runtime/cache-dir.js';
-import { UserError } from '../../runtime/errors.js';
-import type { Encoder, FeatureKind } from '../encoder.js';
+import { advoodCacheDir } from '../../core/cache-dir.js';
+import { digestFile } from '../../core/digest.js';
+import { UserError } from '../../core/errors.js';
+import { FEATURE_KINDS, type Encoder, type FeatureKind } from '../encoder.js';
 import type { EncoderFamily, LoadOptions, TargetConfig } from '../encoder-family.js';
 import { resolveHubFiles, type HubFiles } from '../hub.js';
 import { openSafetensors, type TensorSource } from '../safetensors.js';
@@ -30,8 +31,6 @@ export interface ClipTarget {
   checkpointDir: string | null;
 }
 
-const FEATURE_KINDS: readonly FeatureKind[] = ['pre-projection', 'projected'];
-
 function parseHub(raw: unknown, origin: string): HubFiles | null {
   if (raw === undefined) return null;
   const hub = raw as Partial<HubFiles>;
@@ -47,7 +46,7 @@ function parseHub(raw: unknown, origin: string): HubFiles | null {
 export function parseClipTarget(config: TargetConfig): ClipTarget {
   const origin = config.origin;
   const features = (config.features ?? 'pre-projection') as FeatureKind;
-  if (!FEATURE_KINDS.includes(features)) throw new UserError(`${origin}: 'features' must be one of ${FEATURE_KINDS.join(', ')}`);
+  if (!(FEATURE_KINDS as readonly string[]).includes(features)) throw new UserError(`${origin}: 'features' must be one of ${FEATURE_KINDS.join(', ')}`);
   const layout = config.layout ?? null;
   if (layout !== null && layout !== 'hf' && layout !== 'open_clip') throw new UserError(`${origin}: 'layout' must be 'hf' or 'open_clip'`);
   const checkpointDir = typeof config.checkpointDir === 'string' ? config.checkpointDir : null;
@@ -118,9 +117,7 @@ async function weightsSha256(files: readonly string[]): Promise<string> {
       perFile.push(readFileSync(memo, 'utf8').trim());
       continue;
     }
-    const hash = createHash('sha256');
-    for await (const chunk of createReadStream(real)) hash.update(chunk as Buffer);
-    const digest = hash.digest('hex');
+    const digest = (await digestFile(real)).sha256;
     writeFileSync(memo, digest);
     perFile.push(digest);
   }
@@ -140,6 +137,7 @@ function openChecked(checkpoint: ClipCheckpoint, arch: ClipArchitecture): Tensor
 
 export const clipFamily: EncoderFamily = {
   name: 'clip',
+  configFields: ['features', 'layout', 'hub', 'openClip', 'architecture', 'checkpointDir', 'mean', 'std'],
 
   validate(config) {
     parseClipTarget(config);

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { UserError, errorMessage } from '../../runtime/errors.js';
+import { UserError, errorMessage } from '../../core/errors.js';
 
 export const SOT_TOKEN = '<|startoftext|>';
 export const EOT_TOKEN = '<|endoftext|>';

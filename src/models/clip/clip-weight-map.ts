@@ -9,7 +9,7 @@
  * Tower parameters are laid out for FastLinear ([in, out]) and the reshape-based patch embedding
  * ([(py, px, channel), width]). Every check happens on header names and shapes, before any data is read.
  */
-import { UserError } from '../../runtime/errors.js';
+import { UserError } from '../../core/errors.js';
 import type { TensorSource } from '../safetensors.js';
 import { visionTokenCount, type ClipArchitecture } from './clip-architecture.js';
 

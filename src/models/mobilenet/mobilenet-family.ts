@@ -6,7 +6,7 @@
  * ('pre-projection', the only kind: the backbone has no projection head).
  */
 import * as tf from '@tensorflow/tfjs';
-import { UserError } from '../../runtime/errors.js';
+import { UserError } from '../../core/errors.js';
 import type { Encoder, FeatureKind, Rgb } from '../encoder.js';
 import type { EncoderFamily, LoadOptions, TargetConfig } from '../encoder-family.js';
 import { MIN_INPUT_SIZE, mobileNetV2Plan, planActivationElements, planLayers, kernelShape } from './architecture.js';
@@ -77,6 +77,7 @@ class MobileNetV2Encoder implements Encoder {
 
 export const mobileNetV2Family: EncoderFamily = {
   name: 'mobilenet-v2',
+  configFields: ['inputSize', 'features'],
 
   validate(config) {
     inputSizeOf(config);

@@ -5,7 +5,7 @@
  *
  * The model is loaded from the package's own bundle with tf.loadLayersModel rather than nsfwjs's `load()`, which
  * prints a hosting notice on stdout (it would corrupt `--json` output) and runs a 224² warm-up prediction. The
- * artefacts are the same; test/mobilenet-features.test.ts compares against nsfwjs's `load()` itself.
+ * artefacts are the same; test/models/mobilenet-features.test.ts compares against nsfwjs's `load()` itself.
  */
 import * as tf from '@tensorflow/tfjs';
 import { packageVersion } from '../../runtime/backend.js';
@@ -135,7 +135,7 @@ function extractConv(model: tf.LayersModel, plan: ConvLayerPlan, input: string, 
     return bn.name;
   }
   const relu = layer(model, plan.relu6, 'ReLU');
-  // getConfig() keys are camelCase: reading `max_value` would silently give a plain ReLU (FACTS.md).
+  // getConfig() keys are camelCase in tfjs-layers 4.22: reading `max_value` gives undefined, i.e. a plain ReLU.
   expect(relu.getConfig().maxValue === 6, `${relu.name} has maxValue ${relu.getConfig().maxValue}, not 6`);
   expect(inputsOf(relu)[0] === bn.name, `${relu.name} reads ${inputsOf(relu)}`);
   return relu.name;

@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { advoodCacheDir } from '../../runtime/cache-dir.js';
-import { errorMessage } from '../../runtime/errors.js';
+import { advoodCacheDir } from '../../core/cache-dir.js';
+import { errorMessage } from '../../core/errors.js';
 import type { MobileNetV2Plan } from './architecture.js';
 import { extractFoldedWeights, loadNsfwjsMobileNetV2, type NamedWeights, nsfwjsSourceLabel } from './nsfwjs-source.js';
 

@@ -1,0 +1,109 @@
+/**
+ * One batch of generation: decoded OOD images → clean features → one target each → attack → 8-bit PNG →
+ * re-encoded (success is judged on the saved PNG) → release rows. Every tensor made here is disposed here.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Attack } from '../../attacks/attack.js';
+import type { ResolvedAttackPreset } from '../../attacks/attack-params.js';
+import { quantizedFinish } from '../../attacks/quantized-finish.js';
+import type { ClassPrototypes } from '../../attacks/targets/class-prototypes.js';
+import type { PreparedTargets, TargetChoice } from '../../attacks/targets/target-strategy.js';
+import type { ImageBatch } from '../data/batches.js';
+import { encodePng } from '../data/decode-image.js';
+import type { Encoder } from '../models/encoder.js';
+import type { ReleaseRow } from '../release/release-row.js';
+
+export interface BatchContext {
+  encoder: Encoder;
+  preset: ResolvedAttackPreset;
+  attack: Attack;
+  targets: PreparedTargets;
+  prototypes: ClassPrototypes | null;
+  /** Name of the OOD source: row ids are `<name>/<item id>`. */
+  sourceName: string;
+  seed: number;
+  includeCleanImage: boolean;
+  advoodVersion: string;
+  onStep?: (event: { step: number; meanCos: number; active: number }) => void;
+}
+
+/** Targets for the batch, chosen from the clean images' features. */
+function chooseTargets(context: BatchContext, clean: tf.Tensor4D, keys: readonly string[]): TargetChoice[] {
+  const features = tf.tidy(() => context.encoder.encodeImage(clean, context.preset.params.features));
+  const values = features.dataSync() as Float32Array;
+  const dim = features.shape[1];
+  features.dispose();
+  return context.targets.choose(keys.map((key, i) => ({ key, cleanFeature: values.subarray(i * dim, (i + 1) * dim) })));
+}
+
+export async function attackBatchToRows(context: BatchContext, batch: ImageBatch): Promise<ReleaseRow[]> {
+  const { encoder, preset } = context;
+  const { params } = preset;
+  const count = batch.items.length;
+  if (count === 0) return [];
+  const size = encoder.inputSize;
+  const keys = batch.items.map((item) => `${context.sourceName}/${item.id}`);
+  const owned: tf.Tensor[] = [];
+  try {
+    const clean = tf.tensor4d(batch.pixels, [count, size, size, 3]);
+    owned.push(clean);
+    const choices = chooseTargets(context, clean, keys);
+    const targets = tf.tensor2d(
+      choices.flatMap((c) => Array.from(c.vector)),
+      [count, choices[0]!.vector.length],
+    );
+    owned.push(targets);
+    const result = context.attack.run(encoder, { clean, targets, itemKeys: keys }, context.onStep);
+    owned.push(result.adv);
+    const finished = await quantizedFinish({
+      encoder,
+      features: params.features,
+      clean,
+      adv: result.adv,
+      targets,
+      prototypes: context.prototypes,
+      energyBand: params.energyBand,
+      itemKeys: keys,
+    });
+    const perImage = size * size * 3;
+    const rows: ReleaseRow[] = [];
+    for (let i = 0; i < count; i++) {
+      const item = batch.items[i]!;
+      const choice = choices[i]!;
+      const q = finished[i]!;
+      rows.push({
+        id: keys[i]!,
+        image: q.png,
+        cleanImage: context.includeCleanImage ? await encodePng(batch.pixels.subarray(i * perImage, (i + 1) * perImage), size, size) : null,
+        label: choice.targetClass,
+        sourceDataset: context.sourceName,
+        sourceId: item.id,
+        sourceSha256: batch.sourceSha256[i]!,
+        targetStrategy: choice.strategy,
+        targetClass: choice.targetClass,
+        targetIndex: choice.targetIndex,
+        targetReason: choice.reason,
+        targetModel: encoder.id,
+        weightsSha256: encoder.weightsSha256,
+        attackPreset: preset.name,
+        paramsHash: preset.paramsHash,
+        seed: context.seed,
+        cosBefore: q.cosBefore,
+        cosAfter: q.cosAfter,
+        nearestClassBefore: q.nearestClassBefore,
+        nearestClassAfter: q.nearestClassAfter,
+        linf: q.linf,
+        l2: q.l2,
+        psnr: q.psnr,
+        lowFreqEnergy: q.lowFreqEnergy,
+        steps: result.stats[i]!.stepsUsed,
+        success: q.cosAfter >= params.successThreshold,
+        feature: q.feature,
+        advoodVersion: context.advoodVersion,
+      });
+    }
+    return rows;
+  } finally {
+    for (const tensor of owned) tensor.dispose();
+  }
+}

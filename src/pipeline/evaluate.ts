@@ -1,0 +1,276 @@
+/**
+ * runEvaluation: the whole of `advood evaluate` as a library call (the CLI and `advood demo` both use it).
+ *
+ * Features of every set come through the feature cache. A release given with --ood contributes two sets: its
+ * adversarial images, and the clean images stored beside them (the same items before the attack), so the
+ * collapse Δ compares like with like. When a release's targets are ID training images (the paper's `sample`
+ * strategy), the 1-NN detector is also run with those images removed from the bank, as the paper does.
+ */
+import { existsSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { computeFeatures } from '../data/features.js';
+import { firstItems } from '../data/first-items.js';
+import type { FeatureSet } from '../data/feature-set.js';
+import type { ImageSource, Preprocess } from '../data/image-source.js';
+import { openImageSource } from '../data/open-image-source.js';
+import { preprocessFor } from '../data/preprocess.js';
+import type { Detector } from '../detectors/detector.js';
+import { type FeatureViews, type OodSetInput, evaluateDetectors } from '../detectors/evaluate-detectors.js';
+import { type DetectorSpec, createDetectors, supportedDetectorNames } from '../detectors/registry.js';
+import type { EvaluationResult } from '../metrics/evaluation-result.js';
+import { FEATURE_KINDS, type Encoder, type FeatureKind } from '../models/encoder.js';
+import { promptEnsembleEmbeddings } from '../models/prompt-ensemble.js';
+import { MANIFEST_FILE } from '../release/release-manifest.js';
+import { type ReleaseImageSource, openReleaseImageSource } from '../release/release-image-source.js';
+import { UserError } from '../core/errors.js';
+import type { GalleryItem } from '../report/report-html.js';
+import { writeEvaluationOutputs } from '../report/write-outputs.js';
+
+export interface EvaluateOptions {
+  /** The target model (the caller owns and disposes it). */
+  encoder: Encoder;
+  /** ID training source: the k-NN bank and the fit set of every detector. */
+  idTrain: string;
+  /** Use the first N ID training images (all when absent). */
+  idTrainN?: number;
+  idTest: string;
+  /** Use the first N ID test images (all when absent). */
+  idTestN?: number;
+  /** Image sources or release directories, each optionally `name=spec`. */
+  ood: readonly string[];
+  /** Detector specs (registry syntax or objects); default: every detector the target and data support. */
+  detectors?: readonly (string | DetectorSpec)[];
+  out: string;
+  batch: number;
+  bootstrap: { resamples: number; seed: number };
+  /** Gallery rows per release in report.html. */
+  gallery: number;
+  /** The command line, shown in the report. */
+  command?: string;
+  onProgress?: (event: EvaluateProgress) => void;
+}
+
+export type EvaluateProgress =
+  | { kind: 'stage'; message: string }
+  | { kind: 'features'; set: string; done: number; total: number }
+  | { kind: 'skipped'; set: string; item: string; reason: string };
+
+export interface EvaluateSummary {
+  result: EvaluationResult;
+  markdown: string;
+  files: string[];
+}
+
+interface NamedSpec {
+  name: string;
+  spec: string;
+}
+
+/** `name=spec` or a bare spec named after its last path component. */
+export function parseNamedSpec(text: string): NamedSpec {
+  const match = /^([\w.:-]+)=(.+)$/.exec(text);
+  if (match) return { name: match[1]!, spec: match[2]! };
+  return { name: basename(resolve(text.replace(/^(folder|list|idx):/, '').split(',')[0]!)), spec: text };
+}
+
+export function isReleaseDir(path: string): boolean {
+  return existsSync(join(path, MANIFEST_FILE)) && existsSync(join(path, 'state.json'));
+}
+
+/** An OOD set to score; `fromRelease`: images stored at model resolution (a release's adversarial or clean column). */
+interface OodSource {
+  name: string;
+  source: ImageSource;
+  fromRelease: boolean;
+  release?: ReleaseImageSource;
+  cleanOf?: string;
+}
+
+/** The opened sources of an evaluation. */
+export interface EvaluationData {
+  fullIdTrain: ImageSource;
+  idTrain: ImageSource;
+  idTest: ImageSource;
+  oodSources: OodSource[];
+}
+
+export type EvaluationDataSpec = Pick<EvaluateOptions, 'idTrain' | 'idTrainN' | 'idTest' | 'idTestN' | 'ood'>;
+
+/**
+ * Opens every source of an evaluation. Callers that load a large encoder call this first, so that a wrong
+ * path fails at once, before any weights load, and pass the result to runEvaluation.
+ */
+export async function openEvaluationData(options: EvaluationDataSpec): Promise<EvaluationData> {
+  if (options.ood.length === 0) throw new UserError('evaluate needs at least one --ood source (an image source or a release directory)');
+  const fullIdTrain = await openImageSource(options.idTrain);
+  const idTrain = firstItems(fullIdTrain, options.idTrainN, 'the ID train size', options.idTrain);
+  const idTest = firstItems(await openImageSource(options.idTest), options.idTestN, 'the ID test size', options.idTest);
+  const oodSpecs = options.ood.map(parseNamedSpec);
+  const oodSources: OodSource[] = [];
+  for (const { name, spec } of oodSpecs) {
+    if (isReleaseDir(spec)) {
+      const adversarial = await openReleaseImageSource(spec, 'image', name);
+      const clean = await openReleaseImageSource(spec, 'cleanImage', `${name}:clean`);
+      oodSources.push({ name: clean.name, source: clean, fromRelease: true });
+      oodSources.push({ name, source: adversarial, fromRelease: true, release: adversarial, cleanOf: clean.name });
+    } else {
+      oodSources.push({ name, source: await openImageSource(spec), fromRelease: false });
+    }
+  }
+  return { fullIdTrain, idTrain, idTest, oodSources };
+}
+
+export async function runEvaluation(options: EvaluateOptions, opened?: EvaluationData): Promise<EvaluateSummary> {
+  const report = options.onProgress ?? (() => {});
+  const { fullIdTrain, idTrain, idTest, oodSources } = opened ?? (await openEvaluationData(options));
+  const { encoder } = options;
+  const hasText = typeof encoder.encodeText === 'function' && encoder.featureKinds.includes('projected');
+  const kinds: FeatureKind[] = hasText ? [...FEATURE_KINDS] : ['pre-projection'];
+  const clipPreprocess = preprocessFor(encoder);
+  // Released images are already at model resolution and must not be resampled again.
+  const exactPreprocess = preprocessFor(encoder, { mode: 'exact' });
+
+  const featuresOf = async (setName: string, source: ImageSource, preprocess: Preprocess): Promise<FeatureViews> => {
+    const views: FeatureViews = {};
+    for (const kind of kinds) {
+      const result = await computeFeatures(encoder, source, {
+        preprocess,
+        batchSize: options.batch,
+        kind,
+        progress: {
+          onBatch: (done, total) => report({ kind: 'features', set: `${setName} (${kind})`, done, total }),
+          onFailure: ({ item, reason }) => report({ kind: 'skipped', set: setName, item: item.origin, reason }),
+        },
+      });
+      if (result.set.ids.length === 0) throw new UserError(`${setName}: none of its ${source.items.length} images could be used`);
+      views[kind] = result.set;
+    }
+    return views;
+  };
+
+  const train = await featuresOf('id-train', idTrain, clipPreprocess);
+  const test = await featuresOf('id-test', idTest, clipPreprocess);
+  const oodSets: OodSetInput[] = [];
+  for (const entry of oodSources) {
+    const preprocess = entry.fromRelease ? exactPreprocess : clipPreprocess;
+    oodSets.push({
+      name: entry.name,
+      features: await featuresOf(entry.name, entry.source, preprocess),
+      kind: entry.cleanOf ? 'adversarial' : 'clean',
+      cleanOf: entry.cleanOf,
+    });
+  }
+  const textEmbeddings = hasText ? textFeatureSet(encoder, idTrain.classNames) : undefined;
+
+  const labelled = train['pre-projection']!.labels.some((label) => label >= 0);
+  const specs = options.detectors ?? supportedDetectorNames({ labels: labelled, text: hasText, projected: hasText });
+  const detectors: Detector[] = createDetectors(specs);
+  const targetIds = attackTargetIds(oodSources, fullIdTrain, train['pre-projection']!);
+  const specNames = specs.map((spec) => (typeof spec === 'string' ? spec.split(':')[0] : spec.name));
+  if (targetIds.length > 0 && specNames.includes('knn')) {
+    // The paper's second 1-NN figure: the bank without the images the attack aimed at.
+    detectors.push(...createDetectors([{ name: 'knn', options: { excludeIds: targetIds } }]));
+  }
+
+  report({ kind: 'stage', message: `fitting and scoring ${detectors.length} detectors` });
+  const result = await evaluateDetectors({
+    detectors,
+    train,
+    textEmbeddings,
+    idTest: test,
+    oodSets,
+    bootstrap: options.bootstrap,
+    onEvent: (event) => {
+      if (event.type === 'fit') report({ kind: 'stage', message: `detector ${event.index + 1}/${event.total}: ${event.detector}` });
+    },
+  });
+  const gallery = await galleryRows(oodSources, options.gallery);
+  const { markdown, files } = await writeEvaluationOutputs(result, options.out, {
+    title: `advood evaluation: ${encoder.id}`,
+    subtitle: [
+      `ID train ${options.idTrain} (${idTrain.items.length} images), ID test ${options.idTest}`,
+      `OOD: ${oodSources.map((s) => s.name).join(', ')}`,
+      ...(options.command ? [options.command] : []),
+    ],
+    gallery,
+  });
+  return { result, markdown, files };
+}
+
+function textFeatureSet(encoder: Encoder, classNames: readonly string[]): FeatureSet {
+  if (classNames.length === 0) throw new UserError('zero-shot detectors need class names for the ID train set (a labelled source)');
+  const embeddings = promptEnsembleEmbeddings(encoder, classNames);
+  try {
+    return {
+      ids: [...classNames],
+      labels: Int32Array.from(classNames, (_, i) => i),
+      classNames,
+      dim: embeddings.shape[1],
+      vectors: embeddings.dataSync() as Float32Array,
+    };
+  } finally {
+    embeddings.dispose();
+  }
+}
+
+/**
+ * ID-train ids that releases used as attack targets (rows whose target is one ID image). A release records the
+ * row index into the features of its ID source (decodable images, in source order); the source must be the one
+ * passed as --id-train for that index to mean anything, which the release's recorded fingerprint confirms.
+ */
+function attackTargetIds(sources: readonly { release?: ReleaseImageSource }[], idTrain: ImageSource, trainFeatures: FeatureSet): string[] {
+  const ids = new Set<string>();
+  for (const { release } of sources) {
+    if (!release) continue;
+    const indexed = release.rows.filter((row) => row.targetIndex >= 0);
+    if (indexed.length === 0) continue;
+    const recorded = releaseIdFingerprint(release);
+    if (recorded !== null && recorded !== idTrain.fingerprint) {
+      throw new UserError(
+        `${release.release.dir}: its targets index an ID source with fingerprint ${recorded.slice(0, 12)}…, ` +
+          `but --id-train has ${idTrain.fingerprint.slice(0, 12)}…; pass the ID source the release was generated with`,
+      );
+    }
+    for (const row of indexed) {
+      const id = trainFeatures.ids[row.targetIndex];
+      if (id === undefined) {
+        throw new UserError(`${release.release.dir}#${row.id}: target index ${row.targetIndex} is outside --id-train (${trainFeatures.ids.length} usable images)`);
+      }
+      ids.add(id);
+    }
+  }
+  return [...ids].sort();
+}
+
+function releaseIdFingerprint(release: ReleaseImageSource): string | null {
+  const config = release.release.manifest.config as { idSource?: { fingerprint?: unknown } } | null;
+  const fingerprint = config?.idSource?.fingerprint;
+  return typeof fingerprint === 'string' ? fingerprint : null;
+}
+
+/** Evenly spaced rows of each release: clean | adversarial | amplified δ, with cos and PSNR. */
+async function galleryRows(sources: readonly { release?: ReleaseImageSource }[], perRelease: number): Promise<GalleryItem[]> {
+  const items: GalleryItem[] = [];
+  if (perRelease <= 0) return items;
+  for (const { release } of sources) {
+    if (!release) continue;
+    const total = release.rows.length;
+    const wanted = new Set(Array.from({ length: Math.min(perRelease, total) }, (_, i) => Math.floor((i * total) / Math.min(perRelease, total))));
+    let index = 0;
+    for await (const row of release.release.rows()) {
+      if (wanted.has(index) && row.cleanImage) {
+        const className = release.classNames[row.targetClass] ?? 'none';
+        items.push({
+          id: row.id,
+          cleanPng: row.cleanImage,
+          adversarialPng: row.image,
+          cos: row.cosAfter,
+          psnr: row.psnr,
+          caption: `target: ${className} (${row.targetStrategy})`,
+        });
+      }
+      index++;
+    }
+  }
+  return items;
+}

@@ -1,0 +1,181 @@
+/**
+ * generateRelease: the whole of `advood generate` as a library call (the CLI, `advood demo` and
+ * `advood experiment` use it).
+ *
+ * OOD images stream through in deterministic batches of params.batch: the targets step prepares one target
+ * per item (generation-targets.ts), each batch is attacked into release rows (attacked-batch.ts), and the
+ * release writer journals committed batches, so a restarted run resumes at the first uncommitted batch and
+ * produces the same bytes.
+ */
+import { resolveAttackPreset, type ResolvedAttackPreset } from '../../attacks/attack-params.js';
+import { createAttack } from '../../attacks/registry.js';
+import { checkFlags } from '../core/config-checker.js';
+import { UserError } from '../core/errors.js';
+import { advoodVersion } from '../core/repo-paths.js';
+import { iterateBatches, type OnError } from '../data/batches.js';
+import { firstItems } from '../data/first-items.js';
+import { openImageSource } from '../data/open-image-source.js';
+import { preprocessFor } from '../data/preprocess.js';
+import type { Encoder } from '../models/encoder.js';
+import type { ReleaseManifest, ShardSpec } from '../release/release-manifest.js';
+import type { ReleaseError } from '../release/release-row.js';
+import { openReleaseWriter } from '../release/release-writer.js';
+import { shardItems } from '../release/shard-spec.js';
+import type { BackendReport } from '../runtime/backend.js';
+import { attackBatchToRows } from './attacked-batch.js';
+import { prepareGenerationTargets } from './generation-targets.js';
+import { generatedReleaseCard } from './release-card-text.js';
+import { type RowNumbers, type RowStatistics, meanCosAfter, rowNumbers, rowStatistics, successRate } from './row-statistics.js';
+import { runHash } from './run-hash.js';
+
+export interface GenerateOptions {
+  /**
+   * The target model, loaded at the preset's input size (see presetInputSize). The caller owns it and
+   * disposes it; one encoder can serve several releases and an evaluation.
+   */
+  encoder: Encoder;
+  /** ID training source (targets and prototypes come from its cached features). */
+  id: string;
+  /** Use the first N ID images (all when absent); an error when the source has fewer. */
+  idN?: number;
+  /** The source to attack. */
+  ood: string;
+  /** Attack the first N OOD images (all when absent); an error when the source has fewer. */
+  n?: number;
+  /** Attack preset name (configs/attacks/) or JSON path. */
+  attack: string;
+  /** Dotted-path overrides of preset fields (--steps, --lr, --lambda, …). */
+  overrides?: Record<string, unknown>;
+  seed: number;
+  out: string;
+  shard?: ShardSpec | null;
+  onError?: OnError;
+  /** The backend in use: its versions are recorded in the manifest. */
+  backend: BackendReport;
+  /** The command line recorded in the manifest. */
+  command: string;
+  /** Bytes after which the writer starts a new shard (default: the writer's ~500 MB). */
+  shardBytes?: number;
+  /** Store the clean image next to each adversarial one (default true). */
+  includeCleanImage?: boolean;
+  /** Progress sink. */
+  onProgress?: (event: GenerateProgress) => void;
+}
+
+export type GenerateProgress =
+  | { kind: 'stage'; message: string }
+  | { kind: 'start'; total: number; resumeFrom: number }
+  | { kind: 'batch'; done: number; total: number; successRate: number; meanCosAfter: number }
+  | { kind: 'skipped'; item: string; reason: string }
+  | { kind: 'step'; step: number; meanCos: number; active: number };
+
+export interface GenerateSummary extends RowStatistics {
+  manifest: ReleaseManifest;
+  preset: ResolvedAttackPreset;
+  /** `rows` and the statistics cover the rows written by this call (a resumed run counts only its new rows). */
+  skipped: number;
+}
+
+/** The encoder input size an attack asks for (undefined: the target's default), for loading the encoder. */
+export function presetInputSize(attack: string, overrides: Record<string, unknown> = {}): number | undefined {
+  return resolveAttackPreset(attack, overrides).params.inputSize ?? undefined;
+}
+
+function checkEncoderFits(encoder: Encoder, preset: ResolvedAttackPreset): void {
+  const { params } = preset;
+  if (params.inputSize !== null && encoder.inputSize !== params.inputSize) {
+    throw new UserError(`target ${encoder.id} has input size ${encoder.inputSize}, but the attack asks for ${params.inputSize}`);
+  }
+  if (!encoder.featureKinds.includes(params.features)) {
+    throw new UserError(`target ${encoder.id} has no '${params.features}' features (it has: ${encoder.featureKinds.join(', ')})`);
+  }
+}
+
+export async function generateRelease(options: GenerateOptions): Promise<GenerateSummary> {
+  const report = options.onProgress ?? (() => {});
+  const onError = options.onError ?? 'skip';
+  const includeCleanImage = options.includeCleanImage ?? true;
+  const { encoder, seed } = options;
+  const preset = resolveAttackPreset(options.attack, options.overrides ?? {});
+  const { params } = preset;
+  checkFlags.number(seed, '--seed', { integer: true, min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER });
+  checkEncoderFits(encoder, preset);
+  const preprocess = preprocessFor(encoder);
+
+  report({ kind: 'stage', message: `ID features of ${options.id}` });
+  const { fullIdSource, idSource, idFeatures, prototypes, targets } = await prepareGenerationTargets({
+    encoder,
+    preset,
+    preprocess,
+    id: options.id,
+    idN: options.idN,
+    seed,
+    onError,
+    onSkipped: (item, reason) => report({ kind: 'skipped', item, reason }),
+  });
+
+  const oodSource = firstItems(await openImageSource(options.ood), options.n, '--n', options.ood);
+  const items = shardItems(oodSource.items, options.shard ?? { index: 0, count: 1 });
+  const writer = await openReleaseWriter(options.out, {
+    schemaInfo: { classNames: [...idFeatures.classNames], featureDim: encoder.embedDim, includeCleanImage },
+    config: {
+      attack: { preset: preset.name, origin: preset.origin, params },
+      target: encoder.id,
+      id: options.id,
+      idN: options.idN ?? null,
+      // target_index counts rows of this source's features; evaluate checks it is given the same source.
+      idSource: { fingerprint: fullIdSource.fingerprint },
+      ood: options.ood,
+      n: options.n ?? null,
+      seed,
+    },
+    paramsHash: runHash({
+      paramsHash: preset.paramsHash,
+      seed,
+      encoder: encoder.id,
+      weights: encoder.weightsSha256,
+      id: idSource.fingerprint,
+      ood: oodSource.fingerprint,
+      includeCleanImage,
+    }),
+    shard: options.shard ?? null,
+    shardBytes: options.shardBytes,
+  });
+  const version = advoodVersion();
+  const context = {
+    encoder,
+    preset,
+    attack: createAttack(params, seed),
+    targets,
+    prototypes,
+    sourceName: oodSource.name,
+    seed,
+    includeCleanImage,
+    advoodVersion: version,
+    onStep: (event: { step: number; meanCos: number; active: number }) => report({ kind: 'step', ...event }),
+  };
+  report({ kind: 'start', total: items.length, resumeFrom: writer.resumeFrom });
+
+  let consumed = writer.resumeFrom;
+  const written: RowNumbers[] = [];
+  let skipped = 0;
+  for await (const batch of iterateBatches(oodSource, { preprocess, batchSize: params.batch, onError, items: items.slice(consumed) })) {
+    const errors: ReleaseError[] = batch.failures.map((f) => ({ item: f.item.origin, reason: f.reason }));
+    for (const e of errors) report({ kind: 'skipped', item: e.item, reason: e.reason });
+    skipped += errors.length;
+    const rows = await attackBatchToRows(context, batch);
+    consumed += batch.items.length + batch.failures.length;
+    await writer.append(rows, errors, consumed);
+    written.push(...rows.map(rowNumbers));
+    report({ kind: 'batch', done: consumed, total: items.length, successRate: successRate(written), meanCosAfter: meanCosAfter(written) });
+  }
+
+  const manifest = await writer.close({
+    command: options.command,
+    seed,
+    versions: { advood: version, ...options.backend.versions, backend: options.backend.chosen },
+    model: { id: encoder.id, weightsSha256: encoder.weightsSha256 },
+    card: generatedReleaseCard({ oodName: oodSource.name, idName: idSource.name, encoderId: encoder.id, preset }),
+  });
+  return { manifest, preset, skipped, ...rowStatistics(written) };
+}

@@ -1,0 +1,18 @@
+/**
+ * The export formats of `advood release export --to FORMAT`. Each format's entry lives beside its code
+ * (imagefolder-export.ts, parquet-export.ts); this list is the one place the CLI takes its choices from.
+ */
+export interface ExportedImage {
+  id: string;
+  /** The adversarial PNG bytes. */
+  image: Uint8Array;
+}
+
+export interface ExporterEntry {
+  readonly name: string;
+  readonly description: string;
+  /** Writes the export of the release in `dir` to `out` (never inside the release); returns counts to report. */
+  run(dir: string, out: string): Promise<Readonly<Record<string, number>>>;
+  /** Reads an export back, row by row in release order: what a consumer of the format sees. */
+  readBack(out: string): Promise<ExportedImage[]>;
+}
