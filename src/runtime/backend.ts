@@ -101,6 +101,21 @@ function tensorflowThreads(): number {
   return Number.isInteger(value) && value > 0 ? value : 0;
 }
 
+/**
+ * tfjs-node finds its binding with node-pre-gyp, which parses the *process's* command line as its own options: a
+ * user's `-C x` or any prefix of `--directory` (`--dir x`) would make it look for package.json under x. The
+ * import therefore sees a command line with no arguments.
+ */
+async function withoutCommandLine<T>(step: () => Promise<T>): Promise<T> {
+  const argv = process.argv;
+  process.argv = argv.slice(0, 2);
+  try {
+    return await step();
+  } finally {
+    process.argv = argv;
+  }
+}
+
 function nodeLoader(name: 'tensorflow-gpu' | 'tensorflow', pkg: string): BackendLoader {
   return {
     name,
@@ -111,7 +126,7 @@ function nodeLoader(name: 'tensorflow-gpu' | 'tensorflow', pkg: string): Backend
       if (!binding) throw new Error(`${pkg} has no native binding; run 'npm run setup:native${name === 'tensorflow-gpu' ? ' -- --gpu' : ''}'`);
       applyQuietTensorflowEnv();
       // A stock tfjs-node-gpu links libtensorflow 2.9.1 (CUDA 11.2 / cuDNN 8.1); without them this import throws.
-      await withQuietStderr(dirname(binding), () => import(pkg));
+      await withQuietStderr(dirname(binding), () => withoutCommandLine(() => import(pkg)));
       if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg} loaded but the 'tensorflow' backend did not initialise`);
       const stamp = readNativeStamp(dir);
       const tensorflowVersion = (tf.backend() as unknown as { binding: { TF_Version: string } }).binding.TF_Version;

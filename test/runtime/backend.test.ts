@@ -1,4 +1,6 @@
 import test from 'ava';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { initBackend, type BackendLoader } from '../../src/runtime/backend.js';
 import { UserError } from '../../src/core/errors.js';
 import { totalmem } from 'node:os';
@@ -79,4 +81,22 @@ test.serial('the real chain picks the first backend that starts; wasm on a machi
     t.is(report.heapLimitBytes, report.chosen === 'tensorflow' ? totalmem() : null, 'host memory bounds TensorFlow on the CPU');
     t.regex(report.native!.tensorflowVersion, /^\d+\.\d+/, 'a node backend names its TensorFlow');
   }
+});
+
+test('the tensorflow backend starts whatever the process command line holds (node-pre-gyp reads argv)', async (t) => {
+  const probe = [
+    "process.argv.push('--dir', '/nonexistent', '-C', '/nonexistent');",
+    "const { initBackend } = await import('./src/runtime/backend.ts');",
+    "const report = await initBackend({ request: 'tensorflow' }).catch((e) => ({ error: String(e) }));",
+    'console.log(JSON.stringify(report));',
+  ].join('\n');
+  const repo = new URL('../..', import.meta.url).pathname;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import=tsx', '--input-type=module', '-e', probe], { cwd: repo });
+  const report = JSON.parse(stdout.trim().split('\n').at(-1)!) as { chosen?: string; error?: string };
+  if (report.error && /no native binding|not installed/.test(report.error)) {
+    t.log(`tensorflow not set up here (${report.error.split('\n').find((l) => l.includes('tensorflow:'))?.trim()}); nothing to check`);
+    t.pass();
+    return;
+  }
+  t.is(report.chosen, 'tensorflow', report.error);
 });
