@@ -10,12 +10,13 @@ import { mlpActivation } from '../../runtime/fast-activation.js';
 import { multiHeadAttention } from '../../runtime/fast-attention.js';
 import { layerNorm } from '../../runtime/fast-layer-norm.js';
 import { FastLinear } from '../../runtime/fast-linear.js';
+import { weightTensor } from '../../runtime/weight-tensor.js';
 import { CLIP_LAYER_NORM_EPS, type ClipActivation } from './clip-architecture.js';
 import type { TowerWeights } from './clip-weight-map.js';
 
 /** Takes a tower parameter and wraps it as a kept tensor of the declared shape. */
 export function paramTensor(weights: TowerWeights, name: string, shape: number[]): tf.Tensor {
-  return tf.keep(tf.tensor(weights.take(name), shape, 'float32'));
+  return weightTensor(weights.take(name), shape);
 }
 
 export class LayerNorm {
@@ -67,7 +68,7 @@ export class ResidualAttentionBlock {
         for (let i = 0; i < w.length; i++) w[i]! *= scale;
         for (let i = 0; i < b.length; i++) b[i]! *= scale;
       }
-      return new FastLinear(tf.keep(tf.tensor2d(w, [inDim, outDim])), tf.keep(tf.tensor1d(b)), { inputGradient });
+      return new FastLinear(weightTensor(w, [inDim, outDim]) as tf.Tensor2D, weightTensor(b, [outDim]) as tf.Tensor1D, { inputGradient });
     };
     // Attention scales q·kᵀ by 1/√d_head; folding it into q's weights saves one op per block.
     this.q = linear(`${prefix}.q`, width, width, 1 / Math.sqrt(width / shape.heads));

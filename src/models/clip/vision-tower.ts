@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { FastLinear } from '../../runtime/fast-linear.js';
+import { weightTensor } from '../../runtime/weight-tensor.js';
 import type { FeatureKind } from '../encoder.js';
 import { visionTokenCount, type ClipArchitecture } from './clip-architecture.js';
 import type { TowerWeights } from './clip-weight-map.js';
@@ -35,7 +36,7 @@ function normalisingPatchEmbedding(
       bias[j] -= shift * v;
     }
   }
-  return new FastLinear(tf.keep(tf.tensor2d(scaled, [rows, width])), tf.keep(tf.tensor1d(Float32Array.from(bias))), { inputGradient });
+  return new FastLinear(weightTensor(scaled, [rows, width]) as tf.Tensor2D, weightTensor(Float32Array.from(bias), [width]) as tf.Tensor1D, { inputGradient });
 }
 
 export class ClipVisionTower {
