@@ -43,6 +43,8 @@ export type { ReleaseError, ReleaseRow } from './release/release-row.js';
 export type { ReleaseManifest } from './release/release-manifest.js';
 export { verifyRelease, type VerifyReport } from './release/release-verify.js';
 export { mergeReleases } from './release/release-merge.js';
+export { EXPORTERS, exporterNamed } from './release/exporters.js';
+export type { ExportedImage, ExporterEntry } from './release/exporter.js';
 
 // Registries.
 export {

@@ -4,6 +4,7 @@ import { attackPresetNames } from '../../attacks/attack-params.js';
 import { TARGET_STRATEGY_NAMES } from '../../attacks/targets/target-strategy-names.js';
 import { resolveShard } from '../release/shard-spec.js';
 import { initBackend } from '../runtime/backend.js';
+import { checkFlags } from '../core/config-checker.js';
 import { UserError } from '../core/errors.js';
 import { createEncoder } from '../models/create-encoder.js';
 import { FEATURE_KINDS } from '../models/encoder.js';
@@ -142,6 +143,10 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       .option('budget', { type: 'string', describe: 'override: linf:EPS, l2:EPS or none' })
       .option('set', { type: 'string', array: true, describe: 'override any preset field: field.path=JSON' }) as unknown as Argv<GenerateArgs>,
   handler: async (args) => {
+    // Flags are checked (and the preset resolved) before any weights load.
+    checkFlags.number(args.seed, '--seed', { integer: true });
+    checkFlags.optionalNumber(args.n, '--n', { min: 1, integer: true });
+    checkFlags.optionalNumber(args['id-n'], '--id-n', { min: 1, integer: true });
     const backend = await initBackend({ request: args.backend });
     const overrides = overridesFromArgs(args);
     const shard = resolveShard(args.shard, process.env, args['shard-count']);

@@ -48,7 +48,7 @@ export const FEATURE_KIND_OPTION: DetectorOptionDoc = {
 };
 
 /** Typed reads of a spec's options ('k=5' arrives as the string '5'); unknown options are an error. */
-export function optionReader(detector: string, options: DetectorOptions, allowed: readonly DetectorOptionDoc[]) {
+function optionReader(detector: string, options: DetectorOptions, allowed: readonly DetectorOptionDoc[]) {
   const check = new ConfigChecker(`detector '${detector}'`);
   check.fields(options, '', ['name', ...allowed.map((o) => o.name)]);
   const number = (key: string, integer: boolean): number | undefined =>
@@ -68,4 +68,14 @@ export function optionReader(detector: string, options: DetectorOptions, allowed
   const name = typeof options.name === 'string' ? options.name : undefined;
   const featureKind = string('featureKind', FEATURE_KINDS);
   return { number, string, strings, name, featureKind };
+}
+
+export type OptionRead = ReturnType<typeof optionReader>;
+
+/** An entry whose factory gets the spec's options already checked against `options` and typed. */
+export function defineDetector(
+  entry: Omit<DetectorEntry, 'create'>,
+  build: (read: OptionRead, shared: FitCache) => Detector,
+): DetectorEntry {
+  return { ...entry, create: (options, shared) => build(optionReader(entry.name, options, entry.options), shared) };
 }

@@ -18,7 +18,7 @@ import type { FeatureSet } from '../data/feature-set.js';
 import { UserError } from '../core/errors.js';
 import type { Detector, DetectorFitInput } from './detector.js';
 import { assertSameDim, assertUsableFeatures, l2NormalisedRows } from './feature-validation.js';
-import { DEFAULT_FEATURE_KIND, type DetectorEntry, type DetectorOptionDoc, FEATURE_KIND_OPTION, optionReader } from './detector-entry.js';
+import { DEFAULT_FEATURE_KIND, type DetectorOptionDoc, FEATURE_KIND_OPTION, defineDetector } from './detector-entry.js';
 import { RunningTopK } from './running-top-k.js';
 
 export const KNN_KERNELS = ['exp', 'exp-temperature'] as const;
@@ -52,23 +52,23 @@ const KNN_OPTIONS: readonly DetectorOptionDoc[] = [
   FEATURE_KIND_OPTION,
 ];
 
-export const knnEntry: DetectorEntry = {
-  name: 'knn',
-  description: 'k-NN cosine: mean of the top-k exp(cos/T) against the ID train bank (the paper’s detector)',
-  needs: { labels: false, text: false, projected: false },
-  options: KNN_OPTIONS,
-  create(options) {
-    const read = optionReader('knn', options, KNN_OPTIONS);
-    return new KnnCosineDetector({
+export const knnEntry = defineDetector(
+  {
+    name: 'knn',
+    description: 'k-NN cosine: mean of the top-k exp(cos/T) against the ID train bank (the paper’s detector)',
+    needs: { labels: false, text: false, projected: false },
+    options: KNN_OPTIONS,
+  },
+  (read) =>
+    new KnnCosineDetector({
       k: read.number('k', true),
       kernel: read.string('kernel', KNN_KERNELS),
       temperature: read.number('temperature', false),
       excludeIds: read.strings('excludeIds'),
       featureKind: read.featureKind,
       name: read.name,
-    });
-  },
-};
+    }),
+);
 
 export function knnDefaultName(options: KnnCosineOptions): string {
   const k = options.k ?? KNN_DEFAULTS.k;

@@ -7,7 +7,7 @@ import type { FeatureKind } from '../models/encoder.js';
 import type { FeatureSet } from '../data/feature-set.js';
 import type { Detector, DetectorFitInput } from './detector.js';
 import { assertLabelled, assertSameDim, assertUsableFeatures } from './feature-validation.js';
-import { type DetectorEntry, type DetectorOptionDoc, FEATURE_KIND_OPTION, optionReader } from './detector-entry.js';
+import { type DetectorEntry, type DetectorOptionDoc, FEATURE_KIND_OPTION, defineDetector } from './detector-entry.js';
 import { FitCache } from './fit-cache.js';
 import { type ClassGaussians, fitClassGaussians, mahalanobisDistances } from './gaussian-fit.js';
 
@@ -79,16 +79,9 @@ export const MAHALANOBIS_OPTIONS: readonly DetectorOptionDoc[] = [
 
 /** The registry entry of a Mahalanobis variant: labels needed, the shared options, class Gaussians shared in one call. */
 export function mahalanobisVariantEntry(name: string, description: string, construct: (options: MahalanobisOptions) => Detector): DetectorEntry {
-  return {
-    name,
-    description,
-    needs: { labels: true, text: false, projected: false },
-    options: MAHALANOBIS_OPTIONS,
-    create(options, shared) {
-      const read = optionReader(name, options, MAHALANOBIS_OPTIONS);
-      return construct({ shrinkage: read.number('shrinkage', false), featureKind: read.featureKind, name: read.name, cache: shared });
-    },
-  };
+  return defineDetector({ name, description, needs: { labels: true, text: false, projected: false }, options: MAHALANOBIS_OPTIONS }, (read, shared) =>
+    construct({ shrinkage: read.number('shrinkage', false), featureKind: read.featureKind, name: read.name, cache: shared }),
+  );
 }
 
 export const mahalanobisEntry = mahalanobisVariantEntry(

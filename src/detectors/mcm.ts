@@ -7,7 +7,7 @@ import type { FeatureSet } from '../data/feature-set.js';
 import { UserError } from '../core/errors.js';
 import type { Detector, DetectorFitInput } from './detector.js';
 import { assertSameDim } from './feature-validation.js';
-import { type DetectorEntry, type DetectorOptionDoc, optionReader } from './detector-entry.js';
+import { type DetectorOptionDoc, defineDetector } from './detector-entry.js';
 import { logitScores } from './logit-scores.js';
 import { zeroShotLogits } from './zero-shot-logits.js';
 
@@ -49,13 +49,12 @@ export class McmDetector implements Detector {
   }
 }
 
-export const mcmEntry: DetectorEntry = {
-  name: 'mcm',
-  description: 'MCM / zero-shot MSP: max softmax of cos(projected image, class text embeddings) at T = 1',
-  needs: { labels: false, text: true, projected: true },
-  options: MCM_OPTIONS,
-  create(options) {
-    const read = optionReader('mcm', options, MCM_OPTIONS);
-    return new McmDetector({ temperature: read.number('temperature', false), name: read.name });
+export const mcmEntry = defineDetector(
+  {
+    name: 'mcm',
+    description: 'MCM / zero-shot MSP: max softmax of cos(projected image, class text embeddings) at T = 1',
+    needs: { labels: false, text: true, projected: true },
+    options: MCM_OPTIONS,
   },
-};
+  (read) => new McmDetector({ temperature: read.number('temperature', false), name: read.name }),
+);

@@ -8,7 +8,7 @@ import type { Detector, DetectorFitInput } from './detector.js';
 import { assertSameDim, assertUsableFeatures } from './feature-validation.js';
 import { FitCache } from './fit-cache.js';
 import { type ProbeTrainingOptions, type TrainedProbe, PROBE_DEFAULTS, probeLogits, trainLinearProbe } from './linear-probe-training.js';
-import { type DetectorEntry, type DetectorNeeds, type DetectorOptionDoc, DEFAULT_FEATURE_KIND, FEATURE_KIND_OPTION, optionReader } from './detector-entry.js';
+import { type DetectorEntry, type DetectorNeeds, type DetectorOptionDoc, DEFAULT_FEATURE_KIND, FEATURE_KIND_OPTION, defineDetector } from './detector-entry.js';
 import { LOGIT_SCORE_NAMES, type LogitScoreName, logitScores } from './logit-scores.js';
 
 export interface ProbeDetectorOptions {
@@ -89,18 +89,13 @@ export function probeEntries(
   describe: (head: LogitScoreName) => string,
   construct: (options: ProbeDetectorOptions) => ProbeDetector,
 ): DetectorEntry[] {
-  return LOGIT_SCORE_NAMES.map((head) => ({
-    name: `${prefix}-${head}`,
-    description: describe(head),
-    needs,
-    options: PROBE_OPTIONS,
-    create(options, shared) {
-      const read = optionReader(`${prefix}-${head}`, options, PROBE_OPTIONS);
+  return LOGIT_SCORE_NAMES.map((head) =>
+    defineDetector({ name: `${prefix}-${head}`, description: describe(head), needs, options: PROBE_OPTIONS }, (read, shared) => {
       // Only the options the spec gives: the rest keep PROBE_DEFAULTS (and the probe cache key stays the same).
       const numeric = PROBE_OPTIONS.filter((o) => o.type === 'integer' || o.type === 'number');
       const given = numeric.map((o) => [o.name, read.number(o.name, o.type === 'integer')] as const).filter(([, value]) => value !== undefined);
       const training = Object.fromEntries(given) as Omit<ProbeTrainingOptions, 'onEpoch'>;
       return construct({ head, training, featureKind: read.featureKind, name: read.name, cache: shared });
-    },
-  }));
+    }),
+  );
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import {
   ATTACKS,
   DETECTORS,
+  EXPORTERS,
   TARGET_STRATEGY_NAMES,
   UserError,
   createDetectors,
@@ -32,6 +33,7 @@ test('the package name resolves to the library, with its registries', (t) => {
   t.true('feature-collision' in ATTACKS);
   t.deepEqual([...TARGET_STRATEGY_NAMES], ['sample', 'prototype', 'nearest-prototype', 'text']);
   t.true(DETECTORS.some((d) => d.name === 'knn'));
+  t.deepEqual(EXPORTERS.map((e) => e.name), ['imagefolder', 'parquet']);
   t.throws(() => createDetectors(['no-such-detector']), { instanceOf: UserError });
 });
 

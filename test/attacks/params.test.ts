@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attackPresetNames, paramsHash, resolveAttackPreset } from '../../attacks/attack-params.js';
 import { UserError } from '../../src/core/errors.js';
-import { overridesFromArgs } from '../../src/cli/generate.js';
 
 test('paper-smooth is the paper recipe (official notebook settings)', (t) => {
   const { params, paramsHash: hash } = resolveAttackPreset('paper-smooth');
@@ -37,18 +36,6 @@ test('overrides replace any field and change the params hash', (t) => {
   // Same values, same hash, whatever the key order.
   t.is(resolveAttackPreset('paper-smooth', { steps: 250 }).paramsHash, base.paramsHash);
   t.is(paramsHash({ ...base.params }), base.paramsHash);
-});
-
-test('CLI flags map onto preset fields', (t) => {
-  const overrides = overridesFromArgs({ steps: 5, lambda: 20, lr: 0.01, budget: 'linf:0.03', 'target-class': 'Sneaker', set: ['constraints.dctLowPass.k=8', 'successThreshold=0.95'] });
-  const { params } = resolveAttackPreset('paper-smooth', overrides);
-  t.is(params.steps, 5);
-  t.is(params.lr, 0.01);
-  t.is(params.constraints.smoothness!.lambda, 20);
-  t.deepEqual(params.constraints.budget, { norm: 'linf', epsilon: 0.03 });
-  t.is(params.target.class, 'Sneaker');
-  t.deepEqual(params.constraints.dctLowPass, { k: 8 });
-  t.is(params.successThreshold, 0.95);
 });
 
 const BAD: [string, Record<string, unknown>, RegExp][] = [

@@ -4,6 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { resolveAttackPreset } from '../../attacks/attack-params.js';
+import { overridesFromArgs } from '../../src/cli/generate.js';
 import { TEST_BACKEND } from '../helpers/test-backend.js';
 
 const run = promisify(execFile);
@@ -37,3 +39,15 @@ for (const [name, args, message] of CASES) {
     t.notRegex(stderr, /\n\s+at /);
   });
 }
+
+test('CLI flags map onto preset fields', (t) => {
+  const overrides = overridesFromArgs({ steps: 5, lambda: 20, lr: 0.01, budget: 'linf:0.03', 'target-class': 'Sneaker', set: ['constraints.dctLowPass.k=8', 'successThreshold=0.95'] });
+  const { params } = resolveAttackPreset('paper-smooth', overrides);
+  t.is(params.steps, 5);
+  t.is(params.lr, 0.01);
+  t.is(params.constraints.smoothness!.lambda, 20);
+  t.deepEqual(params.constraints.budget, { norm: 'linf', epsilon: 0.03 });
+  t.is(params.target.class, 'Sneaker');
+  t.deepEqual(params.constraints.dctLowPass, { k: 8 });
+  t.is(params.successThreshold, 0.95);
+});
