@@ -13,8 +13,9 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { resolveAttackPreset, type ResolvedAttackPreset, canonicalJson } from '../../attacks/attack-params.js';
 import { quantizedFinish } from '../../attacks/quantized-finish.js';
-import { createAttack, targetStrategy } from '../../attacks/registry.js';
+import { buildConstraintSet, createAttack, targetStrategy } from '../../attacks/registry.js';
 import { classPrototypes, type ClassPrototypes } from '../../attacks/targets/class-prototypes.js';
+import { acquireOutputLock, checkOutputFolder, type OutputLock } from '../core/output-lock.js';
 import { iterateBatches, type OnError } from '../data/batches.js';
 import { encodePng } from '../data/decode-image.js';
 import { computeFeatures } from '../data/features.js';
@@ -95,6 +96,7 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
   const preset = resolveAttackPreset(options.attack, options.overrides ?? {});
   const { params } = preset;
   if (!Number.isSafeInteger(options.seed)) throw new UserError(`--seed must be an integer, got ${options.seed}`);
+  checkOutputFolder(options.out);
 
   report({ kind: 'stage', message: `loading target ${options.target}` });
   const encoder =
@@ -106,6 +108,7 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
       log: (message) => report({ kind: 'stage', message }),
     }));
   const ownEncoder = options.encoder === undefined;
+  let lock: OutputLock | null = null;
   try {
     if (params.inputSize !== null && encoder.inputSize !== params.inputSize) {
       throw new UserError(`target ${encoder.id} has input size ${encoder.inputSize}, but the attack asks for ${params.inputSize}`);
@@ -115,6 +118,8 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
     }
     const preprocess = preprocessFor(encoder);
     const size = encoder.inputSize;
+    // Everything the params can refuse at this input size is refused now, before the output folder is touched.
+    buildConstraintSet(params.constraints, size, size).dispose();
 
     report({ kind: 'stage', message: `ID features of ${options.id}` });
     const fullIdSource = await openImageSource(options.id);
@@ -146,6 +151,7 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
         }),
       )
       .digest('hex');
+    lock = acquireOutputLock(options.out, 'advood generate');
     const writer = await openReleaseWriter(options.out, {
       schemaInfo: { classNames: [...idSet.classNames], featureDim: encoder.embedDim, includeCleanImage: options.includeCleanImage ?? true },
       config: {
@@ -296,6 +302,7 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
       },
     };
   } finally {
+    lock?.release();
     if (ownEncoder) encoder.dispose();
   }
 }

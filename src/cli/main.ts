@@ -1,9 +1,10 @@
 /**
- * advood's command line. Each command lives in its own module; this file only registers them and turns
- * user mistakes (UserError) into one clear line and a non-zero exit, without a stack trace.
+ * advood's command line. Each command lives in its own module; this file only registers them and sends every
+ * failure through the error boundary (error-boundary.ts): one clear line and a documented exit code.
  */
 import yargs from 'yargs';
 import { UserError } from '../runtime/errors.js';
+import { debugRequested, reportFailure } from './error-boundary.js';
 import { demoCommand } from './demo.js';
 import { doctorCommand } from './doctor.js';
 import { evaluateCommand } from './evaluate.js';
@@ -24,6 +25,7 @@ export async function main(argv: string[]): Promise<number> {
       global: true,
     })
     .option('json', { type: 'boolean', describe: 'one JSON line per event instead of a progress bar', default: false, global: true })
+    .option('debug', { type: 'boolean', describe: 'on failure, print the stack trace too (env ADVOOD_DEBUG=1)', default: false, global: true })
     .command(doctorCommand)
     .command(featuresCommand)
     .command(releaseCommand)
@@ -45,11 +47,7 @@ export async function main(argv: string[]): Promise<number> {
     await parser.parseAsync();
     if (typeof process.exitCode === 'number') exitCode = process.exitCode;
   } catch (error) {
-    if (error instanceof UserError) {
-      process.stderr.write(`advood: ${error.message}\n`);
-      return 2;
-    }
-    throw error;
+    return reportFailure(error, debugRequested(argv));
   }
   return exitCode;
 }

@@ -11,7 +11,7 @@
  * Schema metadata `advood` holds JSON: format version, class names, provenance (encoder, weights, feature
  * kind, preprocessing, source) and the items that failed, so a cached file still reports them.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import {
   Field,
   FixedSizeList,
@@ -28,6 +28,7 @@ import {
   type Data,
   type Table,
 } from 'apache-arrow';
+import { writeFileSafely } from '../core/safe-write.js';
 import type { FeatureKind } from '../models/encoder.js';
 import { UserError, errorMessage } from '../runtime/errors.js';
 import type { FeatureSet } from './feature-set.js';
@@ -138,9 +139,7 @@ export function writeFeatureFile(path: string, file: FeatureFile): void {
   writer.reset(undefined, schema);
   for (let start = 0; start < n; start += ROWS_PER_BATCH) writer.write(recordBatch(schema, file, start, Math.min(n, start + ROWS_PER_BATCH)));
   const bytes = writer.finish().toUint8Array(true);
-  const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, bytes);
-  renameSync(temp, path);
+  writeFileSafely(path, bytes);
 }
 
 function column(table: Table, name: string, path: string) {

@@ -13,8 +13,13 @@ export interface CliResult {
 
 /** ADVOOD_BACKEND is cleared so the child picks its backend as a fresh shell would. */
 export async function advood(...args: string[]): Promise<CliResult> {
+  return advoodWithEnv({}, ...args);
+}
+
+/** `advood` with extra environment variables (ADVOOD_CACHE, ADVOOD_DEBUG, …). */
+export async function advoodWithEnv(env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI_PATH, ...args], { env: { ...process.env, ADVOOD_BACKEND: '' }, maxBuffer: 1 << 26 });
+    const { stdout, stderr } = await run(process.execPath, [CLI_PATH, ...args], { env: { ...process.env, ADVOOD_BACKEND: '', ...env }, maxBuffer: 1 << 26 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
