@@ -124,7 +124,13 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
     report({ kind: 'stage', message: `ID features of ${options.id}` });
     const fullIdSource = await openImageSource(options.id);
     const idSource = firstItems(fullIdSource, options.idN, '--id-n', options.id);
-    const idFeatures = await computeFeatures(encoder, idSource, { preprocess, batchSize: params.batch, kind: params.features, onError });
+    const idFeatures = await computeFeatures(encoder, idSource, {
+      preprocess,
+      batchSize: params.batch,
+      kind: params.features,
+      onError,
+      progress: { onCacheRejected: (file, reason) => report({ kind: 'stage', message: `feature cache ${file} rejected (${reason}); recomputing` }) },
+    });
     for (const failure of idFeatures.failures) report({ kind: 'skipped', item: failure.item.origin, reason: failure.reason });
     const idSet = idFeatures.set;
     if (idSet.ids.length === 0) throw new UserError(`${options.id}: no ID image could be used`);

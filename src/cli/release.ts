@@ -44,8 +44,7 @@ const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
       .option('to', { choices: ['imagefolder', 'parquet'] as const, demandOption: true, describe: 'export format' })
       .option('out', { type: 'string', describe: 'output folder (default: next to the release, DIR-<format>)' }) as Argv<ExportArgs>,
   handler: async (args) => {
-    const report = await verifyRelease(args.dir);
-    if (!report.ok) throw new UserError(`${args.dir} does not verify (run \`advood release verify ${args.dir}\`); not exporting`);
+    // The exporters verify the release themselves before reading it.
     const out = args.out ?? defaultExportDir(args.dir, args.to);
     const progress = createProgress(`export ${args.to}`, 1, { json: args.json });
     const result = args.to === 'parquet' ? await exportParquet(args.dir, out) : await exportImageFolder(args.dir, out);

@@ -11,6 +11,7 @@
  * Schema metadata `advood` holds JSON: format version, class names, provenance (encoder, weights, feature
  * kind, preprocessing, source) and the items that failed, so a cached file still reports them.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   Field,
@@ -68,6 +69,30 @@ interface FileMetadata {
   classNames: string[];
   provenance: FeatureProvenance;
   failures: FeatureFailure[];
+  /** featureContentSha256 of the file's rows and metadata, checked on every read. */
+  contentSha256?: string;
+}
+
+/**
+ * sha256 of everything a features file says: ids, labels, paths, source digests, class names, provenance,
+ * failures and the vectors' float32 bytes. Computed from the decoded values, so it checks what a reader uses.
+ */
+export function featureContentSha256(file: FeatureFile): string {
+  const hash = createHash('sha256');
+  hash.update(
+    JSON.stringify({
+      ids: file.ids,
+      labels: Array.from(file.labels),
+      sourcePaths: file.sourcePaths,
+      sourceSha256: file.sourceSha256,
+      classNames: file.classNames,
+      provenance: file.provenance,
+      failures: file.failures,
+      dim: file.dim,
+    }),
+  );
+  hash.update(new Uint8Array(file.vectors.buffer, file.vectors.byteOffset, file.vectors.byteLength));
+  return hash.digest('hex');
 }
 
 function featureSchema(dim: number, metadata: FileMetadata): Schema {
@@ -134,6 +159,7 @@ export function writeFeatureFile(path: string, file: FeatureFile): void {
     classNames: [...file.classNames],
     provenance: file.provenance,
     failures: [...file.failures],
+    contentSha256: featureContentSha256(file),
   });
   const writer = new RecordBatchFileWriter();
   writer.reset(undefined, schema);
@@ -178,7 +204,7 @@ export function readFeatureFile(path: string): FeatureFile {
     vectors.set(values.subarray(first, first + data.length * dim), row * dim);
     row += data.length;
   }
-  return {
+  const file: FeatureFile = {
     ids: strings('id'),
     labels,
     classNames: metadata.classNames,
@@ -189,4 +215,10 @@ export function readFeatureFile(path: string): FeatureFile {
     provenance: metadata.provenance,
     failures: metadata.failures,
   };
+  if (typeof metadata.contentSha256 !== 'string') throw new UserError(`${path}: carries no content digest (written by an older advood, or not by advood)`);
+  const actual = featureContentSha256(file);
+  if (actual !== metadata.contentSha256) {
+    throw new UserError(`${path}: content does not match its digest (${actual.slice(0, 12)}… ≠ recorded ${metadata.contentSha256.slice(0, 12)}…); the file was altered or corrupted`);
+  }
+  return file;
 }

@@ -13,7 +13,7 @@ import { refuseInsideRelease } from './export-target.js';
 import { hfSchemaMetadata } from './hf-features.js';
 import { CARD_FILE, renderCard } from './release-card.js';
 import { releaseFeatures } from './release-columns.js';
-import { openRelease } from './release-reader.js';
+import { openVerifiedRelease } from './verified-release.js';
 
 export const PARQUET_ROW_GROUP_ROWS = 100;
 
@@ -23,7 +23,7 @@ export function parquetFileName(index: number, count: number): string {
 
 export async function exportParquet(dir: string, out: string): Promise<{ files: string[]; rows: number }> {
   refuseInsideRelease(dir, out);
-  const release = await openRelease(dir);
+  const { release } = await openVerifiedRelease(dir, 'not exporting it');
   const features = releaseFeatures(release.manifest.schema);
   mkdirSync(join(out, 'data'), { recursive: true });
   const files: string[] = [];

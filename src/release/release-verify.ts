@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Schema } from 'apache-arrow';
 import { errorMessage } from '../runtime/errors.js';
-import { digestFile } from './file-digest.js';
+import { digestFile, sha256Hex } from './file-digest.js';
 import { DATASET_INFO_FILE, resolveReleaseFile, shardFileName, STATE_FILE } from './hf-layout.js';
 import { readShardBatches } from './release-reader.js';
 import { releaseArrowSchema, releaseFeatures } from './release-columns.js';
@@ -24,19 +24,26 @@ export interface VerifyReport {
   problems: VerifyProblem[];
   filesChecked: number;
   rowsChecked: number;
+  /**
+   * sha256 and size of every file as verify read it (the manifest first, then its listed files in order):
+   * what a cache of this release may be keyed by, never the manifest's claims about itself.
+   */
+  measured: { path: string; sha256: string; size: number }[];
 }
 
 export async function verifyRelease(dir: string): Promise<VerifyReport> {
   const problems: VerifyProblem[] = [];
   const report = (file: string, problem: string) => problems.push({ file, problem });
+  const measured: VerifyReport['measured'] = [];
   let manifest: ReleaseManifest;
   try {
     const loaded = readManifest(dir);
     manifest = loaded.manifest;
     for (const problem of manifestSelfCheck(loaded.text, manifest)) report(MANIFEST_FILE, problem);
+    measured.push({ path: MANIFEST_FILE, sha256: sha256Hex(loaded.text), size: Buffer.byteLength(loaded.text) });
   } catch (error) {
     report(MANIFEST_FILE, errorMessage(error).replace(`${join(dir, MANIFEST_FILE)}: `, ''));
-    return { ok: false, problems, filesChecked: 0, rowsChecked: 0 };
+    return { ok: false, problems, filesChecked: 0, rowsChecked: 0, measured };
   }
 
   // Every listed file: a plain name inside the release, present, with the recorded size and sha256.
@@ -53,6 +60,7 @@ export async function verifyRelease(dir: string): Promise<VerifyReport> {
     listed.add(entry.path);
     try {
       const digest = await digestFile(path);
+      measured.push({ path: entry.path, ...digest });
       filesChecked++;
       if (digest.size !== entry.size) report(entry.path, `size ${digest.size} bytes, manifest says ${entry.size}`);
       if (digest.sha256 !== entry.sha256) report(entry.path, `sha256 ${digest.sha256} does not match the manifest (${entry.sha256})`);
@@ -105,7 +113,7 @@ export async function verifyRelease(dir: string): Promise<VerifyReport> {
       report(shard.filename, `cannot be read as an Arrow IPC stream (${errorMessage(error)})`);
     }
   }
-  return { ok: problems.length === 0, problems, filesChecked, rowsChecked };
+  return { ok: problems.length === 0, problems, filesChecked, rowsChecked, measured };
 }
 
 function checkState(dir: string, manifest: ReleaseManifest, report: (file: string, problem: string) => void): void {
