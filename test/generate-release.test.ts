@@ -7,6 +7,7 @@ import { generateRelease, type GenerateOptions } from '../src/cli/generate-relea
 import { readManifest } from '../src/release/release-manifest.js';
 import { initBackend, type BackendReport } from '../src/runtime/backend.js';
 import { UserError } from '../src/runtime/errors.js';
+import { verifyRelease } from '../src/release/release-verify.js';
 import { SeededRandom } from '../src/metrics/seeded-random.js';
 import { fakeEncoder } from './helpers/attack-fake-encoder.js';
 
@@ -74,6 +75,8 @@ test('a run writes one row per good image, records the bad one, and raises cos t
   t.regex(manifest.errors[0]!.item, /img02-broken\.png/);
   t.deepEqual(manifest.schema.classNames, ['Bag', 'Sneaker']);
   t.is(manifest.seed, 7);
+  // Every row's provenance (seed, params hash, model, weights) agrees with what the manifest records.
+  t.deepEqual((await verifyRelease(join(root, 'a'))).problems, []);
 });
 
 test('the same seed gives a byte-identical release; another seed does not', async (t) => {

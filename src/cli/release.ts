@@ -77,7 +77,7 @@ const cardCommand: CommandModule<GlobalArgs, GlobalArgs & { dir: string }> = {
   describe: 'Regenerate the README.md dataset card from the manifest (and update its sha256 there)',
   builder: (y) => y.positional('dir', { type: 'string', demandOption: true, describe: 'release directory' }) as Argv<GlobalArgs & { dir: string }>,
   handler: async (args) => {
-    rewriteCard(args.dir);
+    await rewriteCard(args.dir);
     process.stdout.write(args.json ? JSON.stringify({ card: resolve(args.dir, 'README.md') }) + '\n' : `wrote ${resolve(args.dir, 'README.md')}\n`);
   },
 };
