@@ -33,6 +33,7 @@ interface ExportArgs extends GlobalArgs {
   dir: string;
   to: 'imagefolder' | 'parquet';
   out?: string;
+  overwrite: boolean;
 }
 
 const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
@@ -42,12 +43,14 @@ const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
     y
       .positional('dir', { type: 'string', demandOption: true, describe: 'release directory' })
       .option('to', { choices: ['imagefolder', 'parquet'] as const, demandOption: true, describe: 'export format' })
-      .option('out', { type: 'string', describe: 'output folder (default: next to the release, DIR-<format>)' }) as Argv<ExportArgs>,
+      .option('out', { type: 'string', describe: 'output folder (default: next to the release, DIR-<format>); new or empty' })
+      .option('overwrite', { type: 'boolean', default: false, describe: 'write into a non-empty --out, replacing files of the same name' }) as Argv<ExportArgs>,
   handler: async (args) => {
     // The exporters verify the release themselves before reading it.
     const out = args.out ?? defaultExportDir(args.dir, args.to);
     const progress = createProgress(`export ${args.to}`, 1, { json: args.json });
-    const result = args.to === 'parquet' ? await exportParquet(args.dir, out) : await exportImageFolder(args.dir, out);
+    const options = { overwrite: args.overwrite };
+    const result = args.to === 'parquet' ? await exportParquet(args.dir, out, options) : await exportImageFolder(args.dir, out, options);
     progress.tick(1);
     progress.done({ out, ...('images' in result ? { images: result.images } : { rows: result.rows, files: result.files.length }) });
   },

@@ -6,11 +6,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
-import { refuseInsideRelease } from './export-target.js';
+import { type ExportOptions, refuseInsideRelease, refuseNonEmptyOutput } from './export-target.js';
 import { openVerifiedRelease } from './verified-release.js';
 
-export async function exportImageFolder(dir: string, out: string): Promise<{ images: number }> {
+export async function exportImageFolder(dir: string, out: string, options: ExportOptions = {}): Promise<{ images: number }> {
   refuseInsideRelease(dir, out);
+  refuseNonEmptyOutput(out, options);
   const { release } = await openVerifiedRelease(dir, 'not exporting it');
   const classNames = release.manifest.schema.classNames;
   const csv = ['file_name,id,source_dataset,source_id,target_class,cos_before,cos_after,psnr,success'];

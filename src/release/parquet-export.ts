@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Compression, Table, WriterPropertiesBuilder, writeParquet } from 'parquet-wasm/node';
 import { writeFileAtomic } from './atomic-file.js';
-import { refuseInsideRelease } from './export-target.js';
+import { type ExportOptions, refuseInsideRelease, refuseNonEmptyOutput } from './export-target.js';
 import { hfSchemaMetadata } from './hf-features.js';
 import { CARD_FILE, renderCard } from './release-card.js';
 import { releaseFeatures } from './release-columns.js';
@@ -21,8 +21,9 @@ export function parquetFileName(index: number, count: number): string {
   return `train-${String(index).padStart(5, '0')}-of-${String(count).padStart(5, '0')}.parquet`;
 }
 
-export async function exportParquet(dir: string, out: string): Promise<{ files: string[]; rows: number }> {
+export async function exportParquet(dir: string, out: string, options: ExportOptions = {}): Promise<{ files: string[]; rows: number }> {
   refuseInsideRelease(dir, out);
+  refuseNonEmptyOutput(out, options);
   const { release } = await openVerifiedRelease(dir, 'not exporting it');
   const features = releaseFeatures(release.manifest.schema);
   mkdirSync(join(out, 'data'), { recursive: true });
