@@ -2,6 +2,7 @@
  * Attack parameters: the typed form of a preset (configs/attacks/*.json) after CLI overrides, validated once.
  * Every field has a value after resolution; the params hash identifies exactly these values.
  */
+import { parseGuardedJson } from '../src/core/json-guard.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
@@ -115,6 +116,9 @@ function expandDotted(overrides: Record<string, unknown>): Record<string, unknow
   for (const [path, value] of Object.entries(overrides)) {
     if (value === undefined) continue;
     const parts = path.split('.');
+    // Such a segment would set an object's prototype in merge() rather than a field, past every check.
+    const forbidden = parts.find((part) => part === '__proto__' || part === 'constructor' || part === 'prototype');
+    if (forbidden) throw new UserError(`override ${JSON.stringify(path)}: '${forbidden}' is not a field name`);
     let patch: unknown = value;
     for (let i = parts.length - 1; i >= 0; i--) patch = { [parts[i]!]: patch };
     out = merge(out, patch) as Record<string, unknown>;
@@ -216,7 +220,7 @@ export function validateAttackParams(raw: unknown, origin: string): { params: At
 
 function readPresetFile(path: string): unknown {
   try {
-    return JSON.parse(readFileSync(path, 'utf8'));
+    return parseGuardedJson(readFileSync(path, 'utf8'));
   } catch (error) {
     throw new UserError(`${path}: not a readable JSON attack preset (${errorMessage(error)})`);
   }

@@ -1,4 +1,5 @@
 /** `advood generate`: attack OOD images and write the adversarial release (see generate-release.ts). */
+import { JsonKeyError, parseGuardedJson } from '../core/json-guard.js';
 import type { Argv, CommandModule } from 'yargs';
 import { attackPresetNames } from '../../attacks/attack-params.js';
 import { resolveShard } from '../release/shard-spec.js';
@@ -66,8 +67,9 @@ function parseSet(entries: readonly string[]): Record<string, unknown> {
     const raw = entry.slice(eq + 1);
     let value: unknown;
     try {
-      value = JSON.parse(raw);
-    } catch {
+      value = parseGuardedJson(raw);
+    } catch (error) {
+      if (error instanceof JsonKeyError) throw new UserError(`--set ${JSON.stringify(entry)}: ${error.message}`);
       value = raw;
     }
     out[entry.slice(0, eq)] = value;

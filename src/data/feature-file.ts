@@ -11,6 +11,7 @@
  * Schema metadata `advood` holds JSON: format version, class names, provenance (encoder, weights, feature
  * kind, preprocessing, source) and the items that failed, so a cached file still reports them.
  */
+import { parseGuardedJson } from '../core/json-guard.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
@@ -183,7 +184,12 @@ export function readFeatureFile(path: string): FeatureFile {
   }
   const raw = table.schema.metadata.get(METADATA_KEY);
   if (raw === undefined) throw new UserError(`${path}: not an advood features file (no '${METADATA_KEY}' schema metadata)`);
-  const metadata = JSON.parse(raw) as FileMetadata;
+  let metadata: FileMetadata;
+  try {
+    metadata = parseGuardedJson(raw) as FileMetadata;
+  } catch (error) {
+    throw new UserError(`${path}: unreadable '${METADATA_KEY}' schema metadata (${errorMessage(error)})`);
+  }
   if (metadata.version !== FEATURE_FILE_VERSION) {
     throw new UserError(`${path}: features file version ${metadata.version}; this advood reads version ${FEATURE_FILE_VERSION}`);
   }

@@ -9,6 +9,7 @@
  * Format 2 added the per-batch checkpoint; a format-1 journal (which resumed at part granularity) is read by
  * migrating it: its tail is the end of its last committed part, or its finalising record.
  */
+import { parseGuardedJson } from '../core/json-guard.js';
 import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../runtime/errors.js';
@@ -80,7 +81,7 @@ export function readJournal(dir: string): ReleaseJournal | null {
   if (!info.isFile()) throw new UserError(`${path}: is not a regular file (a symlink?); refusing to use it as the progress journal`);
   let journal: { format?: unknown; parts?: unknown; tail?: unknown };
   try {
-    journal = JSON.parse(readFileSync(path, 'utf8')) as typeof journal;
+    journal = parseGuardedJson(readFileSync(path, 'utf8')) as typeof journal;
   } catch (error) {
     throw new UserError(`${path}: unreadable progress journal (${(error as Error).message}); remove the directory to start over`);
   }

@@ -9,6 +9,7 @@
  * shards, and each row's provenance (seed, params hash, target model, weights) against the manifest's config.
  * Problems are collected, each naming its file, rather than stopping at the first.
  */
+import { parseGuardedJson } from '../core/json-guard.js';
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Schema } from 'apache-arrow';
@@ -153,7 +154,7 @@ export async function verifyRelease(dir: string): Promise<VerifyReport> {
 function checkState(dir: string, manifest: ReleaseManifest, shardSha256: readonly string[], report: (file: string, problem: string) => void): void {
   let state: Record<string, unknown>;
   try {
-    state = JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as Record<string, unknown>;
+    state = parseGuardedJson(readFileSync(join(dir, STATE_FILE), 'utf8')) as Record<string, unknown>;
   } catch (error) {
     report(STATE_FILE, `cannot be read (${errorMessage(error)})`);
     return;
@@ -182,7 +183,7 @@ function checkState(dir: string, manifest: ReleaseManifest, shardSha256: readonl
 function checkDatasetInfo(dir: string, manifest: ReleaseManifest, rows: number, report: (file: string, problem: string) => void): void {
   let info: Record<string, unknown>;
   try {
-    info = JSON.parse(readFileSync(join(dir, DATASET_INFO_FILE), 'utf8')) as Record<string, unknown>;
+    info = parseGuardedJson(readFileSync(join(dir, DATASET_INFO_FILE), 'utf8')) as Record<string, unknown>;
   } catch (error) {
     report(DATASET_INFO_FILE, `cannot be read (${errorMessage(error)})`);
     return;
@@ -230,7 +231,7 @@ export function schemaDifferences(actual: Schema, expected: Schema): string[] {
   const metadata = actual.metadata.get('huggingface');
   let same = false;
   try {
-    same = metadata !== undefined && JSON.stringify(JSON.parse(metadata)) === JSON.stringify(JSON.parse(expected.metadata.get('huggingface')!));
+    same = metadata !== undefined && JSON.stringify(parseGuardedJson(metadata)) === JSON.stringify(JSON.parse(expected.metadata.get('huggingface')!));
   } catch {
     same = false;
   }
