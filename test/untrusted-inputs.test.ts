@@ -35,6 +35,62 @@ test('a safetensors header naming a tensor twice is refused (JSON.parse would ke
   t.throws(() => openSafetensors(path), { instanceOf: UserError, message: `${path}: header names tensor "w" twice; refusing an ambiguous checkpoint` });
 });
 
+test('NaN or Inf weights are refused at load, naming the tensor', (t) => {
+  const path = join(root, 'nan.safetensors');
+  writeSafetensors(path, [
+    { name: 'fine', shape: [2], data: Float32Array.from([1, 2]) },
+    { name: 'visual.proj', shape: [3], data: Float32Array.from([0.5, Number.NaN, Infinity]) },
+  ]);
+  const file = openSafetensors(path);
+  try {
+    t.deepEqual(Array.from(file.readFloat32('fine')), [1, 2]);
+    t.throws(() => file.readFloat32('visual.proj'), {
+      instanceOf: UserError,
+      message: `${path}: tensor 'visual.proj' holds 2 non-finite value(s) (first: NaN at flat index 1); refusing corrupt weights`,
+    });
+  } finally {
+    file.close();
+  }
+});
+
+/** Features are the mean colour, except that an image whose red channel is full gives NaN (a broken encoder). */
+class NanOnRedEncoder implements Encoder {
+  readonly id = 'nan-on-red@8';
+  readonly inputSize = 8;
+  readonly embedDim = 3;
+  readonly mean = [0, 0, 0] as const;
+  readonly std = [1, 1, 1] as const;
+  readonly features: FeatureKind = 'pre-projection';
+  readonly featureKinds: readonly FeatureKind[] = ['pre-projection'];
+  readonly weightsSha256 = 'nan-on-red';
+  encodeImage(pixels: tf.Tensor4D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const mean = pixels.mean([1, 2]) as tf.Tensor2D;
+      const red = mean.slice([0, 0], [-1, 1]).greater(0.99);
+      return tf.where(red.tile([1, 3]), tf.fill(mean.shape, Number.NaN), mean) as tf.Tensor2D;
+    });
+  }
+  dispose(): void {}
+}
+
+test('non-finite features are an item error: the image is skipped and named, or stops the run with --on-error fail', async (t) => {
+  const dir = join(root, 'nan-features');
+  mkdirSync(dir);
+  for (const [name, r] of [['a.png', 10], ['b-red.png', 255], ['c.png', 40]] as const) {
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: { r, g: 20, b: 30 } } }).png().toFile(join(dir, name));
+  }
+  const encoder = new NanOnRedEncoder();
+  const preprocess = { mode: 'clip' as const, size: 8, background: [255, 255, 255] as [number, number, number] };
+  const result = await computeFeatures(encoder, await openImageFolder(dir), { preprocess, batchSize: 3, cache: false });
+  t.deepEqual(result.set.ids, ['a.png', 'c.png']);
+  t.true(result.set.vectors.every(Number.isFinite));
+  t.deepEqual(result.failures.map((f) => [f.item.id, f.reason]), [['b-red.png', 'the encoder gave non-finite features (NaN or ±Inf) for this image']]);
+  await t.throwsAsync(computeFeatures(encoder, await openImageFolder(dir), { preprocess, batchSize: 3, cache: false, onError: 'fail' }), {
+    instanceOf: ItemError,
+    message: /b-red\.png: the encoder gave non-finite features/,
+  });
+});
+
 test('__proto__, constructor and prototype keys are refused in an attack preset, a manifest and --set, naming the key', (t) => {
   const preset = join(root, 'preset.json');
   writeFileSync(preset, JSON.stringify({ attack: 'feature-collision' }).replace('{', '{"__proto__": {"steps": 1}, '));

@@ -138,8 +138,17 @@ export async function computeFeatures(encoder: Encoder, source: ImageSource, opt
       } finally {
         features.dispose();
       }
-      chunks.push(values);
       batch.items.forEach((item, i) => {
+        const row = values.subarray(i * dim, (i + 1) * dim);
+        // Non-finite features would poison every detector fitted or scored on them: the item fails instead.
+        if (!row.every(Number.isFinite)) {
+          const failure = { item, reason: 'the encoder gave non-finite features (NaN or ±Inf) for this image' };
+          if (onError === 'fail') throw new ItemError(item.origin, failure.reason);
+          failures.push(failure);
+          options.progress?.onFailure?.(failure);
+          return;
+        }
+        chunks.push(row);
         ids.push(item.id);
         labels.push(item.label ?? -1);
         sourcePaths.push(item.origin);

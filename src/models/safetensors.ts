@@ -211,7 +211,14 @@ export class SafetensorsFile implements TensorSource {
     // Sized by the validated header, so bounded by the file size.
     const bytes = new Uint8Array(entry.end - entry.begin);
     readFully(this.fd, bytes, entry.begin, `${this.path} (tensor '${name}')`);
-    return convertToFloat32(entry.dtype, bytes, numel(entry.shape));
+    const values = convertToFloat32(entry.dtype, bytes, numel(entry.shape));
+    // A NaN or ±Inf weight turns every feature it touches non-finite, silently: refuse it here, by name.
+    const bad = values.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      const count = values.reduce((n, v) => n + (Number.isFinite(v) ? 0 : 1), 0);
+      throw new UserError(`${this.path}: tensor '${name}' holds ${count} non-finite value(s) (first: ${values[bad]} at flat index ${bad}); refusing corrupt weights`);
+    }
+    return values;
   }
 
   close(): void {
