@@ -91,6 +91,14 @@ test('non-finite features are an item error: the image is skipped and named, or 
   });
 });
 
+test('file-list paths are taken verbatim except the line ending: leading and trailing spaces are part of the name', async (t) => {
+  const dir = join(root, 'spaces');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'list.txt'), ' a.png\r\nb.png \nc.png\tlabel\n');
+  const source = await openFileList(join(dir, 'list.txt'));
+  t.deepEqual(source.items.map((item) => item.origin), [join(dir, ' a.png'), join(dir, 'b.png '), join(dir, 'c.png')]);
+});
+
 test('__proto__, constructor and prototype keys are refused in an attack preset, a manifest and --set, naming the key', (t) => {
   const preset = join(root, 'preset.json');
   writeFileSync(preset, JSON.stringify({ attack: 'feature-collision' }).replace('{', '{"__proto__": {"steps": 1}, '));
