@@ -142,7 +142,8 @@ class Checker {
   }
 
   number(value: unknown, field: string, rule: { min?: number; above?: number; max?: number; integer?: boolean }): number {
-    if (typeof value !== 'number' || !Number.isFinite(value)) this.fail(field, `must be a finite number, got ${JSON.stringify(value)}`);
+    // String() for numbers: JSON.stringify writes NaN and ±Infinity as null.
+    if (typeof value !== 'number' || !Number.isFinite(value)) this.fail(field, `must be a finite number, got ${typeof value === 'number' ? String(value) : JSON.stringify(value)}`);
     if (rule.integer && !Number.isInteger(value)) this.fail(field, `must be an integer, got ${value}`);
     if (rule.min !== undefined && value < rule.min) this.fail(field, `must be ≥ ${rule.min}, got ${value}`);
     if (rule.above !== undefined && value <= rule.above) this.fail(field, `must be > ${rule.above}, got ${value}`);

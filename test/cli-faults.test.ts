@@ -4,13 +4,16 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describeFailure } from '../src/cli/error-boundary.js';
+import { generateSummaryLine } from '../src/cli/generate.js';
 import { acquireOutputLock, LOCK_FILE } from '../src/core/output-lock.js';
+import type { ReleaseManifest } from '../src/release/release-manifest.js';
 import { UserError } from '../src/runtime/errors.js';
+import { generateFixtureRelease } from './fixtures/release-fixture-rows.js';
 import { advoodWithEnv, type CliResult } from './helpers/run-cli.js';
 
 const repo = join(import.meta.dirname, '..');
@@ -133,3 +136,76 @@ test('filesystem errors reaching the boundary: one line naming the file, exit 3,
   });
   t.is(describeFailure(new UserError('bad flag')).code, 2);
 });
+
+test('generate --no-clean-image works, and the progress line gives success as the summary does (a percentage)', async (t) => {
+  const out = join(work, 'no-clean');
+  const result = await cli(...GENERATE, '--no-clean-image', '--out', out);
+  t.is(result.code, 0, result.stderr);
+  const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { schema: { includeCleanImage: boolean } };
+  t.false(manifest.schema.includeCleanImage);
+  t.regex(result.stderr, /generate \d+\/\d+ .* success \d+\.\d %/);
+  const shown = [...result.stderr.matchAll(/success (\S+)( %)?/g)];
+  t.true(shown.length >= 3);
+  t.true(shown.every((m) => m[2] === ' %'), JSON.stringify(shown.map((m) => m[0])));
+  t.regex(result.stderr, /generate: \d+ rows .* success \d+\.\d %/);
+});
+
+test('generate --shard -1/2: one line about the --shard value, not "Unknown argument"', async (t) => {
+  oneLine(t, await cli(...GENERATE, '--shard', '-1/2', '--out', join(work, 'shard')), 2, /--shard "-1\/2": expected i\/n/);
+});
+
+test('the summary of a rerun that only had to close the release has no NaN medians', (t) => {
+  const median = { cosBefore: Number.NaN, cosAfter: Number.NaN, psnr: Number.NaN, linf: Number.NaN, lowFreqEnergy: Number.NaN, steps: Number.NaN };
+  const manifest = { counts: { rows: 7, errors: 1, itemsConsumed: 8, shards: 1 } } as ReleaseManifest;
+  const line = generateSummaryLine({ rows: 0, skipped: 0, successRate: 0, median, manifest }, '/out');
+  t.is(line, 'generate: nothing left to attack; finished the release in /out (7 rows, 1 skipped)');
+  t.notRegex(line, /NaN/);
+});
+
+/** One release for the per-command faults, and broken copies of it. */
+const release = join(work, 'release');
+test.before(async () => {
+  await generateFixtureRelease({ dir: release, total: 6, batch: 3, shardBytes: 1e9 });
+});
+
+function brokenCopy(name: string): string {
+  const dir = join(work, name);
+  cpSync(release, dir, { recursive: true });
+  const shard = readdirSync(dir).find((f) => f.startsWith('data-'))!;
+  writeFileSync(join(dir, shard), readFileSync(join(dir, shard)).subarray(0, 100));
+  return dir;
+}
+
+// A fault in each command ends as one line without a stack.
+const PER_COMMAND: [string, () => string[], number, RegExp][] = [
+  ['evaluate on a release with a truncated shard', () => ['evaluate', '--backend', 'wasm', '--id-train', join(demo, 'fashion-mnist-train'), '--id-test', join(demo, 'fashion-mnist-test'), '--ood', brokenCopy('truncated'), '--out', join(work, 'eval')], 2, /truncated does not verify \(data-00000-of-00001\.arrow: size 100 bytes.*; not evaluating it$/],
+  ['release card on a release that fails verify', () => ['release', 'card', brokenCopy('card-broken')], 2, /card-broken does not verify .*; not re-sealing it/],
+  ['release export into a non-empty folder', () => {
+    const out = join(work, 'export-full');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, 'keep.txt'), 'mine');
+    return ['release', 'export', release, '--to', 'parquet', '--out', out];
+  }, 2, /export-full is not empty \(keep\.txt\); pass --overwrite/],
+  ['release merge into one of its inputs', () => ['release', 'merge', release, brokenCopy('merge-b'), '--out', join(release, 'merged')], 2, /is inside the input release/],
+  ['release verify of a folder that is not a release', () => ['release', 'verify', join(work, 'nowhere-release')], 1, /manifest\.json: cannot read the release manifest/],
+  ['experiment with a __proto__ key in its config', () => {
+    const config = join(work, 'experiment.json');
+    writeFileSync(config, '{"name": "x", "__proto__": {"polluted": true}}');
+    return ['experiment', config];
+  }, 2, /experiment\.json: not a readable JSON experiment config \(key "__proto__" at the top level is not allowed/],
+  ['demo with --out under a file', () => {
+    writeFileSync(join(work, 'demo-file'), 'mine');
+    return ['demo', '--quick', '--backend', 'wasm', '--out', join(work, 'demo-file', 'sub')];
+  }, 2, /demo-file\/sub.*: part of its path is a file, not a folder/],
+];
+
+for (const [name, args, code, message] of PER_COMMAND) {
+  test(`one line, no stack: ${name}`, async (t) => {
+    const result = await cli(...args());
+    if (code === 1) {
+      t.is(result.code, 1);
+      t.regex(result.stderr, message);
+      t.notRegex(result.stderr, /\n\s+at /);
+    } else oneLine(t, result, code, message);
+  });
+}

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { resolveAttackPreset } from '../attacks/attack-params.js';
+import { joinDashValues } from '../src/cli/main.js';
 import { keyProblem, parseGuardedJson } from '../src/core/json-guard.js';
 import { computeFeatures } from '../src/data/features.js';
 import { openFileList } from '../src/data/file-list-source.js';
@@ -113,3 +114,10 @@ test('__proto__, constructor and prototype keys are refused in an attack preset,
   t.throws(() => parseGuardedJson('{"a": 1, "a": 2}'), { message: 'key "a" appears twice at the top level; the file is ambiguous' });
 });
 
+test('--lr NaN is reported as NaN, not as null', (t) => {
+  t.throws(() => resolveAttackPreset('paper-smooth', { lr: Number.NaN }), { instanceOf: UserError, message: /'lr' must be a finite number, got NaN/ });
+});
+
+test('a flag value that starts with a dash and a digit reaches its option (--shard -1/2)', (t) => {
+  t.deepEqual(joinDashValues(['generate', '--shard', '-1/2', '--lambda', '-5', '--out', 'x']), ['generate', '--shard=-1/2', '--lambda', '-5', '--out', 'x']);
+});

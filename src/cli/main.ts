@@ -13,9 +13,26 @@ import { featuresCommand } from './features.js';
 import { releaseCommand } from './release.js';
 import { generateCommand } from './generate.js';
 
+/**
+ * `--flag -1/2` → `--flag=-1/2`. yargs reads a value starting with '-' and a digit that is not a number as a
+ * cluster of short flags ("Unknown argument: 1"); joined, it reaches the option, whose own check names it.
+ */
+export function joinDashValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    if (/^--[a-z][\w-]*$/.test(arg) && next !== undefined && /^-\d/.test(next) && !Number.isFinite(Number(next))) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
-  const parser = yargs(argv)
+  const parser = yargs(joinDashValues(argv))
     .scriptName('advood')
     .usage('$0 <command> [options]\n\nGenerate, publish and evaluate adversarial OOD datasets.')
     .option('backend', {

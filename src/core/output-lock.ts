@@ -27,7 +27,8 @@ export function checkOutputFolder(dir: string, flag = '--out'): void {
   let isFolder: boolean;
   try {
     isFolder = lstatSync(dir).isDirectory();
-  } catch {
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') throw new UserError(`${flag} ${dir}: part of its path is a file, not a folder`);
     return; // absent: it will be created
   }
   if (!isFolder) throw new UserError(`${flag} ${dir} exists and is not a folder (a file or a symlink); name a new or existing folder`);

@@ -34,7 +34,7 @@ export async function openReleaseImageSource(dir: string, column: ReleaseImageCo
   const items: ImageItem[] = [];
   for await (const row of release.rows()) {
     if (column === 'cleanImage' && row.cleanImage === null) {
-      throw new ItemError(`${dir}#${row.id}`, 'this release was written without clean images (--no-clean-images); pass the clean source with --ood instead');
+      throw new ItemError(`${dir}#${row.id}`, 'this release was written without clean images (--no-clean-image); pass the clean source with --ood instead');
     }
     const { image: _image, cleanImage: _clean, feature: _feature, ...info } = row;
     rows.push(info);
