@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { digestFile } from '../src/release/file-digest.js';
@@ -72,3 +72,20 @@ async function shardDigests(dir: string): Promise<string[]> {
   const names = readdirSync(dir).filter((name) => name.startsWith('data-')).sort();
   return Promise.all(names.map(async (name) => `${name} ${(await digestFile(join(dir, name))).sha256}`));
 }
+
+test('generate over an OOD folder with a dangling symlink, a symlink loop and a link to /dev/zero: each is skipped and recorded, the run finishes', async (t) => {
+  const ood = join(work, 'hazards');
+  mkdirSync(ood);
+  for (const name of readdirSync(join(demo, 'textures')).filter((f) => f.endsWith('.png')).sort().slice(0, 2)) copyFileSync(join(demo, 'textures', name), join(ood, name));
+  symlinkSync(join(work, 'nowhere.png'), join(ood, 'x-dangling.png'));
+  symlinkSync('y-loop.png', join(ood, 'y-loop.png'));
+  symlinkSync('/dev/zero', join(ood, 'z-zero.png'));
+  const out = join(work, 'hazard-release');
+  const args = GENERATE.map((arg) => (arg === join(demo, 'textures') ? ood : arg));
+  const result = await cli(...args, '--out', out);
+  t.is(result.code, 0, result.stderr);
+  const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { counts: { rows: number }; errors: { item: string; reason: string }[] };
+  t.is(manifest.counts.rows, 2);
+  t.deepEqual(manifest.errors.map((e) => e.item), ['x-dangling.png', 'y-loop.png', 'z-zero.png'].map((name) => join(ood, name)));
+  t.regex(manifest.errors[2]!.reason, /a device, not an image file; skipped without reading it/);
+});

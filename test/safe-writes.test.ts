@@ -10,6 +10,7 @@ import { writeFileSafely } from '../src/core/safe-write.js';
 import { exportImageFolder } from '../src/release/imagefolder-export.js';
 import { exportParquet } from '../src/release/parquet-export.js';
 import { JOURNAL_FILE } from '../src/release/release-journal.js';
+import { canonicalManifestText, type ReleaseManifest, sealManifest } from '../src/release/release-manifest.js';
 import { mergeReleases } from '../src/release/release-merge.js';
 import { rewriteCard } from '../src/release/release-metadata.js';
 import { verifyRelease } from '../src/release/release-verify.js';
@@ -100,4 +101,20 @@ test('merge refuses an output equal to or inside an input release, before writin
   const merged = join(root, 'merged');
   await mergeReleases([a, b], merged, 'merge');
   t.deepEqual((await verifyRelease(merged)).problems, []);
+});
+
+test('merge refuses a part whose manifest was edited and resealed to contradict its rows', async (t) => {
+  const a = join(root, 'resealed-a');
+  const b = join(root, 'resealed-b');
+  await generateFixtureRelease({ dir: a, ...ARGS, shard: '0/2' });
+  await generateFixtureRelease({ dir: b, ...ARGS, shard: '1/2' });
+  const manifestPath = join(b, 'manifest.json');
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as ReleaseManifest;
+  const { manifestSha256: _, ...rest } = { ...manifest, seed: manifest.seed + 1 };
+  writeFileSync(manifestPath, canonicalManifestText(sealManifest(rest)));
+  await t.throwsAsync(mergeReleases([a, b], join(root, 'resealed-merged'), 'merge'), {
+    instanceOf: UserError,
+    message: /resealed-b does not verify[^]*seed \d+, the manifest says \d+/,
+  });
+  t.false(existsSync(join(root, 'resealed-merged')));
 });
