@@ -3,7 +3,6 @@
  */
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { UserError } from '../runtime/errors.js';
 import { defaultExportDir } from '../release/export-target.js';
 import { exportImageFolder } from '../release/imagefolder-export.js';
 import { exportParquet } from '../release/parquet-export.js';
