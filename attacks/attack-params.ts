@@ -8,6 +8,7 @@ import { canonicalJson } from '../src/core/canonical-json.js';
 import { ConfigChecker, isPlainObject } from '../src/core/config-checker.js';
 import { sha256Hex } from '../src/core/digest.js';
 import { UserError, errorMessage } from '../src/core/errors.js';
+import { parseGuardedJson } from '../src/core/json-guard.js';
 import { packagePath } from '../src/core/repo-paths.js';
 import { FEATURE_KINDS, type FeatureKind } from '../src/models/encoder.js';
 import { TARGET_STRATEGY_NAMES, type TargetStrategyName } from './targets/target-strategy-names.js';
@@ -102,6 +103,9 @@ function expandDotted(overrides: Record<string, unknown>): Record<string, unknow
   for (const [path, value] of Object.entries(overrides)) {
     if (value === undefined) continue;
     const parts = path.split('.');
+    // Such a segment would set an object's prototype in merge() rather than a field, past every check.
+    const forbidden = parts.find((part) => part === '__proto__' || part === 'constructor' || part === 'prototype');
+    if (forbidden) throw new UserError(`override ${JSON.stringify(path)}: '${forbidden}' is not a field name`);
     let patch: unknown = value;
     for (let i = parts.length - 1; i >= 0; i--) patch = { [parts[i]!]: patch };
     out = merge(out, patch) as Record<string, unknown>;
@@ -166,7 +170,7 @@ export function validateAttackParams(raw: unknown, origin: string): { params: At
 
 function readPresetFile(path: string): unknown {
   try {
-    return JSON.parse(readFileSync(path, 'utf8'));
+    return parseGuardedJson(readFileSync(path, 'utf8'));
   } catch (error) {
     throw new UserError(`${path}: not a readable JSON attack preset (${errorMessage(error)})`);
   }

@@ -4,5 +4,9 @@
 import { register } from 'tsx/esm/api';
 
 register();
+const argv = process.argv.slice(2);
+const { debugRequested, installProcessErrorBoundary } = await import('../src/cli/error-boundary.ts');
+// Before any backend loads: the wasm module's own rethrowing handlers must never be the ones that run.
+installProcessErrorBoundary(debugRequested(argv));
 const { main } = await import('../src/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await main(argv);

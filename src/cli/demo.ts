@@ -2,6 +2,7 @@
  * `advood demo`: the whole story on the embedded default (MobileNetV2 from nsfwjs; Fashion-MNIST as ID,
  * openclipart and textures as OOD), offline, in minutes. Prints the collapse table and the report's path.
  */
+import { checkOutputFolder } from '../core/output-lock.js';
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
@@ -36,6 +37,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
   handler: async (args) => {
     const out = resolve(args.out);
     // Every number of the demo is computed in this run: features are cached inside the run directory only.
+    checkOutputFolder(out);
     const cache = join(out, 'cache');
     rmSync(cache, { recursive: true, force: true });
     process.env.ADVOOD_CACHE = cache;

@@ -88,6 +88,7 @@ export const featuresCommand: CommandModule<object, FeaturesArgs> = {
             shown = done;
           },
           onFailure: ({ item, reason }) => progress.event('skipped', { id: item.id, file: item.origin, reason }),
+          onCacheRejected: (file, reason) => progress.event('cache-rejected', { file, reason: `${reason}; recomputing` }),
         },
       });
       if (result.set.ids.length === 0) {

@@ -6,9 +6,11 @@ import { resolveShard } from '../release/shard-spec.js';
 import { initBackend } from '../runtime/backend.js';
 import { checkFlags } from '../core/config-checker.js';
 import { UserError } from '../core/errors.js';
+import { JsonKeyError, parseGuardedJson } from '../core/json-guard.js';
+import { checkOutputFolder } from '../core/output-lock.js';
 import { createEncoder } from '../models/create-encoder.js';
 import { FEATURE_KINDS } from '../models/encoder.js';
-import { type GenerateProgress, generateRelease, presetInputSize } from '../pipeline/generate.js';
+import { type GenerateProgress, type GenerateSummary, generateRelease, presetInputSize } from '../pipeline/generate.js';
 import { commandLine } from './command-line.js';
 import { createProgress, type Progress } from './progress.js';
 import { stagePrinter } from './stage-printer.js';
@@ -30,7 +32,7 @@ interface GenerateArgs {
   shard?: string;
   'shard-count'?: number;
   'on-error': string;
-  'no-clean-image'?: boolean;
+  'clean-image': boolean;
   steps?: number;
   lr?: number;
   lambda?: number;
@@ -72,8 +74,9 @@ function parseSet(entries: readonly string[]): Record<string, unknown> {
     const raw = entry.slice(eq + 1);
     let value: unknown;
     try {
-      value = JSON.parse(raw);
-    } catch {
+      value = parseGuardedJson(raw);
+    } catch (error) {
+      if (error instanceof JsonKeyError) throw new UserError(`--set ${JSON.stringify(entry)}: ${error.message}`);
       value = raw;
     }
     out[entry.slice(0, eq)] = value;
@@ -111,6 +114,18 @@ export function generateEventLine(event: GenerateProgress): string | null {
   return null;
 }
 
+/** The closing line of `advood generate`. */
+export function generateSummaryLine(summary: Pick<GenerateSummary, 'rows' | 'skipped' | 'successRate' | 'median' | 'manifest'>, out: string): string {
+  const m = summary.median;
+  const counts = summary.manifest.counts;
+  // A rerun that only had to finish the release attacked nothing: there are no statistics (medians of nothing) to show.
+  if (summary.rows + summary.skipped === 0) return `generate: nothing left to attack; finished the release in ${out} (${counts.rows} rows, ${counts.errors} skipped)`;
+  return (
+    `generate: ${summary.rows} rows (${summary.skipped} skipped) in ${out}; success ${(100 * summary.successRate).toFixed(1)} %; ` +
+    `median cos ${m.cosBefore.toFixed(3)} → ${m.cosAfter.toFixed(3)} (8-bit), PSNR ${m.psnr.toFixed(1)} dB, L∞ ${(255 * m.linf).toFixed(1)}/255, steps ${m.steps}`
+  );
+}
+
 export const generateCommand: CommandModule<object, GenerateArgs> = {
   command: 'generate',
   describe: 'Perturb OOD images until their features collide with ID targets; write an adversarial release',
@@ -127,7 +142,8 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       .option('shard', { type: 'string', describe: 'this job covers part i/n of the OOD source (else Slurm/K8s env)' })
       .option('shard-count', { type: 'number', describe: 'part count for Slurm arrays without SLURM_ARRAY_TASK_COUNT and K8s Indexed Jobs' })
       .option('on-error', { type: 'string', choices: ['skip', 'fail'], default: 'skip', describe: 'a bad image is skipped and recorded, or stops the run' })
-      .option('no-clean-image', { type: 'boolean', describe: 'do not store the clean image in the release' })
+      // Declared positively: yargs reads --no-X as X=false, so an option named 'no-clean-image' could never be set.
+      .option('clean-image', { type: 'boolean', default: true, describe: 'store the clean image beside each adversarial one (--no-clean-image: do not)' })
       .option('batch', { type: 'number', describe: 'override: images attacked together' })
       .option('steps', { type: 'number', describe: 'override: optimiser steps' })
       .option('lr', { type: 'number', describe: 'override: learning rate (Adam) / step size (PGD)' })
@@ -147,12 +163,16 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
     checkFlags.number(args.seed, '--seed', { integer: true });
     checkFlags.optionalNumber(args.n, '--n', { min: 1, integer: true });
     checkFlags.optionalNumber(args['id-n'], '--id-n', { min: 1, integer: true });
+    /** The success rate as the summary line writes it (a percentage); JSON keeps the number. */
+    const successField = (rate: number) => (args.json ? rate : `${(100 * rate).toFixed(1)} %`);
     const backend = await initBackend({ request: args.backend });
     const overrides = overridesFromArgs(args);
     const shard = resolveShard(args.shard, process.env, args['shard-count']);
     let progress: Progress | null = null;
     let shown = 0;
     const stage = stagePrinter('generate', args.json);
+    // A bad --out is refused before the target loads (generateRelease checks it again, and locks it).
+    checkOutputFolder(args.out);
     stage(`loading target ${args.target}`);
     const encoder = await createEncoder(args.target, { weights: args.weights, inputSize: presetInputSize(args.attack, overrides), backend, log: stage });
     const summary = await generateRelease({
@@ -169,7 +189,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       onError: args['on-error'] as 'skip' | 'fail',
       backend,
       command: commandLine(),
-      includeCleanImage: !args['no-clean-image'],
+      includeCleanImage: args['clean-image'],
       onProgress: (event) => {
         if (event.kind === 'stage') stage(event.message);
         else if (event.kind === 'start') {
@@ -177,7 +197,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
           shown = event.resumeFrom;
           if (shown > 0) progress.tick(shown, { resumed: true });
         } else if (event.kind === 'batch' && progress) {
-          progress.tick(event.done - shown, { success: event.successRate, cos: event.meanCosAfter });
+          progress.tick(event.done - shown, { success: successField(event.successRate), cos: event.meanCosAfter });
           shown = event.done;
         } else if (event.kind === 'skipped') {
           if (progress) progress.event('skipped', { item: event.item, reason: event.reason });
@@ -185,10 +205,9 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
         }
       },
     }).finally(() => encoder.dispose());
-    (progress as Progress | null)?.done({ rows: summary.rows, skipped: summary.skipped, success: summary.successRate });
+    (progress as Progress | null)?.done({ rows: summary.rows, skipped: summary.skipped, success: successField(summary.successRate) });
     const m = summary.median;
-    const line = `generate: ${summary.rows} rows (${summary.skipped} skipped) in ${args.out}; success ${(100 * summary.successRate).toFixed(1)} %; ` +
-      `median cos ${m.cosBefore.toFixed(3)} → ${m.cosAfter.toFixed(3)} (8-bit), PSNR ${m.psnr.toFixed(1)} dB, L∞ ${(255 * m.linf).toFixed(1)}/255, steps ${m.steps}`;
+    const line = generateSummaryLine(summary, args.out);
     if (args.json) process.stdout.write(JSON.stringify({ event: 'summary', rows: summary.rows, skipped: summary.skipped, successRate: summary.successRate, median: m, paramsHash: summary.preset.paramsHash }) + '\n');
     else process.stderr.write(line + '\n');
   },

@@ -3,7 +3,6 @@
  */
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { UserError } from '../core/errors.js';
 import { defaultExportDir } from '../release/export-target.js';
 import { EXPORTERS, exporterNamed } from '../release/exporters.js';
 import { mergeReleases } from '../release/release-merge.js';
@@ -33,6 +32,7 @@ interface ExportArgs extends GlobalArgs {
   dir: string;
   to: string;
   out?: string;
+  overwrite: boolean;
 }
 
 const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
@@ -47,14 +47,14 @@ const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
         demandOption: true,
         describe: `export format: ${EXPORTERS.map((e) => `${e.name} (${e.description})`).join('; ')}`,
       })
-      .option('out', { type: 'string', describe: 'output folder (default: next to the release, DIR-<format>)' }) as Argv<ExportArgs>,
+      .option('out', { type: 'string', describe: 'output folder (default: next to the release, DIR-<format>); new or empty' })
+      .option('overwrite', { type: 'boolean', default: false, describe: 'write into a non-empty --out, replacing files of the same name' }) as Argv<ExportArgs>,
   handler: async (args) => {
-    const report = await verifyRelease(args.dir);
-    if (!report.ok) throw new UserError(`${args.dir} does not verify (run \`advood release verify ${args.dir}\`); not exporting`);
+    // The exporters verify the release themselves before reading it.
     const out = args.out ?? defaultExportDir(args.dir, args.to);
     const exporter = exporterNamed(args.to);
     const progress = createProgress(`export ${args.to}`, 1, { json: args.json });
-    const counts = await exporter.run(args.dir, out);
+    const counts = await exporter.run(args.dir, out, { overwrite: args.overwrite });
     progress.tick(1);
     progress.done({ out, ...counts });
   },
@@ -84,7 +84,7 @@ const cardCommand: CommandModule<GlobalArgs, GlobalArgs & { dir: string }> = {
   describe: 'Regenerate the README.md dataset card from the manifest (and update its sha256 there)',
   builder: (y) => y.positional('dir', { type: 'string', demandOption: true, describe: 'release directory' }) as Argv<GlobalArgs & { dir: string }>,
   handler: async (args) => {
-    rewriteCard(args.dir);
+    await rewriteCard(args.dir);
     process.stdout.write(args.json ? JSON.stringify({ card: resolve(args.dir, 'README.md') }) + '\n' : `wrote ${resolve(args.dir, 'README.md')}\n`);
   },
 };

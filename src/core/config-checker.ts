@@ -40,7 +40,8 @@ export class ConfigChecker {
   }
 
   number(value: unknown, field: string, rule: NumberRule = {}): number {
-    if (typeof value !== 'number' || !Number.isFinite(value)) this.fail(field, `must be a finite number, got ${JSON.stringify(value)}`);
+    // String() for numbers: JSON.stringify writes NaN and ±Infinity as null.
+    if (typeof value !== 'number' || !Number.isFinite(value)) this.fail(field, `must be a finite number, got ${typeof value === 'number' ? String(value) : JSON.stringify(value)}`);
     if (rule.integer && !Number.isInteger(value)) this.fail(field, `must be an integer, got ${value}`);
     if (rule.min !== undefined && value < rule.min) this.fail(field, `must be ≥ ${rule.min}, got ${value}`);
     if (rule.above !== undefined && value <= rule.above) this.fail(field, `must be > ${rule.above}, got ${value}`);

@@ -11,7 +11,9 @@
  * Schema metadata `advood` holds JSON: format version, class names, provenance (encoder, weights, feature
  * kind, preprocessing, source) and the items that failed, so a cached file still reports them.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { parseGuardedJson } from '../core/json-guard.js';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import {
   Field,
   FixedSizeList,
@@ -28,6 +30,7 @@ import {
   type Data,
   type Table,
 } from 'apache-arrow';
+import { writeFileSafely } from '../core/safe-write.js';
 import type { FeatureKind } from '../models/encoder.js';
 import { UserError, errorMessage } from '../core/errors.js';
 import type { FeatureSet } from './feature-set.js';
@@ -67,6 +70,30 @@ interface FileMetadata {
   classNames: string[];
   provenance: FeatureProvenance;
   failures: FeatureFailure[];
+  /** featureContentSha256 of the file's rows and metadata, checked on every read. */
+  contentSha256?: string;
+}
+
+/**
+ * sha256 of everything a features file says: ids, labels, paths, source digests, class names, provenance,
+ * failures and the vectors' float32 bytes. Computed from the decoded values, so it checks what a reader uses.
+ */
+export function featureContentSha256(file: FeatureFile): string {
+  const hash = createHash('sha256');
+  hash.update(
+    JSON.stringify({
+      ids: file.ids,
+      labels: Array.from(file.labels),
+      sourcePaths: file.sourcePaths,
+      sourceSha256: file.sourceSha256,
+      classNames: file.classNames,
+      provenance: file.provenance,
+      failures: file.failures,
+      dim: file.dim,
+    }),
+  );
+  hash.update(new Uint8Array(file.vectors.buffer, file.vectors.byteOffset, file.vectors.byteLength));
+  return hash.digest('hex');
 }
 
 function featureSchema(dim: number, metadata: FileMetadata): Schema {
@@ -133,14 +160,13 @@ export function writeFeatureFile(path: string, file: FeatureFile): void {
     classNames: [...file.classNames],
     provenance: file.provenance,
     failures: [...file.failures],
+    contentSha256: featureContentSha256(file),
   });
   const writer = new RecordBatchFileWriter();
   writer.reset(undefined, schema);
   for (let start = 0; start < n; start += ROWS_PER_BATCH) writer.write(recordBatch(schema, file, start, Math.min(n, start + ROWS_PER_BATCH)));
   const bytes = writer.finish().toUint8Array(true);
-  const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, bytes);
-  renameSync(temp, path);
+  writeFileSafely(path, bytes);
 }
 
 function column(table: Table, name: string, path: string) {
@@ -158,7 +184,12 @@ export function readFeatureFile(path: string): FeatureFile {
   }
   const raw = table.schema.metadata.get(METADATA_KEY);
   if (raw === undefined) throw new UserError(`${path}: not an advood features file (no '${METADATA_KEY}' schema metadata)`);
-  const metadata = JSON.parse(raw) as FileMetadata;
+  let metadata: FileMetadata;
+  try {
+    metadata = parseGuardedJson(raw) as FileMetadata;
+  } catch (error) {
+    throw new UserError(`${path}: unreadable '${METADATA_KEY}' schema metadata (${errorMessage(error)})`);
+  }
   if (metadata.version !== FEATURE_FILE_VERSION) {
     throw new UserError(`${path}: features file version ${metadata.version}; this advood reads version ${FEATURE_FILE_VERSION}`);
   }
@@ -179,7 +210,7 @@ export function readFeatureFile(path: string): FeatureFile {
     vectors.set(values.subarray(first, first + data.length * dim), row * dim);
     row += data.length;
   }
-  return {
+  const file: FeatureFile = {
     ids: strings('id'),
     labels,
     classNames: metadata.classNames,
@@ -190,4 +221,10 @@ export function readFeatureFile(path: string): FeatureFile {
     provenance: metadata.provenance,
     failures: metadata.failures,
   };
+  if (typeof metadata.contentSha256 !== 'string') throw new UserError(`${path}: carries no content digest (written by an older advood, or not by advood)`);
+  const actual = featureContentSha256(file);
+  if (actual !== metadata.contentSha256) {
+    throw new UserError(`${path}: content does not match its digest (${actual.slice(0, 12)}… ≠ recorded ${metadata.contentSha256.slice(0, 12)}…); the file was altered or corrupted`);
+  }
+  return file;
 }

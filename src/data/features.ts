@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Encoder, FeatureKind } from '../models/encoder.js';
 import { advoodCacheDir } from '../core/cache-dir.js';
-import { ItemError, UserError } from '../core/errors.js';
+import { ItemError, UserError, errorMessage } from '../core/errors.js';
 import { iterateBatches, type ItemFailure, type OnError } from './batches.js';
 import { FEATURE_FILE_VERSION, readFeatureFile, writeFeatureFile, type FeatureFile, type FeatureProvenance } from './feature-file.js';
 import type { ImageSource, Preprocess } from './image-source.js';
@@ -19,6 +19,8 @@ export interface FeatureProgress {
   onBatch?(done: number, total: number): void;
   /** Called once per item that failed, in source order. */
   onFailure?(failure: ItemFailure): void;
+  /** Called when a cache file fails its checks (altered, corrupted, unreadable); it is recomputed, never used. */
+  onCacheRejected?(path: string, reason: string): void;
 }
 
 export interface ComputeFeaturesOptions {
@@ -54,6 +56,22 @@ export function featureCachePath(provenance: FeatureProvenance): string {
   return join(advoodCacheDir('features'), `${featureCacheKey(provenance)}.arrow`);
 }
 
+/** A cache file, or null (reported) when it fails its content digest or does not hold what its key promises. */
+function readCachedFeatures(path: string, provenance: FeatureProvenance, progress: FeatureProgress | undefined): FeatureFile | null {
+  let file: FeatureFile;
+  try {
+    file = readFeatureFile(path);
+  } catch (error) {
+    progress?.onCacheRejected?.(path, errorMessage(error));
+    return null;
+  }
+  if (featureCacheKey(file.provenance) !== featureCacheKey(provenance)) {
+    progress?.onCacheRejected?.(path, 'holds features of another encoder, source or preprocessing than its name says');
+    return null;
+  }
+  return file;
+}
+
 function failuresFromFile(source: ImageSource, file: FeatureFile): ItemFailure[] {
   const byId = new Map(source.items.map((item) => [item.id, item]));
   return file.failures.map((f) => ({ item: byId.get(f.id) ?? { id: f.id, label: null, origin: f.origin }, reason: f.reason }));
@@ -80,8 +98,9 @@ export async function computeFeatures(encoder: Encoder, source: ImageSource, opt
   const onError = options.onError ?? 'skip';
   const total = source.items.length;
 
-  if (cachePath && existsSync(cachePath)) {
-    const set = readFeatureFile(cachePath);
+  const cached = cachePath && existsSync(cachePath) ? readCachedFeatures(cachePath, provenance, options.progress) : null;
+  if (cachePath && cached) {
+    const set = cached;
     const failures = failuresFromFile(source, set);
     for (const failure of failures) options.progress?.onFailure?.(failure);
     if (onError === 'fail' && failures.length > 0) throw new ItemError(failures[0].item.origin, failures[0].reason);
@@ -119,8 +138,17 @@ export async function computeFeatures(encoder: Encoder, source: ImageSource, opt
       } finally {
         features.dispose();
       }
-      chunks.push(values);
       batch.items.forEach((item, i) => {
+        const row = values.subarray(i * dim, (i + 1) * dim);
+        // Non-finite features would poison every detector fitted or scored on them: the item fails instead.
+        if (!row.every(Number.isFinite)) {
+          const failure = { item, reason: 'the encoder gave non-finite features (NaN or ±Inf) for this image' };
+          if (onError === 'fail') throw new ItemError(item.origin, failure.reason);
+          failures.push(failure);
+          options.progress?.onFailure?.(failure);
+          return;
+        }
+        chunks.push(row);
         ids.push(item.id);
         labels.push(item.label ?? -1);
         sourcePaths.push(item.origin);

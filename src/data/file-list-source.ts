@@ -1,6 +1,6 @@
 /**
- * File list: a UTF-8 text file with one image per line, `<path>` or `<path>\t<class name>`. Relative paths
- * are relative to the list file's folder. Blank lines and lines starting with '#' are skipped. Class names
+ * File list: a UTF-8 text file with one image per line, `<path>` or `<path>\t<class name>`. Paths are taken
+ * verbatim (only the line ending, \n or \r\n, is removed); relative paths are relative to the list file's folder. Blank lines and lines starting with '#' are skipped. Class names
  * are the sorted distinct labels; unlabelled lines get label null. Listed files that are missing are not a
  * listing error: they fail (and are reported) when loaded, so one bad line never stops a run.
  */
@@ -26,7 +26,8 @@ export async function openFileList(listPath: string, options: DecodeOptions = {}
     if (line.trim() === '' || line.startsWith('#')) return;
     const fields = line.split('\t');
     if (fields.length > 2) throw new UserError(`${where}: expected '<path>' or '<path>\\t<label>', got ${fields.length} tab-separated fields`);
-    const path = fields[0].trim();
+    // Verbatim: file names may begin or end with spaces, and trimming would load a different file.
+    const path = fields[0];
     const className = fields.length === 2 ? fields[1].trim() : null;
     if (path === '') throw new UserError(`${where}: empty path`);
     if (className === '') throw new UserError(`${where}: empty label after the tab`);

@@ -3,9 +3,11 @@
  * file-backed sources (ImageFolder, file list).
  */
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ItemError, errorMessage } from '../core/errors.js';
+import { fsErrorReason, isFsError } from '../core/fs-error.js';
 import { decodeImage, type DecodeOptions } from './decode-image.js';
 import type { DecodedImage, ImageItem, ImageSource, Preprocess } from './image-source.js';
 
@@ -17,16 +19,37 @@ export function hasImageExtension(name: string): boolean {
   return IMAGE_EXTENSIONS.some((ext) => lower.endsWith(ext));
 }
 
-/** Reads and decodes one image file; every failure is an ItemError naming `path`. */
+/** What a non-regular file is, for the skip reason. */
+function fileKind(info: { isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
+  if (info.isFIFO()) return 'a FIFO (named pipe)';
+  if (info.isSocket()) return 'a socket';
+  if (info.isCharacterDevice() || info.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
+/**
+ * Reads and decodes one image file; every failure is an ItemError naming `path`. The file is opened without
+ * blocking and checked to be a regular file before a byte is read: a FIFO would hang the read, and a symlink
+ * to /dev/zero would fill memory.
+ */
 export async function loadImageFile(path: string, preprocess: Preprocess, options: DecodeOptions = {}): Promise<DecodedImage> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const info = await handle.stat();
+      if (info.isDirectory()) throw new ItemError(path, 'is a directory, not an image file');
+      if (!info.isFile()) throw new ItemError(path, `${fileKind(info)}, not an image file; skipped without reading it`);
+      bytes = await handle.readFile();
+    } finally {
+      await handle.close();
+    }
   } catch (error) {
+    if (error instanceof ItemError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new ItemError(path, 'file not found');
     if (code === 'EISDIR') throw new ItemError(path, 'is a directory, not an image file');
-    throw new ItemError(path, `cannot read file (${errorMessage(error)})`);
+    throw new ItemError(path, `cannot read file (${isFsError(error) ? fsErrorReason(error) : errorMessage(error)})`);
   }
   return decodeImage(bytes, path, preprocess, options);
 }

@@ -8,7 +8,8 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
-import { UserError } from '../core/errors.js';
+import { UserError, errorMessage } from '../core/errors.js';
+import { describeFsError, isFsError } from '../core/fs-error.js';
 import type { DecodeOptions } from './decode-image.js';
 import { IMAGE_EXTENSIONS, hasImageExtension, makeFileSource } from './image-file.js';
 import type { ImageItem, ImageSource } from './image-source.js';
@@ -20,14 +21,27 @@ interface ClassFolder {
   name: string;
 }
 
+/**
+ * A directory to descend into. An entry that cannot be stat'ed (a dangling symlink, a symlink loop, no
+ * permission) is not one: it is listed like a file, so that loading it fails as that one item, named and
+ * skipped, instead of the listing failing for the whole folder.
+ */
 function isDirectory(path: string): boolean {
-  return statSync(path).isDirectory();
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function visibleEntries(dir: string): string[] {
-  return readdirSync(dir)
-    .filter((name) => !name.startsWith('.'))
-    .sort();
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (error) {
+    throw new UserError(isFsError(error) ? `cannot list the image folder ${describeFsError(error)}` : `${dir}: cannot list the image folder (${errorMessage(error)})`);
+  }
+  return names.filter((name) => !name.startsWith('.')).sort();
 }
 
 function listImagesRecursively(dir: string): string[] {

@@ -3,6 +3,7 @@
  * `spec` is a preset name (configs/targets/<name>.json), a path to such a JSON file, or a checkpoint
  * directory that a family recognises.
  */
+import { parseGuardedJson } from '../core/json-guard.js';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { ConfigChecker, isPlainObject } from '../core/config-checker.js';
@@ -34,7 +35,7 @@ function familyNamed(name: string, origin: string): EncoderFamily {
 function readConfigFile(path: string, name: string): TargetConfig {
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = parseGuardedJson(readFileSync(path, 'utf8'));
   } catch (error) {
     throw new UserError(`${path}: not a readable JSON target config (${errorMessage(error)})`);
   }

@@ -8,6 +8,7 @@
  * the tensors a tower asks for. Sharded checkpoints (`*.safetensors.index.json`) are read through the same
  * interface.
  */
+import { JsonKeyError, parseGuardedJson } from '../core/json-guard.js';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { UserError, errorMessage } from '../core/errors.js';
@@ -130,8 +131,13 @@ export class SafetensorsFile implements TensorSource {
     readFully(fd, headerBytes, 8, path);
     let header: unknown;
     try {
-      header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
+      header = parseGuardedJson(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
     } catch (error) {
+      // A key twice in the header is a tensor named twice: JSON.parse would keep the last one silently.
+      if (error instanceof JsonKeyError && error.repeated && error.at === '$') {
+        throw new UserError(`${path}: header names tensor ${JSON.stringify(error.key)} twice; refusing an ambiguous checkpoint`);
+      }
+      if (error instanceof JsonKeyError) throw new UserError(`${path}: header ${error.message}`);
       throw new UserError(`${path}: header is not valid UTF-8 JSON (${errorMessage(error)})`);
     }
     if (typeof header !== 'object' || header === null || Array.isArray(header)) {
@@ -205,7 +211,14 @@ export class SafetensorsFile implements TensorSource {
     // Sized by the validated header, so bounded by the file size.
     const bytes = new Uint8Array(entry.end - entry.begin);
     readFully(this.fd, bytes, entry.begin, `${this.path} (tensor '${name}')`);
-    return convertToFloat32(entry.dtype, bytes, numel(entry.shape));
+    const values = convertToFloat32(entry.dtype, bytes, numel(entry.shape));
+    // A NaN or ±Inf weight turns every feature it touches non-finite, silently: refuse it here, by name.
+    const bad = values.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      const count = values.reduce((n, v) => n + (Number.isFinite(v) ? 0 : 1), 0);
+      throw new UserError(`${this.path}: tensor '${name}' holds ${count} non-finite value(s) (first: ${values[bad]} at flat index ${bad}); refusing corrupt weights`);
+    }
+    return values;
   }
 
   close(): void {
@@ -223,7 +236,7 @@ export class ShardedSafetensors implements TensorSource {
   constructor(readonly origin: string) {
     let index: unknown;
     try {
-      index = JSON.parse(readFileSync(origin, 'utf8'));
+      index = parseGuardedJson(readFileSync(origin, 'utf8'));
     } catch (error) {
       throw new UserError(`${origin}: not a readable safetensors index (${errorMessage(error)})`);
     }

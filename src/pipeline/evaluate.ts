@@ -140,6 +140,7 @@ export async function runEvaluation(options: EvaluateOptions, opened?: Evaluatio
         progress: {
           onBatch: (done, total) => report({ kind: 'features', set: `${setName} (${kind})`, done, total }),
           onFailure: ({ item, reason }) => report({ kind: 'skipped', set: setName, item: item.origin, reason }),
+          onCacheRejected: (file, reason) => report({ kind: 'stage', message: `feature cache ${file} rejected (${reason}); recomputing` }),
         },
       });
       if (result.set.ids.length === 0) throw new UserError(`${setName}: none of its ${source.items.length} images could be used`);

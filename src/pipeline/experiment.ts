@@ -7,6 +7,7 @@
  * every machine. A release that already exists and verifies is reused, so a rerun after a crash only redoes
  * what is missing (an unfinished release resumes inside generate).
  */
+import { parseGuardedJson } from '../core/json-guard.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { firstItems } from '../data/first-items.js';
@@ -65,7 +66,7 @@ const POSITIVE_INTEGER = { min: 1, integer: true } as const;
 export function readExperimentConfig(path: string, vars: Record<string, string> = {}): ExperimentConfig {
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = parseGuardedJson(readFileSync(path, 'utf8'));
   } catch (error) {
     throw new UserError(`${path}: not a readable JSON experiment config (${errorMessage(error)})`);
   }

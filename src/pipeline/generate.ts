@@ -8,9 +8,10 @@
  * produces the same bytes.
  */
 import { resolveAttackPreset, type ResolvedAttackPreset } from '../../attacks/attack-params.js';
-import { createAttack } from '../../attacks/registry.js';
+import { buildConstraintSet, createAttack } from '../../attacks/registry.js';
 import { checkFlags } from '../core/config-checker.js';
 import { UserError } from '../core/errors.js';
+import { acquireOutputLock, checkOutputFolder, type OutputLock } from '../core/output-lock.js';
 import { advoodVersion } from '../core/repo-paths.js';
 import { iterateBatches, type OnError } from '../data/batches.js';
 import { firstItems } from '../data/first-items.js';
@@ -99,8 +100,11 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
   const preset = resolveAttackPreset(options.attack, options.overrides ?? {});
   const { params } = preset;
   checkFlags.number(seed, '--seed', { integer: true, min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER });
+  checkOutputFolder(options.out);
   checkEncoderFits(encoder, preset);
   const preprocess = preprocessFor(encoder);
+  // Everything the params can refuse at this input size is refused now, before the output folder is touched.
+  buildConstraintSet(params.constraints, encoder.inputSize, encoder.inputSize).dispose();
 
   report({ kind: 'stage', message: `ID features of ${options.id}` });
   const { fullIdSource, idSource, idFeatures, prototypes, targets } = await prepareGenerationTargets({
@@ -112,70 +116,77 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
     seed,
     onError,
     onSkipped: (item, reason) => report({ kind: 'skipped', item, reason }),
+    onCacheRejected: (file, reason) => report({ kind: 'stage', message: `feature cache ${file} rejected (${reason}); recomputing` }),
   });
 
   const oodSource = firstItems(await openImageSource(options.ood), options.n, '--n', options.ood);
   const items = shardItems(oodSource.items, options.shard ?? { index: 0, count: 1 });
-  const writer = await openReleaseWriter(options.out, {
-    schemaInfo: { classNames: [...idFeatures.classNames], featureDim: encoder.embedDim, includeCleanImage },
-    config: {
-      attack: { preset: preset.name, origin: preset.origin, params },
-      target: encoder.id,
-      id: options.id,
-      idN: options.idN ?? null,
-      // target_index counts rows of this source's features; evaluate checks it is given the same source.
-      idSource: { fingerprint: fullIdSource.fingerprint },
-      ood: options.ood,
-      n: options.n ?? null,
+  // Held from the first write to the last, so that two runs cannot write one --out at once.
+  const lock: OutputLock = acquireOutputLock(options.out, 'advood generate');
+  try {
+    const writer = await openReleaseWriter(options.out, {
+      schemaInfo: { classNames: [...idFeatures.classNames], featureDim: encoder.embedDim, includeCleanImage },
+      config: {
+        attack: { preset: preset.name, origin: preset.origin, params },
+        target: encoder.id,
+        id: options.id,
+        idN: options.idN ?? null,
+        // target_index counts rows of this source's features; evaluate checks it is given the same source.
+        idSource: { fingerprint: fullIdSource.fingerprint },
+        ood: options.ood,
+        n: options.n ?? null,
+        seed,
+      },
+      paramsHash: runHash({
+        paramsHash: preset.paramsHash,
+        seed,
+        encoder: encoder.id,
+        weights: encoder.weightsSha256,
+        id: idSource.fingerprint,
+        ood: oodSource.fingerprint,
+        includeCleanImage,
+      }),
+      shard: options.shard ?? null,
+      shardBytes: options.shardBytes,
+    });
+    const version = advoodVersion();
+    const context = {
+      encoder,
+      preset,
+      attack: createAttack(params, seed),
+      targets,
+      prototypes,
+      sourceName: oodSource.name,
       seed,
-    },
-    paramsHash: runHash({
-      paramsHash: preset.paramsHash,
-      seed,
-      encoder: encoder.id,
-      weights: encoder.weightsSha256,
-      id: idSource.fingerprint,
-      ood: oodSource.fingerprint,
       includeCleanImage,
-    }),
-    shard: options.shard ?? null,
-    shardBytes: options.shardBytes,
-  });
-  const version = advoodVersion();
-  const context = {
-    encoder,
-    preset,
-    attack: createAttack(params, seed),
-    targets,
-    prototypes,
-    sourceName: oodSource.name,
-    seed,
-    includeCleanImage,
-    advoodVersion: version,
-    onStep: (event: { step: number; meanCos: number; active: number }) => report({ kind: 'step', ...event }),
-  };
-  report({ kind: 'start', total: items.length, resumeFrom: writer.resumeFrom });
+      advoodVersion: version,
+      onStep: (event: { step: number; meanCos: number; active: number }) => report({ kind: 'step', ...event }),
+    };
+    report({ kind: 'start', total: items.length, resumeFrom: writer.resumeFrom });
 
-  let consumed = writer.resumeFrom;
-  const written: RowNumbers[] = [];
-  let skipped = 0;
-  for await (const batch of iterateBatches(oodSource, { preprocess, batchSize: params.batch, onError, items: items.slice(consumed) })) {
-    const errors: ReleaseError[] = batch.failures.map((f) => ({ item: f.item.origin, reason: f.reason }));
-    for (const e of errors) report({ kind: 'skipped', item: e.item, reason: e.reason });
-    skipped += errors.length;
-    const rows = await attackBatchToRows(context, batch);
-    consumed += batch.items.length + batch.failures.length;
-    await writer.append(rows, errors, consumed);
-    written.push(...rows.map(rowNumbers));
-    report({ kind: 'batch', done: consumed, total: items.length, successRate: successRate(written), meanCosAfter: meanCosAfter(written) });
+    let consumed = writer.resumeFrom;
+    const written: RowNumbers[] = [];
+    let skipped = 0;
+    for await (const batch of iterateBatches(oodSource, { preprocess, batchSize: params.batch, onError, items: items.slice(consumed) })) {
+      const errors: ReleaseError[] = batch.failures.map((f) => ({ item: f.item.origin, reason: f.reason }));
+      for (const e of errors) report({ kind: 'skipped', item: e.item, reason: e.reason });
+      skipped += errors.length;
+      const rows = await attackBatchToRows(context, batch);
+      consumed += batch.items.length + batch.failures.length;
+      await writer.append(rows, errors, consumed);
+      written.push(...rows.map(rowNumbers));
+      report({ kind: 'batch', done: consumed, total: items.length, successRate: successRate(written), meanCosAfter: meanCosAfter(written) });
+    }
+
+    const manifest = await writer.close({
+      command: options.command,
+      seed,
+      versions: { advood: version, ...options.backend.versions, backend: options.backend.chosen },
+      model: { id: encoder.id, weightsSha256: encoder.weightsSha256 },
+      card: generatedReleaseCard({ oodName: oodSource.name, idName: idSource.name, encoderId: encoder.id, preset }),
+    });
+    return { manifest, preset, skipped, ...rowStatistics(written) };
+  } finally {
+    lock.release();
   }
-
-  const manifest = await writer.close({
-    command: options.command,
-    seed,
-    versions: { advood: version, ...options.backend.versions, backend: options.backend.chosen },
-    model: { id: encoder.id, weightsSha256: encoder.weightsSha256 },
-    card: generatedReleaseCard({ oodName: oodSource.name, idName: idSource.name, encoderId: encoder.id, preset }),
-  });
-  return { manifest, preset, skipped, ...rowStatistics(written) };
 }

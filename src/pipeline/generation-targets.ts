@@ -34,6 +34,8 @@ export interface GenerationTargetOptions {
   seed: number;
   onError: OnError;
   onSkipped: (item: string, reason: string) => void;
+  /** A cached feature file that failed its content check (it is recomputed). */
+  onCacheRejected?: (file: string, reason: string) => void;
 }
 
 export async function prepareGenerationTargets(options: GenerationTargetOptions): Promise<GenerationTargets> {
@@ -46,6 +48,7 @@ export async function prepareGenerationTargets(options: GenerationTargetOptions)
     batchSize: params.batch,
     kind: params.features,
     onError: options.onError,
+    progress: { onCacheRejected: options.onCacheRejected },
   });
   for (const failure of computed.failures) options.onSkipped(failure.item.origin, failure.reason);
   const idFeatures = computed.set;

@@ -1,6 +1,27 @@
 /** Where an export may go: next to a release, never into it, since the manifest must keep covering every file there. */
+import { readdirSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
+import { checkOutputFolder } from '../core/output-lock.js';
+
+export interface ExportOptions {
+  /** Write into a non-empty --out, replacing files of the same name (default: refuse). */
+  overwrite?: boolean;
+}
+
+/** An export writes into a new or empty folder unless told to overwrite: files already there are not its to replace. */
+export function refuseNonEmptyOutput(out: string, options: ExportOptions = {}): void {
+  checkOutputFolder(out);
+  let entries: string[];
+  try {
+    entries = readdirSync(out);
+  } catch {
+    return; // absent: it will be created
+  }
+  if (entries.length > 0 && !options.overwrite) {
+    throw new UserError(`--out ${out} is not empty (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}); pass --overwrite to write over it, or choose an empty folder`);
+  }
+}
 
 export function refuseInsideRelease(dir: string, out: string): void {
   const rel = relative(resolve(dir), resolve(out));

@@ -4,6 +4,7 @@
  * dataset_info.json: only the first level of keys sorted, indent=2, so nested feature order is kept).
  */
 import { basename, resolve, sep } from 'node:path';
+import { sha256Hex } from '../core/digest.js';
 import { UserError } from '../core/errors.js';
 import type { HfFeatures } from './hf-features.js';
 import { sortKeysDeep } from '../core/canonical-json.js';
@@ -29,6 +30,11 @@ export function resolveReleaseFile(dir: string, name: unknown, where: string): s
   const path = resolve(root, name);
   if (!path.startsWith(root + sep)) throw new UserError(`${where}: ${JSON.stringify(name)} escapes the release directory`);
   return path;
+}
+
+/** state.json's `_fingerprint`: like datasets' fingerprints 16 hex digits, here a pure function of the shards so reruns agree. */
+export function releaseFingerprint(shardSha256: readonly string[]): string {
+  return sha256Hex(shardSha256.join('\n')).slice(0, 16);
 }
 
 export interface HfState {

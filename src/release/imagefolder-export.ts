@@ -7,12 +7,13 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
 import type { ExporterEntry } from './exporter.js';
-import { refuseInsideRelease } from './export-target.js';
-import { openRelease } from './release-reader.js';
+import { type ExportOptions, refuseInsideRelease, refuseNonEmptyOutput } from './export-target.js';
+import { openVerifiedRelease } from './verified-release.js';
 
-export async function exportImageFolder(dir: string, out: string): Promise<{ images: number }> {
+export async function exportImageFolder(dir: string, out: string, options: ExportOptions = {}): Promise<{ images: number }> {
   refuseInsideRelease(dir, out);
-  const release = await openRelease(dir);
+  refuseNonEmptyOutput(out, options);
+  const { release } = await openVerifiedRelease(dir, 'not exporting it');
   const classNames = release.manifest.schema.classNames;
   const csv = ['file_name,id,source_dataset,source_id,target_class,cos_before,cos_after,psnr,success'];
   let index = 0;
@@ -77,7 +78,7 @@ function parseCsv(text: string): string[][] {
 export const imageFolderExporter: ExporterEntry = {
   name: 'imagefolder',
   description: 'one PNG per row in a folder per target class, with metadata.csv',
-  run: (dir, out) => exportImageFolder(dir, out),
+  run: (dir, out, options) => exportImageFolder(dir, out, options),
   async readBack(out) {
     const [header, ...rows] = parseCsv(readFileSync(join(out, 'metadata.csv'), 'utf8'));
     const file = header!.indexOf('file_name');

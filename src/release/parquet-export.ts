@@ -11,11 +11,11 @@ import { tableFromIPC } from 'apache-arrow';
 import { Compression, Table, WriterPropertiesBuilder, readParquet, writeParquet } from 'parquet-wasm/node';
 import { writeFileAtomic } from './atomic-file.js';
 import type { ExporterEntry } from './exporter.js';
-import { refuseInsideRelease } from './export-target.js';
+import { type ExportOptions, refuseInsideRelease, refuseNonEmptyOutput } from './export-target.js';
 import { hfSchemaMetadata } from './hf-features.js';
 import { CARD_FILE, renderCard } from './release-card.js';
 import { releaseFeatures } from './release-columns.js';
-import { openRelease } from './release-reader.js';
+import { openVerifiedRelease } from './verified-release.js';
 
 export const PARQUET_ROW_GROUP_ROWS = 100;
 
@@ -23,9 +23,10 @@ export function parquetFileName(index: number, count: number): string {
   return `train-${String(index).padStart(5, '0')}-of-${String(count).padStart(5, '0')}.parquet`;
 }
 
-export async function exportParquet(dir: string, out: string): Promise<{ files: string[]; rows: number }> {
+export async function exportParquet(dir: string, out: string, options: ExportOptions = {}): Promise<{ files: string[]; rows: number }> {
   refuseInsideRelease(dir, out);
-  const release = await openRelease(dir);
+  refuseNonEmptyOutput(out, options);
+  const { release } = await openVerifiedRelease(dir, 'not exporting it');
   const features = releaseFeatures(release.manifest.schema);
   mkdirSync(join(out, 'data'), { recursive: true });
   const files: string[] = [];
@@ -52,8 +53,8 @@ export async function exportParquet(dir: string, out: string): Promise<{ files: 
 export const parquetExporter: ExporterEntry = {
   name: 'parquet',
   description: 'Hub-ready Parquet: data/train-*.parquet and a dataset card',
-  async run(dir, out) {
-    const { files, rows } = await exportParquet(dir, out);
+  async run(dir, out, options) {
+    const { files, rows } = await exportParquet(dir, out, options);
     return { rows, files: files.length };
   },
   async readBack(out) {

@@ -9,8 +9,9 @@
 import { decodeImage } from '../data/decode-image.js';
 import type { DecodedImage, ImageItem, ImageSource, Preprocess } from '../data/image-source.js';
 import { ItemError } from '../core/errors.js';
-import { openRelease, type OpenedRelease } from './release-reader.js';
+import type { OpenedRelease } from './release-reader.js';
 import type { ReleaseRow } from './release-row.js';
+import { openVerifiedRelease } from './verified-release.js';
 
 export type ReleaseImageColumn = 'image' | 'cleanImage';
 
@@ -27,12 +28,13 @@ export interface ReleaseImageSource extends ImageSource {
 const MAX_BUFFERED_ROWS = 256;
 
 export async function openReleaseImageSource(dir: string, column: ReleaseImageColumn, name: string): Promise<ReleaseImageSource> {
-  const release = await openRelease(dir);
+  // Verified before use; features are cached under the digests of the bytes verify read.
+  const { release, contentSha256 } = await openVerifiedRelease(dir, 'not evaluating it');
   const rows: ReleaseRowInfo[] = [];
   const items: ImageItem[] = [];
   for await (const row of release.rows()) {
     if (column === 'cleanImage' && row.cleanImage === null) {
-      throw new ItemError(`${dir}#${row.id}`, 'this release was written without clean images (--no-clean-images); pass the clean source with --ood instead');
+      throw new ItemError(`${dir}#${row.id}`, 'this release was written without clean images (--no-clean-image); pass the clean source with --ood instead');
     }
     const { image: _image, cleanImage: _clean, feature: _feature, ...info } = row;
     rows.push(info);
@@ -42,7 +44,7 @@ export async function openReleaseImageSource(dir: string, column: ReleaseImageCo
   return {
     name,
     classNames: release.manifest.schema.classNames,
-    fingerprint: `release:${release.manifest.manifestSha256}:${column}`,
+    fingerprint: `release:${contentSha256}:${column}`,
     items,
     release,
     rows,

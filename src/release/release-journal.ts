@@ -9,7 +9,8 @@
  * Format 2 added the per-batch checkpoint; a format-1 journal (which resumed at part granularity) is read by
  * migrating it: its tail is the end of its last committed part, or its finalising record.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { parseGuardedJson } from '../core/json-guard.js';
+import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { writeFileAtomic } from './atomic-file.js';
@@ -74,10 +75,13 @@ export function emptyTail(parts: readonly CommittedPart[]): JournalTail {
 
 export function readJournal(dir: string): ReleaseJournal | null {
   const path = join(dir, JOURNAL_FILE);
-  if (!existsSync(path)) return null;
+  const info = lstatSync(path, { throwIfNoEntry: false });
+  if (!info) return null;
+  // The journal decides what a resume keeps and deletes; one planted as a link to elsewhere is not trusted.
+  if (!info.isFile()) throw new UserError(`${path}: is not a regular file (a symlink?); refusing to use it as the progress journal`);
   let journal: { format?: unknown; parts?: unknown; tail?: unknown };
   try {
-    journal = JSON.parse(readFileSync(path, 'utf8')) as typeof journal;
+    journal = parseGuardedJson(readFileSync(path, 'utf8')) as typeof journal;
   } catch (error) {
     throw new UserError(`${path}: unreadable progress journal (${(error as Error).message}); remove the directory to start over`);
   }

@@ -4,6 +4,7 @@
  * `manifestSha256` is the sha256 of its canonical text with that field empty, and the file must be exactly
  * that canonical text, so a flipped byte anywhere in the release is caught by `verify`.
  */
+import { JsonKeyError, parseGuardedJson } from '../core/json-guard.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../core/errors.js';
@@ -105,9 +106,9 @@ export function readManifest(dir: string): LoadedManifest {
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = parseGuardedJson(text);
   } catch (error) {
-    throw new UserError(`${path}: not valid JSON (${(error as Error).message})`);
+    throw new UserError(error instanceof JsonKeyError ? `${path}: ${error.message}` : `${path}: not valid JSON (${(error as Error).message})`);
   }
   return { manifest: checkManifestShape(parsed, path), text };
 }

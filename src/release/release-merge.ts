@@ -4,9 +4,10 @@
  * and together cover parts 0…n-1 exactly once. Shards are copied in part order (contiguous partition, see
  * shard-spec.ts), so the merged rows are in the unsharded run's order; the manifest covers every file.
  */
-import { copyFileSync, existsSync, readdirSync, mkdirSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, realpathSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
+import { acquireOutputLock, checkOutputFolder } from '../core/output-lock.js';
 import { fsyncDirectory } from './atomic-file.js';
 import { digestFile } from '../core/digest.js';
 import { resolveReleaseFile, shardFileName } from './hf-layout.js';
@@ -16,6 +17,8 @@ import { verifyRelease } from './release-verify.js';
 
 export async function mergeReleases(inputs: readonly string[], out: string, command: string): Promise<ReleaseManifest> {
   if (inputs.length < 2) throw new UserError('merge needs at least two releases');
+  for (const dir of inputs) refuseOutputWithin(dir, out);
+  checkOutputFolder(out);
   if (existsSync(out) && readdirSync(out).length > 0) throw new UserError(`--out ${out} exists and is not empty`);
   const parts: { dir: string; manifest: ReleaseManifest }[] = [];
   for (const dir of inputs) {
@@ -50,6 +53,38 @@ export async function mergeReleases(inputs: readonly string[], out: string, comm
   if (repeated.length) throw new UserError(`part ${repeated[0]}/${count} is given twice`);
   if (missing.length) throw new UserError(`parts ${missing.map((i) => `${i}/${count}`).join(', ')} are missing; all ${count} parts are needed`);
 
+  const lock = acquireOutputLock(out, 'advood release merge');
+  try {
+    return await writeMerged(parts, out, command);
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * An output equal to or inside an input would be written into that release (breaking it) or make the input
+ * part of the output. Compared by real paths, so a symlinked spelling of the same folder counts too.
+ */
+function refuseOutputWithin(input: string, out: string): void {
+  const rel = relative(realPathOf(input), realPathOf(out));
+  if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
+    throw new UserError(`--out ${out} is ${rel === '' ? 'the input release' : 'inside the input release'} ${input}; merge into a new folder outside the inputs`);
+  }
+}
+
+/** The real path of `path`, or of its nearest existing ancestor joined with the rest when it does not exist yet. */
+function realPathOf(path: string): string {
+  const absolute = resolve(path);
+  try {
+    return realpathSync(absolute);
+  } catch {
+    const parent = dirname(absolute);
+    return parent === absolute ? absolute : join(realPathOf(parent), basename(absolute));
+  }
+}
+
+async function writeMerged(parts: { dir: string; manifest: ReleaseManifest }[], out: string, command: string): Promise<ReleaseManifest> {
+  const first = parts[0]!.manifest;
   mkdirSync(out, { recursive: true });
   const total = parts.reduce((n, p) => n + p.manifest.shards.length, 0);
   const shards: FinishedShard[] = [];

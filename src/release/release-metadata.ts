@@ -7,9 +7,11 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
 import { sha256Hex } from '../core/digest.js';
-import { buildState, DATASET_INFO_FILE, serializeDatasetInfo, serializeState, STATE_FILE } from './hf-layout.js';
+import { buildState, DATASET_INFO_FILE, releaseFingerprint, serializeDatasetInfo, serializeState, STATE_FILE } from './hf-layout.js';
 import { CARD_FILE, type CardSource, renderCard } from './release-card.js';
 import { releaseFeatures } from './release-columns.js';
+import { verifyRelease } from './release-verify.js';
+import { refuseUnverified } from './verified-release.js';
 import {
   canonicalManifestText,
   MANIFEST_FILE,
@@ -43,8 +45,7 @@ export interface ReleaseDescription extends ManifestExtras {
 
 export function writeReleaseMetadata(dir: string, description: ReleaseDescription, shards: readonly FinishedShard[]): ReleaseManifest {
   const features = releaseFeatures(description.schema);
-  // Like datasets' fingerprints: 16 hex digits, here a pure function of the data so reruns agree.
-  const fingerprint = sha256Hex(shards.map((s) => s.sha256).join('\n')).slice(0, 16);
+  const fingerprint = releaseFingerprint(shards.map((s) => s.sha256));
   const datasetInfo = serializeDatasetInfo({
     citation: description.card.citation,
     description: description.card.description,
@@ -87,8 +88,15 @@ export function writeReleaseMetadata(dir: string, description: ReleaseDescriptio
   return manifest;
 }
 
-/** `advood release card DIR`: rebuilds README.md from the manifest and updates the manifest's entry for it. */
-export function rewriteCard(dir: string): ReleaseManifest {
+/**
+ * `advood release card DIR`: rebuilds README.md from the manifest and updates the manifest's entry for it.
+ * Re-sealing vouches for the whole release, so it must verify first; only problems with the card itself,
+ * which is being rebuilt, are let through.
+ */
+export async function rewriteCard(dir: string): Promise<ReleaseManifest> {
+  const report = await verifyRelease(dir);
+  const problems = report.problems.filter((p) => p.file !== CARD_FILE);
+  refuseUnverified(dir, { ...report, ok: problems.length === 0, problems }, 'not re-sealing it (fix or regenerate it first)');
   const { manifest } = readManifest(dir);
   const { files, manifestSha256: _, ...source } = manifest;
   const dataBytes = manifest.shards.reduce((n, s) => n + (files.find((f) => f.path === s.filename)?.size ?? statSync(join(dir, s.filename)).size), 0);

@@ -3,6 +3,7 @@
  * Shard names come from state.json and must agree with manifest.json; names that are not plain files inside
  * the release directory are refused, so a crafted release cannot make advood read elsewhere.
  */
+import { parseGuardedJson } from '../core/json-guard.js';
 import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RecordBatchReader } from 'apache-arrow';
@@ -80,7 +81,7 @@ export async function readShardBatches(path: string) {
 
 function readJson(path: string): unknown {
   try {
-    return JSON.parse(readFileSync(path, 'utf8'));
+    return parseGuardedJson(readFileSync(path, 'utf8'));
   } catch (error) {
     throw new UserError(`${path}: cannot read (${(error as Error).message})`);
   }

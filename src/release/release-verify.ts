@@ -1,17 +1,25 @@
 /**
  * `advood release verify`: recomputes every sha256 and size in the manifest, checks the manifest's own seal,
- * that the directory holds exactly the listed files, that state.json and dataset_info.json say what the format
- * requires, and that every shard parses as an Arrow stream with the expected schema, metadata and row count.
+ * that the directory holds exactly the listed files, each a regular file (no symlinks), that state.json and
+ * dataset_info.json say what the format requires, and that every shard parses as an Arrow stream with the
+ * expected schema, metadata and row count.
+ *
+ * Bytes matching the manifest are not enough: the manifest's seal is a hash anyone can recompute, so what it
+ * and the metadata files claim is checked against the data too: example counts and `_fingerprint` against the
+ * shards, and each row's provenance (seed, params hash, target model, weights) against the manifest's config.
  * Problems are collected, each naming its file, rather than stopping at the first.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { parseGuardedJson } from '../core/json-guard.js';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Schema } from 'apache-arrow';
+import { digestFile, sha256Hex } from '../core/digest.js';
 import { errorMessage } from '../core/errors.js';
-import { digestFile } from '../core/digest.js';
-import { DATASET_INFO_FILE, resolveReleaseFile, shardFileName, STATE_FILE } from './hf-layout.js';
+import { DATASET_INFO_FILE, releaseFingerprint, resolveReleaseFile, shardFileName, STATE_FILE } from './hf-layout.js';
+import { decodeReleaseBatch } from './release-batch-codec.js';
 import { readShardBatches } from './release-reader.js';
-import { releaseArrowSchema, releaseFeatures } from './release-columns.js';
+import { releaseArrowSchema, releaseColumns, releaseFeatures } from './release-columns.js';
+import { expectedRowProvenance, provenanceContradictions } from './row-provenance.js';
 import { MANIFEST_FILE, manifestSelfCheck, readManifest, type ReleaseManifest } from './release-manifest.js';
 
 export interface VerifyProblem {
@@ -24,19 +32,26 @@ export interface VerifyReport {
   problems: VerifyProblem[];
   filesChecked: number;
   rowsChecked: number;
+  /**
+   * sha256 and size of every file as verify read it (the manifest first, then its listed files in order):
+   * what a cache of this release may be keyed by, never the manifest's claims about itself.
+   */
+  measured: { path: string; sha256: string; size: number }[];
 }
 
 export async function verifyRelease(dir: string): Promise<VerifyReport> {
   const problems: VerifyProblem[] = [];
   const report = (file: string, problem: string) => problems.push({ file, problem });
+  const measured: VerifyReport['measured'] = [];
   let manifest: ReleaseManifest;
   try {
     const loaded = readManifest(dir);
     manifest = loaded.manifest;
     for (const problem of manifestSelfCheck(loaded.text, manifest)) report(MANIFEST_FILE, problem);
+    measured.push({ path: MANIFEST_FILE, sha256: sha256Hex(loaded.text), size: Buffer.byteLength(loaded.text) });
   } catch (error) {
     report(MANIFEST_FILE, errorMessage(error).replace(`${join(dir, MANIFEST_FILE)}: `, ''));
-    return { ok: false, problems, filesChecked: 0, rowsChecked: 0 };
+    return { ok: false, problems, filesChecked: 0, rowsChecked: 0, measured };
   }
 
   // Every listed file: a plain name inside the release, present, with the recorded size and sha256.
@@ -51,8 +66,14 @@ export async function verifyRelease(dir: string): Promise<VerifyReport> {
       continue;
     }
     listed.add(entry.path);
+    const kind = nonRegularKind(path);
+    if (kind) {
+      report(entry.path, `is ${kind}; a release holds regular files only (not following it)`);
+      continue;
+    }
     try {
       const digest = await digestFile(path);
+      measured.push({ path: entry.path, ...digest });
       filesChecked++;
       if (digest.size !== entry.size) report(entry.path, `size ${digest.size} bytes, manifest says ${entry.size}`);
       if (digest.sha256 !== entry.sha256) report(entry.path, `sha256 ${digest.sha256} does not match the manifest (${entry.sha256})`);
@@ -63,6 +84,8 @@ export async function verifyRelease(dir: string): Promise<VerifyReport> {
   for (const name of readdirSync(dir)) {
     if (name !== MANIFEST_FILE && !listed.has(name)) report(name, 'is in the release directory but not in the manifest (extra file)');
   }
+  const manifestKind = nonRegularKind(join(dir, MANIFEST_FILE));
+  if (manifestKind) report(MANIFEST_FILE, `is ${manifestKind}; a release holds regular files only`);
 
   // The shard list, three ways: manifest.shards, the expected data-i-of-N names, state.json.
   const count = manifest.shards.length;
@@ -71,14 +94,17 @@ export async function verifyRelease(dir: string): Promise<VerifyReport> {
     if (shard.filename !== shardFileName(i, count)) report(MANIFEST_FILE, `shard ${i} is named ${JSON.stringify(shard.filename)}, expected ${shardFileName(i, count)}`);
     if (!listed.has(shard.filename)) report(shard.filename, 'shard has no sha256 entry in the manifest files');
   });
-  checkState(dir, manifest, report);
-  checkDatasetInfo(dir, manifest, report);
   const rowsTotal = manifest.shards.reduce((n, s) => n + s.rows, 0);
+  const shardSha256 = manifest.shards.map((shard) => measured.find((f) => f.path === shard.filename)?.sha256 ?? '');
+  checkState(dir, manifest, shardSha256, report);
+  checkDatasetInfo(dir, manifest, rowsTotal, report);
   if (manifest.counts.rows !== rowsTotal) report(MANIFEST_FILE, `counts.rows is ${manifest.counts.rows} but the shards hold ${rowsTotal}`);
   if (manifest.counts.errors !== manifest.errors.length) report(MANIFEST_FILE, `counts.errors is ${manifest.counts.errors} but the error table has ${manifest.errors.length} rows`);
 
   // Each shard parses with the expected schema and row count.
   const expected = releaseArrowSchema(manifest.schema);
+  const columns = releaseColumns(manifest.schema);
+  const provenance = expectedRowProvenance(manifest);
   let rowsChecked = 0;
   for (const shard of manifest.shards) {
     let path: string;
@@ -87,16 +113,33 @@ export async function verifyRelease(dir: string): Promise<VerifyReport> {
     } catch {
       continue; // reported above
     }
+    if (nonRegularKind(path)) continue; // reported above
     try {
       const reader = await readShardBatches(path);
       let rows = 0;
       let schemaChecked = false;
+      let schemaOk = true;
+      /** The first row contradicting the manifest, per field, and how many do. */
+      const contradictions = new Map<string, { first: string; count: number }>();
       for await (const batch of reader) {
         if (!schemaChecked) {
-          for (const problem of schemaDifferences(batch.schema, expected)) report(shard.filename, problem);
+          const differences = schemaDifferences(batch.schema, expected);
+          for (const problem of differences) report(shard.filename, problem);
+          schemaOk = differences.length === 0;
           schemaChecked = true;
         }
         rows += batch.numRows;
+        if (!schemaOk) continue;
+        for (const row of decodeReleaseBatch(batch, columns)) {
+          for (const { field, problem } of provenanceContradictions(row, provenance)) {
+            const seen = contradictions.get(field);
+            if (seen) seen.count++;
+            else contradictions.set(field, { first: `row ${JSON.stringify(row.id)}: ${problem}`, count: 1 });
+          }
+        }
+      }
+      for (const { first, count } of contradictions.values()) {
+        report(shard.filename, `${first}${count > 1 ? ` (and ${count - 1} more rows)` : ''}; rows contradict the manifest's provenance`);
       }
       if (!schemaChecked && reader.schema) for (const problem of schemaDifferences(reader.schema, expected)) report(shard.filename, problem);
       rowsChecked += rows;
@@ -105,13 +148,13 @@ export async function verifyRelease(dir: string): Promise<VerifyReport> {
       report(shard.filename, `cannot be read as an Arrow IPC stream (${errorMessage(error)})`);
     }
   }
-  return { ok: problems.length === 0, problems, filesChecked, rowsChecked };
+  return { ok: problems.length === 0, problems, filesChecked, rowsChecked, measured };
 }
 
-function checkState(dir: string, manifest: ReleaseManifest, report: (file: string, problem: string) => void): void {
+function checkState(dir: string, manifest: ReleaseManifest, shardSha256: readonly string[], report: (file: string, problem: string) => void): void {
   let state: Record<string, unknown>;
   try {
-    state = JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as Record<string, unknown>;
+    state = parseGuardedJson(readFileSync(join(dir, STATE_FILE), 'utf8')) as Record<string, unknown>;
   } catch (error) {
     report(STATE_FILE, `cannot be read (${errorMessage(error)})`);
     return;
@@ -124,6 +167,9 @@ function checkState(dir: string, manifest: ReleaseManifest, report: (file: strin
     report(STATE_FILE, `_data_files ${JSON.stringify(names)} differ from the manifest's shards`);
   }
   if (typeof state._fingerprint !== 'string' || !/^[0-9a-f]{16}$/.test(state._fingerprint)) report(STATE_FILE, '_fingerprint is not 16 hex digits');
+  else if (shardSha256.every((sha) => sha !== '') && state._fingerprint !== releaseFingerprint(shardSha256)) {
+    report(STATE_FILE, `_fingerprint ${state._fingerprint} is not the shards' (${releaseFingerprint(shardSha256)}); stale or edited`);
+  }
   const fixed: [string, string][] = [
     ['_format_columns', 'null'],
     ['_format_kwargs', '{}'],
@@ -134,10 +180,10 @@ function checkState(dir: string, manifest: ReleaseManifest, report: (file: strin
   for (const [key, value] of fixed) if (JSON.stringify(state[key]) !== value) report(STATE_FILE, `${key} is ${JSON.stringify(state[key])}, expected ${value}`);
 }
 
-function checkDatasetInfo(dir: string, manifest: ReleaseManifest, report: (file: string, problem: string) => void): void {
+function checkDatasetInfo(dir: string, manifest: ReleaseManifest, rows: number, report: (file: string, problem: string) => void): void {
   let info: Record<string, unknown>;
   try {
-    info = JSON.parse(readFileSync(join(dir, DATASET_INFO_FILE), 'utf8')) as Record<string, unknown>;
+    info = parseGuardedJson(readFileSync(join(dir, DATASET_INFO_FILE), 'utf8')) as Record<string, unknown>;
   } catch (error) {
     report(DATASET_INFO_FILE, `cannot be read (${errorMessage(error)})`);
     return;
@@ -145,6 +191,31 @@ function checkDatasetInfo(dir: string, manifest: ReleaseManifest, report: (file:
   if (JSON.stringify(info.features) !== JSON.stringify(releaseFeatures(manifest.schema))) {
     report(DATASET_INFO_FILE, 'features differ from the columns the manifest describes');
   }
+  // Counts a loader shows (datasets reads splits[...].num_examples) must be the shards' rows.
+  if (info.splits !== undefined && info.splits !== null) {
+    const splits = typeof info.splits === 'object' ? Object.entries(info.splits as Record<string, unknown>) : [];
+    if (splits.length === 0) report(DATASET_INFO_FILE, `splits is ${JSON.stringify(info.splits)}, not a table of splits`);
+    const claimed = splits.reduce((n, [, split]) => n + Number((split as { num_examples?: unknown } | null)?.num_examples), 0);
+    if (splits.length > 0 && claimed !== rows) {
+      report(DATASET_INFO_FILE, `splits claim ${splits.map(([name, split]) => `${name}: ${JSON.stringify((split as { num_examples?: unknown } | null)?.num_examples)}`).join(', ')} examples, the shards hold ${rows} rows`);
+    }
+  }
+  for (const key of ['download_size', 'dataset_size', 'size_in_bytes']) {
+    if (info[key] !== undefined && info[key] !== null && !(Number.isSafeInteger(info[key]) && (info[key] as number) >= 0)) report(DATASET_INFO_FILE, `${key} is ${JSON.stringify(info[key])}, not a byte count`);
+  }
+  const card = manifest.card;
+  for (const key of ['description', 'citation', 'license', 'homepage'] as const) {
+    if (info[key] !== card[key]) report(DATASET_INFO_FILE, `${key} ${JSON.stringify(info[key])} differs from the manifest's card (${JSON.stringify(card[key])})`);
+  }
+}
+
+/** "a symlink", "a directory"… for anything at `path` that is not a regular file; null for a regular file or none. */
+function nonRegularKind(path: string): string | null {
+  const info = lstatSync(path, { throwIfNoEntry: false });
+  if (!info || info.isFile()) return null;
+  if (info.isSymbolicLink()) return 'a symlink';
+  if (info.isDirectory()) return 'a directory';
+  return 'not a regular file (a FIFO, socket or device)';
 }
 
 /** Field-by-field comparison (names, types, nullability) plus the `huggingface` metadata. */
@@ -160,7 +231,7 @@ export function schemaDifferences(actual: Schema, expected: Schema): string[] {
   const metadata = actual.metadata.get('huggingface');
   let same = false;
   try {
-    same = metadata !== undefined && JSON.stringify(JSON.parse(metadata)) === JSON.stringify(JSON.parse(expected.metadata.get('huggingface')!));
+    same = metadata !== undefined && JSON.stringify(parseGuardedJson(metadata)) === JSON.stringify(JSON.parse(expected.metadata.get('huggingface')!));
   } catch {
     same = false;
   }

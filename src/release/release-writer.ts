@@ -22,9 +22,11 @@
  *   journal. A crash during close is finished by rerunning the same command (resumeFrom is then the total).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, lstatSync, readdirSync, renameSync, rmSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../core/errors.js';
+import { checkOutputFolder, LOCK_FILE } from '../core/output-lock.js';
+import { createExclusive } from '../core/safe-write.js';
 import { fsyncDirectory } from './atomic-file.js';
 import { digestFile, sha256OfPrefix } from '../core/digest.js';
 import { shardFileName } from './hf-layout.js';
@@ -94,6 +96,7 @@ export async function openReleaseWriter(dir: string, options: ReleaseWriterOptio
   if (!(Number.isFinite(shardBytes) && shardBytes > 0)) throw new UserError(`shard size must be a positive number of bytes, got ${shardBytes}`);
   // A run over the whole source is recorded as null, whether or not `--shard 0/1` was spelled out.
   const shard = options.shard && options.shard.count > 1 ? options.shard : null;
+  checkOutputFolder(dir);
   mkdirSync(dir, { recursive: true });
 
   let journal = readJournal(dir);
@@ -101,7 +104,7 @@ export async function openReleaseWriter(dir: string, options: ReleaseWriterOptio
     if (existsSync(join(dir, MANIFEST_FILE))) {
       throw new UserError(`${dir} already holds a finished release (manifest.json); choose another output directory`);
     }
-    const leftovers = readdirSync(dir).filter((name) => !isWriterTemp(name));
+    const leftovers = readdirSync(dir).filter((name) => !isWriterTemp(name) && name !== LOCK_FILE);
     if (leftovers.length > 0) throw new UserError(`${dir} is not empty (${leftovers.slice(0, 3).join(', ')}…); a release needs its own directory`);
     journal = newJournal({ paramsHash: options.paramsHash, schema: options.schemaInfo, shardBytes, shard });
     writeJournal(dir, journal);
@@ -131,7 +134,7 @@ export async function openReleaseWriter(dir: string, options: ReleaseWriterOptio
   const startPart = (): OpenPart => {
     const index = state.parts.length;
     const file = openPartFileName(index);
-    const part: OpenPart = { index, file, fd: openSync(join(dir, file), 'w'), hash: createHash('sha256'), size: 0, rows: 0 };
+    const part: OpenPart = { index, file, fd: createExclusive(join(dir, file)), hash: createHash('sha256'), size: 0, rows: 0 };
     write(part, schemaMessage);
     return part;
   };
@@ -260,11 +263,13 @@ async function reopenPart(dir: string, journal: ReleaseJournal): Promise<OpenPar
     renameSync(renamed, path);
     fsyncDirectory(dir);
   }
-  if (existsSync(path) && statSync(path).size >= checkpoint.size) {
+  // lstat: a symlink planted under the part's name is not the part, and truncating it would cut its target.
+  const info = lstatSync(path, { throwIfNoEntry: false });
+  if (info?.isFile() && info.size >= checkpoint.size) {
     truncateSync(path, checkpoint.size);
     const hash = await sha256OfPrefix(path, checkpoint.size);
     if (hash.copy().digest('hex') === checkpoint.sha256) {
-      return { index, file, fd: openSync(path, 'a'), hash, size: checkpoint.size, rows: checkpoint.rows };
+      return { index, file, fd: openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW), hash, size: checkpoint.size, rows: checkpoint.rows };
     }
   }
   journal.tail = emptyTail(journal.parts);

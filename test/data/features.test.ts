@@ -240,3 +240,34 @@ test('features Arrow file: empty sets and unreadable files', (t) => {
   t.throws(() => readFeatureFile(join(root, 'junk.arrow')), { instanceOf: UserError, message: /junk\.arrow: not a readable Arrow features file/ });
   t.throws(() => writeFeatureFile(join(root, 'bad.arrow'), { ...sampleFile(3, 2), sourcePaths: ['a'] }), { instanceOf: RangeError });
 });
+
+test.serial('feature cache: a corrupted cache file fails its content digest, is reported and recomputed, never used', async (t) => {
+  const dir = await makeFolder('cache-corrupt');
+  const encoder = new FakeEncoder();
+  const preprocess = preprocessFor(encoder);
+  const rejected: [string, string][] = [];
+  const run = async () =>
+    computeFeatures(encoder, await openImageFolder(dir), {
+      preprocess,
+      batchSize: 3,
+      progress: { onCacheRejected: (path, reason) => rejected.push([path, reason]) },
+    });
+  const first = await run();
+  t.false(first.cached);
+  // Flip one bit of the first stored feature value: still a well-formed Arrow file, different numbers.
+  const bytes = readFileSync(first.cachePath!);
+  const firstValue = Buffer.from(first.set.vectors.buffer, first.set.vectors.byteOffset, 4);
+  const at = bytes.indexOf(firstValue);
+  t.true(at > 0);
+  bytes[at + 3]! ^= 0x01;
+  writeFileSync(first.cachePath!, bytes);
+
+  const second = await run();
+  t.false(second.cached, 'the corrupted file is not used');
+  t.deepEqual(second.set.vectors, first.set.vectors, 'the features are recomputed');
+  t.is(rejected.length, 1);
+  t.is(rejected[0]![0], first.cachePath!);
+  t.regex(rejected[0]![1], /content does not match its digest/);
+  t.true((await run()).cached, 'the recomputed file is trusted again');
+  encoder.dispose();
+});

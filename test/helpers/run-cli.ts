@@ -14,8 +14,13 @@ export interface CliResult {
 
 /** The child runs on the suite's backend (test/helpers/test-backend.ts), as the in-process tests do. */
 export async function advood(...args: string[]): Promise<CliResult> {
+  return advoodWithEnv({}, ...args);
+}
+
+/** `advood` with extra environment variables (ADVOOD_CACHE, ADVOOD_DEBUG, …). */
+export async function advoodWithEnv(env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI_PATH, ...args], { env: { ...process.env, ADVOOD_BACKEND: TEST_BACKEND }, maxBuffer: 1 << 26 });
+    const { stdout, stderr } = await run(process.execPath, [CLI_PATH, ...args], { env: { ...process.env, ADVOOD_BACKEND: TEST_BACKEND, ...env }, maxBuffer: 1 << 26 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { encodePng } from '../../src/data/decode-image.js';
 import { generateRelease, type GenerateOptions } from '../../src/pipeline/generate.js';
 import { readManifest } from '../../src/release/release-manifest.js';
+import { verifyRelease } from '../../src/release/release-verify.js';
 import { type BackendReport } from '../../src/runtime/backend.js';
 import { UserError } from '../../src/core/errors.js';
 import { SeededRandom } from '../../src/core/seeded-random.js';
@@ -74,6 +75,8 @@ test('a run writes one row per good image, records the bad one, and raises cos t
   t.regex(manifest.errors[0]!.item, /img02-broken\.png/);
   t.deepEqual(manifest.schema.classNames, ['Bag', 'Sneaker']);
   t.is(manifest.seed, 7);
+  // Every row's provenance (seed, params hash, model, weights) agrees with what the manifest records.
+  t.deepEqual((await verifyRelease(join(root, 'a'))).problems, []);
 });
 
 test('the same seed gives a byte-identical release; another seed does not', async (t) => {

@@ -1,9 +1,12 @@
 import test from 'ava';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
+import { UserError } from '../../src/core/errors.js';
 import { canonicalManifestText, sealManifest, type ReleaseManifest } from '../../src/release/release-manifest.js';
+import { rewriteCard } from '../../src/release/release-metadata.js';
 import { openRelease } from '../../src/release/release-reader.js';
 import { verifyRelease } from '../../src/release/release-verify.js';
 import { generateFixtureRelease } from '../fixtures/release-fixture-rows.js';
@@ -121,4 +124,76 @@ test('`advood release card` rebuilds an edited card and reseals the manifest so 
   t.is(await main(['release', 'card', dir, '--json']), 0);
   t.is(readFileSync(card, 'utf8'), original);
   t.deepEqual((await verifyRelease(dir)).problems, []);
+});
+
+/**
+ * What an attacker with a text editor does: edit files, then recompute every listed sha256 and size and
+ * reseal the manifest, so that every byte check passes and only the meaning is wrong.
+ */
+function editAndReseal(dir: string, edit: (m: ReleaseManifest) => void = () => {}): void {
+  tamperManifest(dir, (m) => {
+    edit(m);
+    for (const file of m.files) {
+      const bytes = readFileSync(join(dir, file.path));
+      file.size = bytes.length;
+      file.sha256 = createHash('sha256').update(bytes).digest('hex');
+    }
+  });
+}
+
+test('verify: dataset_info.json claiming 999 examples for the shards\' rows is caught, though resealed', async (t) => {
+  const dir = copy();
+  const info = JSON.parse(readFileSync(join(dir, 'dataset_info.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(dir, 'dataset_info.json'), JSON.stringify({ ...info, splits: { train: { name: 'train', num_examples: 999 } } }, null, 2));
+  editAndReseal(dir);
+  const report = await verifyRelease(dir);
+  t.false(report.ok);
+  t.deepEqual(report.problems, [{ file: 'dataset_info.json', problem: `splits claim train: 999 examples, the shards hold ${report.rowsChecked} rows` }]);
+});
+
+test('verify: a stale state.json _fingerprint is caught, though resealed', async (t) => {
+  const dir = copy();
+  const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { _fingerprint: string };
+  const stale = state._fingerprint.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+  writeFileSync(join(dir, 'state.json'), JSON.stringify({ ...state, _fingerprint: stale }, null, 2));
+  editAndReseal(dir);
+  const report = await verifyRelease(dir);
+  t.false(report.ok);
+  t.is(report.problems.length, 1);
+  t.regex(report.problems[0]!.problem, new RegExp(`^_fingerprint ${stale} is not the shards' \\([0-9a-f]{16}\\); stale or edited$`));
+});
+
+test("verify: rows whose seed, model or weights contradict the manifest are caught, naming a row, though resealed", async (t) => {
+  const dir = copy();
+  editAndReseal(dir, (m) => {
+    m.seed = 8;
+    m.model = { id: 'another-encoder', weightsSha256: m.model.weightsSha256 };
+  });
+  const report = await verifyRelease(dir);
+  t.false(report.ok);
+  const shards = report.problems.filter((p) => p.file.startsWith('data-'));
+  t.true(shards.some((p) => /^row "fixture\/\d+": seed 1099511627783, the manifest says 8 .*contradict the manifest's provenance$/.test(p.problem)), JSON.stringify(shards));
+  t.true(shards.some((p) => /targetModel "fixture-encoder", the manifest says "another-encoder"/.test(p.problem)));
+});
+
+test('verify: a shard that is a symlink to an identical file outside the release is caught and not followed', async (t) => {
+  const dir = copy();
+  const shard = readdirSync(dir).find((f) => f.startsWith('data-00000'))!;
+  const outside = join(root, `outside-${shard}`);
+  cpSync(join(dir, shard), outside);
+  rmSync(join(dir, shard));
+  symlinkSync(outside, join(dir, shard));
+  const report = await verifyRelease(dir);
+  t.false(report.ok);
+  t.true(report.problems.some((p) => p.file === shard && /is a symlink; a release holds regular files only/.test(p.problem)), JSON.stringify(report.problems));
+});
+
+test('`advood release card` refuses to reseal a release that fails verification, and leaves it as it was', async (t) => {
+  const dir = copy();
+  const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { _fingerprint: string };
+  writeFileSync(join(dir, 'state.json'), JSON.stringify({ ...state, _fingerprint: '0123456789abcdef' }, null, 2));
+  const manifest = readFileSync(join(dir, 'manifest.json'), 'utf8');
+  await t.throwsAsync(rewriteCard(dir), { instanceOf: UserError, message: /does not verify \(state\.json: sha256 .*; not re-sealing it/ });
+  t.is(readFileSync(join(dir, 'manifest.json'), 'utf8'), manifest);
+  t.false((await verifyRelease(dir)).ok);
 });

@@ -5,6 +5,7 @@
  * - open_clip: open_clip_model.safetensors + open_clip_config.json ({model_cfg, preprocess_cfg}),
  *   tokenizer in merges.txt (+ vocab.json) or open_clip's bpe_simple_vocab_16e6.txt[.gz].
  */
+import { parseGuardedJson } from '../../core/json-guard.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError, errorMessage } from '../../core/errors.js';
@@ -23,7 +24,7 @@ export interface ClipCheckpoint {
 
 function readJson(path: string): Record<string, unknown> {
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    return parseGuardedJson(readFileSync(path, 'utf8')) as Record<string, unknown>;
   } catch (error) {
     throw new UserError(`${path}: not readable JSON (${errorMessage(error)})`);
   }

@@ -6,6 +6,7 @@
  * (GPT-2's bytes_to_unicode) and merged by rank; the last symbol of each word carries '</w>'.
  * Sequences are [SOT, …, EOT], truncated to the context length with EOT kept last, and zero-padded.
  */
+import { parseGuardedJson } from '../../core/json-guard.js';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { UserError, errorMessage } from '../../core/errors.js';
@@ -112,7 +113,7 @@ export class ClipTokenizer {
     let vocab: Record<string, number> | undefined;
     if (vocabPath) {
       try {
-        vocab = JSON.parse(readFileSync(vocabPath, 'utf8')) as Record<string, number>;
+        vocab = parseGuardedJson(readFileSync(vocabPath, 'utf8')) as Record<string, number>;
       } catch (error) {
         throw new UserError(`${vocabPath}: not a readable vocab.json (${errorMessage(error)})`);
       }

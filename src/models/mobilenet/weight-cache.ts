@@ -4,6 +4,7 @@
  * decoding and layers-model construction. The JSON is written last and carries the binary's sha256, so a torn or
  * corrupted cache is detected and rebuilt from the package.
  */
+import { parseGuardedJson } from '../../core/json-guard.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -75,7 +76,7 @@ export function readPackedWeights(dir: string, expectedSource: string): { packed
   const paths = cachePaths(dir);
   if (!existsSync(paths.index) || !existsSync(paths.data)) return { packed: null, reason: 'no cache yet' };
   try {
-    const index = JSON.parse(readFileSync(paths.index, 'utf8')) as PackedIndex;
+    const index = parseGuardedJson(readFileSync(paths.index, 'utf8')) as PackedIndex;
     if (index.format !== FORMAT) return { packed: null, reason: `${paths.index}: format '${index.format}', expected '${FORMAT}'` };
     if (index.source !== expectedSource) return { packed: null, reason: `${paths.index}: built from '${index.source}', now '${expectedSource}'` };
     const bytes = readFileSync(paths.data);
