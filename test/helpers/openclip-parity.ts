@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { createEncoder } from '../../src/models/create-encoder.js';
 import type { BackendReport } from '../../src/runtime/backend.js';
+import { cosine } from './cosine.js';
 
 interface ReferenceMeta {
   model: string;
@@ -35,17 +36,6 @@ function floats(path: string): Float32Array {
   return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
 }
 
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(na * nb);
-}
 
 export async function compareWithOpenClip(dir: string, backend: BackendReport): Promise<OpenClipParity> {
   const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as ReferenceMeta;

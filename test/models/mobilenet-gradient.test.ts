@@ -8,22 +8,12 @@ import {
   featureWeights, GOLDEN_PATH, GOLDEN_SIZE, goldenImage, gradientReadout, PROJECTIONS,
 } from '../fixtures/mobilenet-golden-input.js';
 import { TEST_BACKEND, initTestBackend } from '../helpers/test-backend.js';
+import { cosine } from '../helpers/cosine.js';
 
 const cacheRoot = mkdtempSync(join(tmpdir(), 'advood-mobilenet-grad-'));
 process.env.ADVOOD_CACHE = cacheRoot;
 test.after.always(() => rmSync(cacheRoot, { recursive: true, force: true }));
 
-function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return dot / Math.sqrt(na * nb);
-}
 
 test('the input gradient equals the original nsfwjs model gradient computed on cpu (golden)', async (t) => {
   t.true(existsSync(GOLDEN_PATH), 'missing golden: run npx tsx test/fixtures/make-mobilenet-golden.ts');

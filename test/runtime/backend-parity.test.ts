@@ -23,6 +23,7 @@ import { layerNorm } from '../../src/runtime/fast-layer-norm.js';
 import { groupedMatMul } from '../../src/runtime/grouped-matmul.js';
 import { testImages } from '../helpers/attack-fake-encoder.js';
 import { writeTinyClip } from '../helpers/tiny-clip.js';
+import { cosine } from '../helpers/cosine.js';
 
 /** The agreement the issue asks of the two backends for features and gradients. */
 const MIN_COS = 0.99999;
@@ -44,17 +45,6 @@ const parity = unavailable ? test.skip : test.serial;
 const work = mkdtempSync(join(tmpdir(), 'advood-backend-parity-'));
 test.after.always(() => rmSync(work, { recursive: true, force: true }));
 
-function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(na * nb);
-}
 
 /** Runs `compute` on each backend in turn and returns its outputs per backend; no tensor may leak. */
 async function onEachBackend(t: import('ava').ExecutionContext, compute: () => Float32Array[]): Promise<Record<Name, Float32Array[]>> {
