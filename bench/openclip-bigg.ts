@@ -71,6 +71,8 @@ async function main(): Promise<void> {
   const ours = JSON.parse(
     execFileSync(process.execPath, ['--import=tsx', SELF, '--advood-side', '--dir', dir], { env: { ...process.env, ...threadEnv }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').at(-1)!,
   ) as Awaited<ReturnType<typeof advoodSide>>;
+  // Kept before PyTorch runs: the advood side takes minutes, and a failing reference must not lose it.
+  writeFileSync(`${BIGG_RESULT}.advood-side`, JSON.stringify(ours) + '\n');
   console.error('PyTorch: the same step');
   const torch = JSON.parse(
     execFileSync(python, [REFERENCE, 'measure', '--dir', dir, '--threads', String(args.threads), '--runs', '1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').at(-1)!,

@@ -126,8 +126,7 @@ def measure(args):
     torch.set_num_threads(args.threads)
     with open(os.path.join(args.dir, "meta.json")) as f:
         meta = json.load(f)
-    with torch.device("meta"):
-        model = open_clip.create_model(meta["model"], pretrained=None)
+    model = open_clip.create_model(meta["model"], pretrained=None, device="meta")
     visual = model.visual
     state = {}
     with safe_open(os.path.join(args.dir, "open_clip_model.safetensors"), framework="pt") as f:
