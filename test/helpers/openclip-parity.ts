@@ -27,7 +27,7 @@ export interface OpenClipParity {
   featuresMaxAbsDiff: number;
   /** Seconds to load the checkpoint into tensors (safetensors → tensors). */
   loadSeconds: number;
-  /** Seconds of one forward + input gradient over the reference batch, after one warm-up pass. */
+  /** Seconds of one forward pass + input gradient over the reference batch, after one warm-up. */
   stepSeconds: number;
 }
 
@@ -50,26 +50,26 @@ export async function compareWithOpenClip(dir: string, backend: BackendReport): 
   try {
     const pixels = tf.tensor4d(floats(join(dir, meta.input.file)), meta.input.shape as [number, number, number, number]);
     const targets = tf.tensor2d(floats(join(dir, meta.target.file)), meta.target.shape as [number, number]);
-    const step = () =>
+    const loss = (x: tf.Tensor) =>
       tf.tidy(() => {
-        const loss = (x: tf.Tensor) => {
-          const f = encoder.encodeImage(x as tf.Tensor4D);
-          const cos = tf.div(tf.sum(tf.mul(f, targets), 1), tf.mul(tf.norm(f, 'euclidean', 1), tf.norm(targets, 'euclidean', 1)));
-          return tf.neg(tf.sum(cos));
-        };
-        return [encoder.encodeImage(pixels).dataSync() as Float32Array, tf.grad(loss)(pixels).dataSync() as Float32Array];
+        const f = encoder.encodeImage(x as tf.Tensor4D);
+        const cos = tf.div(tf.sum(tf.mul(f, targets), 1), tf.mul(tf.norm(f, 'euclidean', 1), tf.norm(targets, 'euclidean', 1)));
+        return tf.neg(tf.sum(cos));
       });
-    const [features, gradient] = step();
+    /** One forward pass and the input gradient, as an attack step needs (and as PyTorch's reference times). */
+    const inputGradient = () => tf.tidy(() => tf.grad(loss)(pixels).dataSync() as Float32Array);
+    const features = tf.tidy(() => encoder.encodeImage(pixels).dataSync() as Float32Array);
+    const gradient = inputGradient();
     const start = performance.now();
-    step();
+    inputGradient();
     const stepSeconds = (performance.now() - start) / 1000;
     tf.dispose([pixels, targets]);
     let featuresMaxAbsDiff = 0;
-    for (let i = 0; i < features!.length; i++) featuresMaxAbsDiff = Math.max(featuresMaxAbsDiff, Math.abs(features![i]! - refFeatures[i]!));
+    for (let i = 0; i < features.length; i++) featuresMaxAbsDiff = Math.max(featuresMaxAbsDiff, Math.abs(features[i]! - refFeatures[i]!));
     return {
       model: meta.model,
-      featuresCos: cosine(features!, refFeatures),
-      gradientCos: cosine(gradient!, refGradient),
+      featuresCos: cosine(features, refFeatures),
+      gradientCos: cosine(gradient, refGradient),
       featuresMaxAbsDiff,
       loadSeconds,
       stepSeconds,
