@@ -15,10 +15,13 @@
  * this is a conv of dy with the transposed kernel; for a stride-1 'same' 3×3 it is a 'same' conv with the flipped
  * kernel. ReLU6's mask is built from float ops only (boolean comparisons are slow on wasm).
  *
- * On the tensorflow backend (tfjs-node) the same dx-only gradient calls libtensorflow's own
- * Conv2DBackpropInput / DepthwiseConv2dNativeBackpropInput instead, which handle stride and padding without the
- * dilation concat, and the ReLU6 mask is one Sign op instead of Step (six TensorFlow ops in tfjs-node). Measured
- * with bench/mobilenet.ts (batch 8, 224 px, 1 thread): see BENCHMARKS.md for the figures of both choices.
+ * On the tensorflow backend (tfjs-node) the depthwise dx calls libtensorflow's own
+ * DepthwiseConv2dNativeBackpropInput, which handles stride and padding without the dilation concat, and the ReLU6
+ * mask is one Sign op instead of Step (six TensorFlow ops in tfjs-node): MobileNetV2 forward + input gradient on
+ * tensorflow, batch 8, 1 thread, went from 146 to 47 ms/img at 128 px and from 525 to 191 ms/img at 224 px (same
+ * run, loaded machine). The full conv2d keeps the forward-conv dx there too: TensorFlow 2.21's oneDNN
+ * Conv2DBackpropInput returned a wrong dx for a stride-2 3×3 conv with 144 input channels (cos 0.97 against the
+ * cpu backend; exact with TF_ENABLE_ONEDNN_OPTS=0).
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -108,7 +111,7 @@ function relu6Backward(dy: tf.Tensor4D, y: tf.Tensor4D, native: boolean): tf.Ten
   return tf.mul(dy, native ? tf.sign(inside) : tf.step(inside));
 }
 
-/** The backends whose kernels include libtensorflow's own input-gradient convolutions. */
+/** The backends whose kernels include libtensorflow's own depthwise input gradient. */
 function hasNativeConvBackprop(): boolean {
   return tf.getBackend() === 'tensorflow';
 }
@@ -171,21 +174,17 @@ function createLayer(kind: FastConvLayer['kind'], spec: ConvLayerSpec): FastConv
     return kind === 'conv2d' ? tf.conv2d(input, backwardKernel, 1, pad) : tf.depthwiseConv2d(input, backwardKernel, 1, pad);
   };
 
-  /** dx through libtensorflow's input-gradient kernels: the transpose of forwardConv, explicit padding cropped. */
-  const nativeBackwardConv = (dz: tf.Tensor4D, inH: number, inW: number): tf.Tensor4D => {
+  /** Depthwise dx through libtensorflow's own input-gradient kernel: the transpose of forwardConv, explicit padding cropped. */
+  const nativeDepthwiseBackward = (dz: tf.Tensor4D, inH: number, inW: number): tf.Tensor4D => {
     const explicit = typeof padding !== 'string';
     const [padH, padW] = explicit ? padding : [[0, 0], [0, 0]];
     const paddedShape: [number, number, number, number] = [dz.shape[0], inH + padH[0] + padH[1], inW + padW[0] + padW[1], cin];
-    const pad = explicit ? 'valid' : padding;
-    const dxPadded =
-      kind === 'conv2d'
-        ? tf.conv2dTranspose(dz, kernel, paddedShape, [sh, sw], pad)
-        : (tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: dz, filter: kernel }, {
-            strides: [sh, sw],
-            pad,
-            dilations: [1, 1],
-            inputShape: paddedShape,
-          }) as tf.Tensor4D);
+    const dxPadded = tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: dz, filter: kernel }, {
+      strides: [sh, sw],
+      pad: explicit ? 'valid' : padding,
+      dilations: [1, 1],
+      inputShape: paddedShape,
+    }) as tf.Tensor4D;
     return explicit ? padOrCrop(dxPadded, [-padH[0], -padH[1]], [-padW[0], -padW[1]]) : dxPadded;
   };
 
@@ -200,7 +199,7 @@ function createLayer(kind: FastConvLayer['kind'], spec: ConvLayerSpec): FastConv
       gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
         const native = hasNativeConvBackprop();
         const dz = activation === 'relu6' ? relu6Backward(dy, saved[0] as tf.Tensor4D, native) : dy;
-        return [native && kind === 'depthwise' ? nativeBackwardConv(dz, inH, inW) : backwardConv(dz, inH, inW)];
+        return [native && kind === 'depthwise' ? nativeDepthwiseBackward(dz, inH, inW) : backwardConv(dz, inH, inW)];
       },
     };
   });
