@@ -15,6 +15,7 @@ import type { BenchRow } from './bench-row.js';
 import { KNN_QUERIES, knnReference, timeKnn } from './knn.js';
 import { MOBILENET_BATCH, timeMobileNet } from './mobilenet.js';
 import { timeVit } from './vit.js';
+import { referencePython } from '../test/helpers/reference-venv.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = join(dirname(SELF), '..');
@@ -61,8 +62,8 @@ interface TorchPython {
 /** PyTorch 2.x (the reference venv) and Debian's 1.13, where each is there. */
 function torchPythons(): TorchPython[] {
   const found: TorchPython[] = [];
-  const venv = spawnSync('bash', [join(REPO, 'scripts', 'reference-venv.sh')], { cwd: REPO, encoding: 'utf8' });
-  const candidates = [venv.status === 0 ? join(REPO, venv.stdout.trim().split('\n').at(-1)!) : null, '/usr/bin/python3'];
+  const venv = referencePython();
+  const candidates = ['python' in venv ? venv.python : null, '/usr/bin/python3'];
   for (const python of candidates) {
     if (!python) continue;
     const probe = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });

@@ -8,7 +8,7 @@
  *
  *   npx tsx bench/openclip-bigg.ts [--dir DIR] [--model ViT-bigG-14] [--threads 2]
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -17,6 +17,7 @@ import yargs from 'yargs';
 import { initBackend } from '../src/runtime/backend.js';
 import { advoodCacheDir } from '../src/core/cache-dir.js';
 import { compareWithOpenClip, type OpenClipParity } from '../test/helpers/openclip-parity.js';
+import { referencePython } from '../test/helpers/reference-venv.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = join(dirname(SELF), '..');
@@ -32,12 +33,6 @@ export interface BigGResult {
   advood: { backend: string; tensorflow: string; stepSeconds: number; peakRssBytes: number };
   pytorch: { version: string; stepSeconds: number; peakRssBytes: number };
   command: string;
-}
-
-function referencePython(): string {
-  const venv = spawnSync('bash', [join(REPO, 'scripts', 'reference-venv.sh')], { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (venv.status !== 0) throw new Error('scripts/reference-venv.sh could not make the reference venv');
-  return join(REPO, venv.stdout.trim().split('\n').at(-1)!);
 }
 
 /** advood's side in this process (started as a child, so its peak RSS is its own). */
@@ -60,7 +55,9 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify(await advoodSide(dir)) + '\n');
     return;
   }
-  const python = referencePython();
+  const reference = referencePython();
+  if ('unavailable' in reference) throw new Error(reference.unavailable);
+  const { python } = reference;
   if (!existsSync(join(dir, 'meta.json'))) {
     mkdirSync(dir, { recursive: true });
     console.error(`making a random ${args.model} with open_clip in ${dir} (minutes; ~${args.model.includes('bigG') ? '10 GB' : 'GBs'} on disk)`);
