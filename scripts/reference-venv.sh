@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes the Python environment for independent cross-checks and benchmark references (test/reference/,
-# bench/torch/): PyTorch 2.x CPU, open_clip, safetensors, numpy. pip installs from whatever index it is
+# bench/torch/): PyTorch 2.x CPU, open_clip, safetensors, numpy, and Hugging Face datasets + pyarrow (the readers
+# that advood releases, Parquet exports and Hub pushes must satisfy). pip installs from whatever index it is
 # configured with (offline where the machine has a local wheel store). Prints the venv's python on success.
 #
 #   scripts/reference-venv.sh            creates .venv-reference/ (idempotent)
@@ -9,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${ADVOOD_REFERENCE_VENV:-.venv-reference}
 stamp="$venv/.advood-reference-ok"
-packages=(torch open_clip_torch safetensors numpy)
+packages=(torch open_clip_torch safetensors numpy datasets pyarrow)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${packages[*]}" ]; then
   echo "$venv/bin/python"
   exit 0
