@@ -19,7 +19,7 @@ export { FEATURE_KINDS, type Encoder, type FeatureKind } from './models/encoder.
 export { promptEnsembleEmbeddings, PROMPT_TEMPLATES } from './models/prompt-ensemble.js';
 
 // Data and features.
-export { openImageSource } from './data/open-image-source.js';
+export { openImageSource, openSource, SOURCE_KINDS } from './sources/source-kinds.js';
 export type { ImageItem, ImageSource } from './data/image-source.js';
 export { computeFeatures, type ComputedFeatures } from './data/features.js';
 export type { FeatureSet } from './data/feature-set.js';

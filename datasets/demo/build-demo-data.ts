@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import sharp, { type Sharp } from 'sharp';
 import { encodePng } from '../../src/data/decode-image.js';
 import { openIdx, readIdx } from '../../src/data/idx-source.js';
-import { readClassNames } from '../../src/data/open-image-source.js';
+import { readClassNames } from '../../src/data/idx-classes.js';
 import { SeededRandom } from '../../src/core/seeded-random.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));

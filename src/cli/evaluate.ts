@@ -3,18 +3,19 @@
  * (with bootstrap CIs and the collapse Δ) and writes summary.{md,csv,json}, scores.arrow and report.html.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { DATA_SPEC_HELP } from '../data/open-image-source.js';
 import { DETECTORS } from '../detectors/registry.js';
 import { initBackend } from '../runtime/backend.js';
 import { checkFlags } from '../core/config-checker.js';
+import { sourceSpecHelp } from '../sources/source-kinds.js';
 import { createEncoder } from '../models/create-encoder.js';
-import { type EvaluateProgress, openEvaluationData, runEvaluation } from '../pipeline/evaluate.js';
+import { type EvaluateProgress, mapNamedSpec, openEvaluationData, runEvaluation } from '../pipeline/evaluate.js';
 import { commandLine } from './command-line.js';
 import { createProgress, type Progress } from './progress.js';
 import { type StagePrinter, stagePrinter } from './stage-printer.js';
+import { SOURCE_OPTIONS, type SourceArgs, specWithSourceFlags } from './source-options.js';
 import { TARGET_OPTIONS } from './target-options.js';
 
-interface EvaluateArgs {
+interface EvaluateArgs extends SourceArgs {
   backend: string;
   json: boolean;
   target: string;
@@ -59,13 +60,14 @@ export const evaluateCommand: CommandModule<object, EvaluateArgs> = {
   builder: (yargs: Argv<object>) =>
     yargs
       .options(TARGET_OPTIONS)
-      .option('id-train', { type: 'string', demandOption: true, describe: `ID training images (bank / fit set): ${DATA_SPEC_HELP}` })
-      .option('id-test', { type: 'string', demandOption: true, describe: 'ID test images' })
+      .options(SOURCE_OPTIONS)
+      .option('id-train', { type: 'string', demandOption: true, describe: `ID training images (bank / fit set): ${sourceSpecHelp()}` })
+      .option('id-test', { type: 'string', demandOption: true, describe: "ID test images (the same dataset's test split: SPEC?split=test)" })
       .option('ood', {
         type: 'string',
         array: true,
         demandOption: true,
-        describe: 'OOD sets, each an image source or an advood release directory, optionally name=SPEC (repeatable)',
+        describe: 'OOD sets, each a source as for --id-train (an advood release gives its adversarial and clean images), optionally name=SPEC (repeatable)',
       })
       .option('detectors', {
         type: 'string',
@@ -89,9 +91,9 @@ export const evaluateCommand: CommandModule<object, EvaluateArgs> = {
     const backend = await initBackend({ request: args.backend });
     const stage = stagePrinter('evaluate', args.json);
     const options = {
-      idTrain: args['id-train'],
-      idTest: args['id-test'],
-      ood: args.ood,
+      idTrain: specWithSourceFlags(args['id-train'], args),
+      idTest: specWithSourceFlags(args['id-test'], args),
+      ood: args.ood.map((spec) => mapNamedSpec(spec, (inner) => specWithSourceFlags(inner, args))),
       detectors: args.detectors,
       out: args.out,
       batch: args.batch,

@@ -8,20 +8,21 @@ import { dirname, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { computeFeatures } from '../data/features.js';
 import { writeFeatureFile } from '../data/feature-file.js';
-import { DATA_SPEC_HELP, openImageSource } from '../data/open-image-source.js';
 import { preprocessFor } from '../data/preprocess.js';
 import { createEncoder } from '../models/create-encoder.js';
 import { FEATURE_KINDS, type FeatureKind } from '../models/encoder.js';
 import { initBackend } from '../runtime/backend.js';
 import { checkFlags } from '../core/config-checker.js';
+import { openImageSource, sourceSpecHelp } from '../sources/source-kinds.js';
 import { UserError } from '../core/errors.js';
 import { createProgress } from './progress.js';
 import { stagePrinter } from './stage-printer.js';
+import { SOURCE_OPTIONS, type SourceArgs, specWithSourceFlags } from './source-options.js';
 import { TARGET_OPTIONS } from './target-options.js';
 
 const POSITIVE_INTEGER = { min: 1, integer: true } as const;
 
-interface FeaturesArgs {
+interface FeaturesArgs extends SourceArgs {
   backend: string;
   json: boolean;
   target: string;
@@ -43,7 +44,8 @@ export const featuresCommand: CommandModule<object, FeaturesArgs> = {
   builder: (yargs: Argv<object>) =>
     yargs
       .options(TARGET_OPTIONS)
-      .option('data', { type: 'string', demandOption: true, describe: `images: ${DATA_SPEC_HELP}` })
+      .options(SOURCE_OPTIONS)
+      .option('data', { type: 'string', demandOption: true, describe: `images: ${sourceSpecHelp()}` })
       .option('out', { type: 'string', demandOption: true, describe: 'output .arrow file (Arrow IPC file: id, label, source_path, source_sha256, feature)' })
       .option('features', { type: 'string', choices: FEATURE_KINDS, describe: "feature kind (default: the target's)" })
       .option('batch', { type: 'number', default: 16, describe: 'images per forward pass' })
@@ -64,7 +66,7 @@ export const featuresCommand: CommandModule<object, FeaturesArgs> = {
     checkFlags.number(args.concurrency, '--concurrency', POSITIVE_INTEGER);
     const backend = await initBackend({ request: args.backend });
     // Open the data first: a wrong --data fails in milliseconds, before any weights load.
-    const source = await openImageSource(args.data);
+    const source = await openImageSource(specWithSourceFlags(args.data, args));
     const encoder = await createEncoder(args.target, {
       weights: args.weights,
       features: args.features as FeatureKind | undefined,

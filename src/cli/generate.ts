@@ -11,12 +11,14 @@ import { checkOutputFolder } from '../core/output-lock.js';
 import { createEncoder } from '../models/create-encoder.js';
 import { FEATURE_KINDS } from '../models/encoder.js';
 import { type GenerateProgress, type GenerateSummary, generateRelease, presetInputSize } from '../pipeline/generate.js';
+import { sourceSpecHelp } from '../sources/source-kinds.js';
 import { commandLine } from './command-line.js';
 import { createProgress, type Progress } from './progress.js';
+import { SOURCE_OPTIONS, type SourceArgs, specWithSourceFlags } from './source-options.js';
 import { stagePrinter } from './stage-printer.js';
 import { TARGET_OPTIONS } from './target-options.js';
 
-interface GenerateArgs {
+interface GenerateArgs extends SourceArgs {
   backend: string;
   json: boolean;
   target: string;
@@ -132,7 +134,8 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
   builder: (yargs: Argv<object>) =>
     yargs
       .options(TARGET_OPTIONS)
-      .option('id', { type: 'string', demandOption: true, describe: 'ID training source (targets, prototypes)' })
+      .options(SOURCE_OPTIONS)
+      .option('id', { type: 'string', demandOption: true, describe: `ID training source (targets, prototypes): ${sourceSpecHelp()}` })
       .option('id-n', { type: 'number', describe: 'use the first N ID images (default: all)' })
       .option('ood', { type: 'string', demandOption: true, describe: 'OOD source to attack' })
       .option('attack', { type: 'string', default: 'paper-smooth', describe: `attack preset (${attackPresetNames().join(', ')}) or JSON file` })
@@ -177,9 +180,9 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
     const encoder = await createEncoder(args.target, { weights: args.weights, inputSize: presetInputSize(args.attack, overrides), backend, log: stage });
     const summary = await generateRelease({
       encoder,
-      id: args.id,
+      id: specWithSourceFlags(args.id, args),
       idN: args['id-n'],
-      ood: args.ood,
+      ood: specWithSourceFlags(args.ood, args),
       n: args.n,
       attack: args.attack,
       overrides,

@@ -6,13 +6,10 @@
  * collapse Δ compares like with like. When a release's targets are ID training images (the paper's `sample`
  * strategy), the 1-NN detector is also run with those images removed from the bank, as the paper does.
  */
-import { existsSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
 import { computeFeatures } from '../data/features.js';
 import { firstItems } from '../data/first-items.js';
 import type { FeatureSet } from '../data/feature-set.js';
 import type { ImageSource, Preprocess } from '../data/image-source.js';
-import { openImageSource } from '../data/open-image-source.js';
 import { preprocessFor } from '../data/preprocess.js';
 import type { Detector } from '../detectors/detector.js';
 import { type FeatureViews, type OodSetInput, evaluateDetectors } from '../detectors/evaluate-detectors.js';
@@ -20,11 +17,11 @@ import { type DetectorSpec, createDetectors, supportedDetectorNames } from '../d
 import type { EvaluationResult } from '../metrics/evaluation-result.js';
 import { FEATURE_KINDS, type Encoder, type FeatureKind } from '../models/encoder.js';
 import { promptEnsembleEmbeddings } from '../models/prompt-ensemble.js';
-import { MANIFEST_FILE } from '../release/release-manifest.js';
-import { type ReleaseImageSource, openReleaseImageSource } from '../release/release-image-source.js';
+import type { ReleaseImageSource } from '../release/release-image-source.js';
 import { UserError } from '../core/errors.js';
 import type { GalleryItem } from '../report/report-html.js';
 import { writeEvaluationOutputs } from '../report/write-outputs.js';
+import { openImageSource, openSource, sourceDisplayName } from '../sources/source-kinds.js';
 
 export interface EvaluateOptions {
   /** The target model (the caller owns and disposes it). */
@@ -66,15 +63,19 @@ interface NamedSpec {
   spec: string;
 }
 
+const NAMED_SPEC = /^([\w.:-]+)=(.+)$/;
+
 /** `name=spec` or a bare spec named after its last path component. */
 export function parseNamedSpec(text: string): NamedSpec {
-  const match = /^([\w.:-]+)=(.+)$/.exec(text);
+  const match = NAMED_SPEC.exec(text);
   if (match) return { name: match[1]!, spec: match[2]! };
-  return { name: basename(resolve(text.replace(/^(folder|list|idx):/, '').split(',')[0]!)), spec: text };
+  return { name: sourceDisplayName(text), spec: text };
 }
 
-export function isReleaseDir(path: string): boolean {
-  return existsSync(join(path, MANIFEST_FILE)) && existsSync(join(path, 'state.json'));
+/** `text` with `change` applied to its spec, its `name=` kept. */
+export function mapNamedSpec(text: string, change: (spec: string) => string): string {
+  const match = NAMED_SPEC.exec(text);
+  return match ? `${match[1]}=${change(match[2]!)}` : change(text);
 }
 
 /** An OOD set to score; `fromRelease`: images stored at model resolution (a release's adversarial or clean column). */
@@ -108,13 +109,14 @@ export async function openEvaluationData(options: EvaluationDataSpec): Promise<E
   const oodSpecs = options.ood.map(parseNamedSpec);
   const oodSources: OodSource[] = [];
   for (const { name, spec } of oodSpecs) {
-    if (isReleaseDir(spec)) {
-      const adversarial = await openReleaseImageSource(spec, 'image', name);
-      const clean = await openReleaseImageSource(spec, 'cleanImage', `${name}:clean`);
+    const opened = await openSource(spec);
+    if (opened.type === 'release') {
+      const adversarial = await opened.openColumn('image', name);
+      const clean = await opened.openColumn('cleanImage', `${name}:clean`);
       oodSources.push({ name: clean.name, source: clean, fromRelease: true });
       oodSources.push({ name, source: adversarial, fromRelease: true, release: adversarial, cleanOf: clean.name });
     } else {
-      oodSources.push({ name, source: await openImageSource(spec), fromRelease: false });
+      oodSources.push({ name, source: opened.images, fromRelease: false });
     }
   }
   return { fullIdTrain, idTrain, idTest, oodSources };

@@ -11,7 +11,6 @@ import { parseGuardedJson } from '../core/json-guard.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { firstItems } from '../data/first-items.js';
-import { openImageSource } from '../data/open-image-source.js';
 import type { DetectorSpec } from '../detectors/registry.js';
 import { createEncoder } from '../models/create-encoder.js';
 import { MANIFEST_FILE } from '../release/release-manifest.js';
@@ -19,11 +18,13 @@ import { verifyRelease } from '../release/release-verify.js';
 import type { BackendReport } from '../runtime/backend.js';
 import { ConfigChecker, isPlainObject } from '../core/config-checker.js';
 import { UserError, errorMessage } from '../core/errors.js';
+import { openImageSource } from '../sources/source-kinds.js';
+import { withChoiceDefaults } from '../sources/source-spec.js';
 import { type EvaluateProgress, type EvaluateSummary, runEvaluation } from './evaluate.js';
 import { type GenerateProgress, generateRelease } from './generate.js';
 
 export interface DataRef {
-  /** An image-source spec after ${VAR} substitution. */
+  /** A source spec after ${VAR} substitution, with the ref's split/imageColumn/labelColumn in its query. */
   source: string;
   /** The first `size` images in source order; null = all. */
   size: number | null;
@@ -75,10 +76,12 @@ export function readExperimentConfig(path: string, vars: Record<string, string> 
   const dataFields = check.fields(config.data, 'data', ['idTrain', 'idTest', 'ood']);
   const missing = new Set<string>();
   const dataRef = (key: 'idTrain' | 'idTest' | 'ood'): DataRef => {
-    const ref = check.fields(dataFields[key], `data.${key}`, ['source', 'size']);
+    const ref = check.fields(dataFields[key], `data.${key}`, ['source', 'size', 'split', 'imageColumn', 'labelColumn']);
     const source = check.string(ref.source, `data.${key}.source`);
     const size = ref.size === undefined || ref.size === null ? null : check.number(ref.size, `data.${key}.size`, POSITIVE_INTEGER);
-    return { source: substitute(source, vars, missing), size };
+    const optional = (field: 'split' | 'imageColumn' | 'labelColumn') => (ref[field] === undefined ? undefined : check.string(ref[field], `data.${key}.${field}`));
+    const choice = { split: optional('split'), imageColumn: optional('imageColumn'), labelColumn: optional('labelColumn') };
+    return { source: withChoiceDefaults(substitute(source, vars, missing), choice), size };
   };
   const data = { idTrain: dataRef('idTrain'), idTest: dataRef('idTest'), ood: dataRef('ood') };
   if (missing.size > 0) {

@@ -9,7 +9,7 @@ import { openFileList } from '../../src/data/file-list-source.js';
 import { openIdx } from '../../src/data/idx-source.js';
 import { openImageFolder } from '../../src/data/image-folder-source.js';
 import type { ImageSource, Preprocess } from '../../src/data/image-source.js';
-import { openImageSource } from '../../src/data/open-image-source.js';
+import { openImageSource } from '../../src/sources/source-kinds.js';
 
 const root = mkdtempSync(join(tmpdir(), 'advood-sources-'));
 const pre: Preprocess = { mode: 'clip', size: 8, background: [255, 255, 255] };
@@ -202,7 +202,7 @@ test('openImageSource picks the source by what is on disk', async (t) => {
   await t.throwsAsync(openImageSource(join(dir, 'nothing-here')), { instanceOf: UserError, message: /unknown data spec '.*nothing-here': no such file or directory/ });
   await t.throwsAsync(openImageSource('s3:bucket/key'), { instanceOf: UserError, message: /unknown data spec 's3:bucket\/key': unknown kind 's3:'/ });
   writeFileSync(join(dir, 'weights.bin'), 'x');
-  await t.throwsAsync(openImageSource(join(dir, 'weights.bin')), { instanceOf: UserError, message: /weights\.bin: a file, but neither a file list/ });
+  await t.throwsAsync(openImageSource(join(dir, 'weights.bin')), { instanceOf: UserError, message: /weights\.bin: a file of no source kind/ });
   await t.throwsAsync(openImageSource(`idx:${join(dir, 'nope-images-idx3-ubyte')}`), { instanceOf: UserError, message: /nope-images-idx3-ubyte: no such file/ });
 });
 

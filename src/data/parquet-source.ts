@@ -1,0 +1,190 @@
+/**
+ * Parquet datasets as an image source: one `.parquet` file, or a folder of them laid out as on the Hugging Face
+ * Hub. A folder's split files come from its README.md `configs` block (`data_files: - split: X, path: GLOB`),
+ * else from the file names the Hub recognises (`data/train-00000-of-00002.parquet`, `test.parquet`,
+ * `train/….parquet`); files that name no split are `train`, as `datasets` does.
+ *
+ * Files are opened as Blobs (fs.openAsBlob) so parquet-wasm reads the footer and then one row group's image
+ * column at a time; listing reads only the label column.
+ */
+import { openAsBlob, readFileSync, readdirSync, statSync } from 'node:fs';
+import { basename, join, relative, sep } from 'node:path';
+import { type Schema, tableFromIPC } from 'apache-arrow';
+import { ParquetFile } from 'parquet-wasm/node';
+import { UserError, errorMessage } from '../core/errors.js';
+import type { DecodeOptions } from './decode-image.js';
+import { type DatasetChoice, type DatasetColumns, chooseDatasetColumns, featuresFromSchemaMetadata } from './hf-dataset-columns.js';
+import { type DatasetFile, assembleDatasetSource, chooseSplit } from './hf-dataset-source.js';
+import type { ImageSource } from './image-source.js';
+import { imageCells } from './row-block-source.js';
+
+const PARQUET_EXTENSION = '.parquet';
+const README_FILE = 'README.md';
+/** Split names the Hub's data-file patterns know (huggingface_hub/datasets data_files.py, KEYWORDS_IN_*). */
+const KNOWN_SPLITS = ['train', 'training', 'test', 'testing', 'eval', 'evaluation', 'validation', 'valid', 'val', 'dev'];
+const CANONICAL_SPLIT: Readonly<Record<string, string>> = { training: 'train', testing: 'test', evaluation: 'eval', valid: 'validation', val: 'validation', dev: 'validation' };
+
+export function isParquetFile(path: string): boolean {
+  return path.toLowerCase().endsWith(PARQUET_EXTENSION);
+}
+
+function listParquetFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).filter((n) => !n.startsWith('.')).sort()) {
+    const path = join(dir, name);
+    let isDirectory = false;
+    try {
+      isDirectory = statSync(path).isDirectory();
+    } catch {
+      continue;
+    }
+    if (isDirectory) out.push(...listParquetFiles(path));
+    else if (isParquetFile(name)) out.push(path);
+  }
+  return out;
+}
+
+/** A folder holding Parquet files (at any depth, as the Hub's `data/` layout). */
+export function isParquetDir(dir: string): boolean {
+  try {
+    return listParquetFiles(dir).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** The split a Parquet file belongs to, by the Hub's naming: `<split>-NNNNN-of-NNNNN`, `<split>.parquet`, `<split>/…`. */
+export function splitOfFileName(relativePath: string): string {
+  const parts = relativePath.split(/[\\/]/);
+  const stem = parts[parts.length - 1].replace(/\.parquet$/i, '');
+  const sharded = /^(.+?)-\d+-of-\d+$/.exec(stem);
+  const candidates = [sharded?.[1], stem, /^([a-z]+)[-_.]/i.exec(stem)?.[1], ...parts.slice(0, -1).reverse()];
+  for (const candidate of candidates) {
+    const lower = candidate?.toLowerCase();
+    if (lower && KNOWN_SPLITS.includes(lower)) return CANONICAL_SPLIT[lower] ?? lower;
+  }
+  return sharded?.[1] ?? 'train';
+}
+
+/** `data_files` of the README's first config: split → glob patterns; null when there is no such block. */
+export function readmeDataFiles(readme: string): Map<string, string[]> | null {
+  const front = /^---\r?\n([\s\S]*?)\r?\n---/.exec(readme)?.[1];
+  const configs = front ? /^configs:\s*\n((?:[ \t-].*\n?)*)/m.exec(front)?.[1] : undefined;
+  if (!configs) return null;
+  // The first config only: stop at the second `- config_name:`.
+  const first = configs.split(/\n(?=- config_name:)/)[0];
+  const splits = new Map<string, string[]>();
+  const entry = /-\s*split:\s*["']?([^"'\n]+?)["']?\s*\n\s*path:\s*(?:["']?([^"'\n]+?)["']?\s*(?:\n|$)|\n((?:\s*-\s*.+\n?)+))/g;
+  for (const match of first.matchAll(entry)) {
+    const patterns = match[2] !== undefined ? [match[2]] : match[3].split('\n').map((line) => line.replace(/^\s*-\s*["']?|["']?\s*$/g, '')).filter(Boolean);
+    splits.set(match[1], [...(splits.get(match[1]) ?? []), ...patterns]);
+  }
+  return splits.size > 0 ? splits : null;
+}
+
+/** fnmatch-style glob → RegExp over '/'-separated relative paths (`**` crosses folders, `*` does not). */
+function globRegExp(glob: string): RegExp {
+  let pattern = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === '*' && glob[i + 1] === '*') {
+      pattern += '.*';
+      i++;
+      if (glob[i + 1] === '/') i++;
+    } else if (c === '*') pattern += '[^/]*';
+    else if (c === '?') pattern += '[^/]';
+    else pattern += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${pattern}$`);
+}
+
+/** Split name → its Parquet files, sorted. */
+function splitFiles(location: string): Map<string, string[]> {
+  const byName = new Map<string, string[]>();
+  const add = (split: string, path: string) => byName.set(split, [...(byName.get(split) ?? []), path]);
+  if (!statSync(location).isDirectory()) {
+    add(splitOfFileName(basename(location)), location);
+    return byName;
+  }
+  const files = listParquetFiles(location);
+  const relativeOf = (path: string) => relative(location, path).split(sep).join('/');
+  let readme: string | null = null;
+  try {
+    readme = readFileSync(join(location, README_FILE), 'utf8');
+  } catch {
+    // No card: file names decide.
+  }
+  const declared = readme === null ? null : readmeDataFiles(readme);
+  if (declared) {
+    for (const [split, globs] of declared) {
+      const regexps = globs.map(globRegExp);
+      for (const path of files) if (regexps.some((re) => re.test(relativeOf(path)))) add(split, path);
+      if (!byName.has(split)) throw new UserError(`${join(location, README_FILE)}: split '${split}' names ${globs.join(', ')}, which match no Parquet file`);
+    }
+  } else {
+    for (const path of files) add(splitOfFileName(relativeOf(path)), path);
+  }
+  if (byName.size === 0) throw new UserError(`${location}: no Parquet files`);
+  return byName;
+}
+
+async function openParquetFile(path: string): Promise<ParquetFile> {
+  try {
+    return await ParquetFile.fromFile(await openAsBlob(path));
+  } catch (error) {
+    throw new UserError(`${path}: cannot be read as Parquet (${errorMessage(error)})`);
+  }
+}
+
+function arrowSchemaOf(file: ParquetFile): Schema {
+  return tableFromIPC(file.schema().intoIPCStream()).schema;
+}
+
+export async function openParquetDataset(location: string, choice: DatasetChoice = {}, decode: DecodeOptions = {}): Promise<ImageSource> {
+  const bySplit = splitFiles(location);
+  const split = chooseSplit([...bySplit.keys()].sort(), choice, location);
+  const paths = bySplit.get(split)!;
+  const handles: ParquetFile[] = [];
+  let columns: DatasetColumns | null = null;
+  const files: DatasetFile[] = [];
+  for (const path of paths) {
+    const handle = await openParquetFile(path);
+    handles.push(handle);
+    const schema = arrowSchemaOf(handle);
+    columns ??= chooseDatasetColumns(schema, featuresFromSchemaMetadata(schema.metadata, path), choice, path);
+    for (const name of [columns.image, columns.label]) {
+      if (name !== null && schema.fields.every((field) => field.name !== name)) throw new UserError(`${path}: has no column '${name}' (${paths[0]} has)`);
+    }
+    const groupRows = handle.metadata().rowGroups().map((group) => group.numRows());
+    const labels = columns.label === null ? null : await readColumn(handle, path, columns.label);
+    let start = 0;
+    const blockLabels = groupRows.map((rows) => {
+      const cells = Array.from({ length: rows }, (_, row) => (labels ? labels.get(start + row) : null));
+      start += rows;
+      return cells;
+    });
+    files.push({ path, blockLabels });
+  }
+  const chosen = columns!;
+  const base = basename(location).replace(/\.parquet$/i, '');
+  return assembleDatasetSource({
+    kind: 'parquet',
+    name: bySplit.size > 1 ? `${base}-${split}` : base,
+    location,
+    split,
+    columns: chosen,
+    files,
+    readImageBlock: async (file, group) => imageCells(await readColumn(handles[file], paths[file], chosen.image, group)),
+    decode,
+  });
+}
+
+/** One column of a file (or of one row group) as an apache-arrow vector. */
+async function readColumn(handle: ParquetFile, path: string, column: string, rowGroup?: number) {
+  try {
+    const table = await handle.read({ columns: [column], ...(rowGroup === undefined ? {} : { rowGroups: [rowGroup] }) });
+    return tableFromIPC(table.intoIPCStream()).getChild(column);
+  } catch (error) {
+    throw new UserError(`${path}${rowGroup === undefined ? '' : ` row group ${rowGroup}`}: cannot read column '${column}' (${errorMessage(error)})`);
+  }
+}
