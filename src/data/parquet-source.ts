@@ -74,7 +74,7 @@ export function readmeDataFiles(readme: string): Map<string, string[]> | null {
   // The first config only: stop at the second `- config_name:`.
   const first = configs.split(/\n(?=- config_name:)/)[0];
   const splits = new Map<string, string[]>();
-  const entry = /-\s*split:\s*["']?([^"'\n]+?)["']?\s*\n\s*path:\s*(?:["']?([^"'\n]+?)["']?\s*(?:\n|$)|\n((?:\s*-\s*.+\n?)+))/g;
+  const entry = /-[ \t]*split:[ \t]*["']?([^"'\n]+?)["']?[ \t]*\n[ \t]*path:[ \t]*(?:["']?([^"'\n]+?)["']?[ \t]*(?:\n|$)|\n((?:[ \t]*-[ \t]*.+\n?)+))/g;
   for (const match of first.matchAll(entry)) {
     const patterns = match[2] !== undefined ? [match[2]] : match[3].split('\n').map((line) => line.replace(/^\s*-\s*["']?|["']?\s*$/g, '')).filter(Boolean);
     splits.set(match[1], [...(splits.get(match[1]) ?? []), ...patterns]);
