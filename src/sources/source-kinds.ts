@@ -149,8 +149,8 @@ export const SOURCE_KINDS: readonly SourceKind[] = [
   },
 ];
 
-function kindOfPrefix(spec: string): SourceKind | undefined {
-  return SOURCE_KINDS.find((kind) => spec.startsWith(kind.prefix));
+function kindOfPrefix(spec: string, kinds: readonly SourceKind[] = SOURCE_KINDS): SourceKind | undefined {
+  return kinds.find((kind) => spec.startsWith(kind.prefix));
 }
 
 /** One line for flag descriptions. */
@@ -161,11 +161,13 @@ export function sourceSpecHelp(): string {
 
 /** The README's table of source kinds. */
 export function sourceKindsMarkdown(): string {
-  const rows = SOURCE_KINDS.map((kind) => `| \`${kind.name}\` | \`${kind.prefix}${kind.syntax}\` | ${kind.description} |`);
+  const cell = (text: string) => text.replaceAll('|', '\\|');
+  const rows = SOURCE_KINDS.map((kind) => `| \`${kind.name}\` | \`${cell(kind.prefix + kind.syntax)}\` | ${cell(kind.description)} |`);
   return ['| kind | explicit spec | what it reads |', '| --- | --- | --- |', ...rows].join('\n');
 }
 
 async function openLocal(path: string, options: SourceOptions): Promise<OpenedSource> {
+  // URI kinds resolve to local paths, which only the local kinds open.
   const kind = SOURCE_KINDS.find((candidate) => candidate.open && candidate.sniff?.(path));
   if (kind) return (kind.openFound ?? kind.open)!(path, options);
   const expected = `expected ${sourceSpecHelp()}`;
@@ -177,10 +179,15 @@ async function openLocal(path: string, options: SourceOptions): Promise<OpenedSo
  * Opens any source spec. `defaults` are the command's --split/--image-column/--label-column; the spec's own
  * `?split=…` query wins over them.
  */
-export async function openSource(text: string, defaults: SourceOptions = {}): Promise<OpenedSource> {
+export function openSource(text: string, defaults: SourceOptions = {}): Promise<OpenedSource> {
+  return openSourceAmong(SOURCE_KINDS, text, defaults);
+}
+
+/** openSource over a given list of kinds (SOURCE_KINDS plus a URI kind, in the tests). */
+export async function openSourceAmong(kinds: readonly SourceKind[], text: string, defaults: SourceOptions = {}): Promise<OpenedSource> {
   const { spec, choice } = splitSpecChoice(text);
   const options: SourceOptions = { ...defaults, ...mergeChoice(choice, defaults) };
-  const kind = kindOfPrefix(spec);
+  const kind = kindOfPrefix(spec, kinds);
   if (kind) {
     const location = spec.slice(kind.prefix.length);
     if (location === '') throw new UserError(`${text}: nothing after '${kind.prefix}'; expected ${kind.prefix}${kind.syntax}`);
