@@ -42,6 +42,20 @@ test('paper-cifar.json parses once its data placeholders are filled, and names t
   t.deepEqual(config.attacks.map((a) => a.preset), ['paper-smooth', 'paper-patchy']);
 });
 
+test('data refs take split, imageColumn and labelColumn for Hugging Face datasets, written into the spec', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'advood-experiment-hf-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'hf.json');
+  const config = (idTest: Record<string, unknown>) =>
+    JSON.stringify({ target: 'vit-g', data: { idTrain: { source: '/d/cifar100' }, idTest, ood: { source: '/d/c10?split=test' } }, attacks: ['paper-smooth'] });
+  writeFileSync(path, config({ source: '/d/cifar100', split: 'test', labelColumn: 'fine_label' }));
+  const parsed = readExperimentConfig(path);
+  t.is(parsed.data.idTest.source, '/d/cifar100?split=test&label-column=fine_label');
+  t.is(parsed.data.ood.source, '/d/c10?split=test');
+  writeFileSync(path, config({ source: '/d/cifar100', split: 3 }));
+  t.throws(() => readExperimentConfig(path), { instanceOf: UserError, message: /'data\.idTest\.split' must be a non-empty string$/ });
+});
+
 test('a bad experiment config names its file and field', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'advood-experiment-bad-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
