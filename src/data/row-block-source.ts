@@ -22,11 +22,7 @@ export interface BlockPosition {
   readonly offset: number;
 }
 
-export interface RowBlockSourceSpec {
-  readonly name: string;
-  readonly classNames: readonly string[];
-  readonly fingerprint: string;
-  readonly items: readonly ImageItem[];
+export interface RowBlockSourceSpec extends Omit<ImageSource, 'load'> {
   /** Aligned with items. */
   readonly positions: readonly BlockPosition[];
   /** The image cells of one block, in row order. */
