@@ -21,14 +21,18 @@ test.after.always(() => rmSync(root, { recursive: true, force: true }));
 const CIFAR_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 const SIZE = 32;
 
-/** A 32×32 PNG: noise around a per-class colour (ID) or around grey stripes (OOD). */
+/** A 32×32 PNG: noise around a colour, with faint stripes for OOD (so that ID and OOD overlap somewhat). */
 function image(random: SeededRandom, base: readonly [number, number, number], stripes: boolean): Promise<Buffer> {
   const pixels = Buffer.alloc(SIZE * SIZE * 3);
   for (let i = 0; i < SIZE * SIZE; i++) {
-    const stripe = stripes && Math.floor(i / SIZE) % 4 < 2 ? 60 : 0;
+    const stripe = stripes && Math.floor(i / SIZE) % 4 < 2 ? 12 : 0;
     for (let c = 0; c < 3; c++) pixels[i * 3 + c] = Math.max(0, Math.min(255, Math.round(base[c] + stripe + 40 * (random.next() - 0.5))));
   }
   return sharp(pixels, { raw: { width: SIZE, height: SIZE, channels: 3 } }).png().toBuffer();
+}
+
+function classColour(label: number): [number, number, number] {
+  return [(label * 97) % 256, (label * 53 + 80) % 256, (label * 31 + 160) % 256];
 }
 
 /** Rows grouped by class, so that an ImageFolder copy lists them in the same order. */
@@ -37,7 +41,7 @@ async function cifarSplit(perClass: number, seed: number): Promise<{ pngs: Buffe
   const pngs: Buffer[] = [];
   const labels: number[] = [];
   for (let label = 0; label < CIFAR_CLASSES.length; label++) {
-    const colour: [number, number, number] = [(label * 97) % 256, (label * 53 + 80) % 256, (label * 31 + 160) % 256];
+    const colour = classColour(label);
     for (let i = 0; i < perClass; i++) {
       pngs.push(await image(random, colour, false));
       labels.push(label);
@@ -65,7 +69,7 @@ test('evaluate: CIFAR-style Parquet as ID and a save_to_disk folder as OOD equal
 
   const random = new SeededRandom(3);
   const oodPngs: Uint8Array[] = [];
-  for (let i = 0; i < 12; i++) oodPngs.push(await image(random, [120, 120, 120], true));
+  for (let i = 0; i < 12; i++) oodPngs.push(await image(random, classColour(i % 10).map((c) => c + 8 * (i % 3)) as [number, number, number], true));
   oodPngs[5] = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]);
   const oodSaved = join(root, 'stripes');
   writeSaveToDisk(oodSaved, [imageColumn('image', oodPngs)], { batchRows: 5, split: 'train' });
@@ -110,7 +114,7 @@ test('evaluate: CIFAR-style Parquet as ID and a save_to_disk folder as OOD equal
     t.deepEqual(hf.scores.find((s) => s.set === 'id')!.ids.slice(0, 2), ['test/0', 'test/1']);
     t.log(hf.rows.map((row) => `${row.detector}: AUROC ${row.metrics.auroc.value.toFixed(4)}`).join(', '));
     const auroc = hf.rows.find((row) => row.detector.startsWith('knn'))!.metrics.auroc.value;
-    t.true(auroc > 0.5 && auroc <= 1, `k-NN AUROC ${auroc} separates the stripes from the CIFAR-style colours`);
+    t.true(auroc > 0 && auroc < 1, `k-NN AUROC ${auroc}: ID and OOD overlap, so the scores' order is what is compared`);
   } finally {
     encoder.dispose();
   }
