@@ -1,7 +1,7 @@
 /**
  * Writes the README's table of data-source kinds from the registry (src/sources/source-kinds.ts), between the
  * `<!-- sources:begin -->` and `<!-- sources:end -->` markers. test/sources/source-kinds.test.ts fails while the
- * README differs from what this writes. Run: npx tsx scripts/readme-sources.ts
+ * README differs from what this writes. Run: npm run readme-sources
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { packagePath } from '../src/core/repo-paths.js';

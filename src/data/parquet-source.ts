@@ -44,10 +44,16 @@ function listParquetFiles(dir: string): string[] {
   return out;
 }
 
-/** A folder holding Parquet files (at any depth, as the Hub's `data/` layout). */
+/**
+ * A folder laid out as a Parquet dataset: Parquet files at its top or under `data/`, or a README.md whose
+ * `configs` name data files. Only these places are looked at, so telling a 50k-image ImageFolder from a dataset
+ * does not walk the whole tree.
+ */
 export function isParquetDir(dir: string): boolean {
   try {
-    return listParquetFiles(dir).length > 0;
+    if (readdirSync(dir).some(isParquetFile)) return true;
+    if (statSync(join(dir, 'data'), { throwIfNoEntry: false })?.isDirectory() && listParquetFiles(join(dir, 'data')).length > 0) return true;
+    return readmeDataFiles(readFileSync(join(dir, README_FILE), 'utf8')) !== null;
   } catch {
     return false;
   }

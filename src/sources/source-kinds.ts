@@ -194,7 +194,7 @@ export async function openSourceAmong(kinds: readonly SourceKind[], text: string
     if (kind.resolve) return openLocal(await kind.resolve(location, options), options);
     return kind.open!(location, options);
   }
-  const unknown = /^([a-z][a-z0-9+.-]*):(?!\/\/)./.exec(spec);
+  const unknown = /^([a-z][a-z0-9+.-]*):./.exec(spec);
   if (unknown && !existsSync(spec)) throw new UserError(`unknown data spec '${text}': unknown kind '${unknown[1]}:'; expected ${sourceSpecHelp()}`);
   return openLocal(spec, options);
 }

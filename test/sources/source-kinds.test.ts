@@ -17,7 +17,7 @@ async function columns(count: number) {
   return [imageColumn('image', pngs), classLabelColumn('label', ['a', 'b'], pngs.map((_, i) => i % 2))];
 }
 
-test('the README table of source kinds is the one the registry makes (npx tsx scripts/readme-sources.ts)', (t) => {
+test('the README table of source kinds is the one the registry makes (npm run readme-sources)', (t) => {
   const readme = readFileSync(packagePath('README.md'), 'utf8');
   t.is(readmeWithSourceTable(readme), readme);
   for (const kind of SOURCE_KINDS) t.true(sourceSpecHelp().includes(kind.prefix), kind.name);
