@@ -6,7 +6,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { DETECTORS } from '../detectors/registry.js';
 import { initBackend } from '../runtime/backend.js';
 import { checkFlags } from '../core/config-checker.js';
-import { sourceSpecHelp } from '../sources/source-kinds.js';
+import { sourceKindsHelp, sourceSpecHelp } from '../sources/source-kinds.js';
 import { createEncoder } from '../models/create-encoder.js';
 import { type EvaluateProgress, mapNamedSpec, openEvaluationData, runEvaluation } from '../pipeline/evaluate.js';
 import { commandLine } from './command-line.js';
@@ -79,6 +79,7 @@ export const evaluateCommand: CommandModule<object, EvaluateArgs> = {
       .option('bootstrap', { type: 'number', default: 1000, describe: 'bootstrap resamples for the 95 % CIs (0: no CIs)' })
       .option('seed', { type: 'number', default: 0, describe: 'bootstrap and probe seed' })
       .option('gallery', { type: 'number', default: 12, describe: 'gallery rows per release in report.html' })
+      .epilog(sourceKindsHelp())
       .example(
         '$0 evaluate --id-train datasets/demo/fashion-mnist-train --id-test datasets/demo/fashion-mnist-test --ood datasets/demo/openclipart --ood adv=out/release',
         'embedded MobileNetV2: clean openclipart vs its adversarial release',

@@ -13,7 +13,7 @@ import { createEncoder } from '../models/create-encoder.js';
 import { FEATURE_KINDS, type FeatureKind } from '../models/encoder.js';
 import { initBackend } from '../runtime/backend.js';
 import { checkFlags } from '../core/config-checker.js';
-import { openImageSource, sourceSpecHelp } from '../sources/source-kinds.js';
+import { openImageSource, sourceKindsHelp, sourceSpecHelp } from '../sources/source-kinds.js';
 import { UserError } from '../core/errors.js';
 import { createProgress } from './progress.js';
 import { stagePrinter } from './stage-printer.js';
@@ -58,6 +58,7 @@ export const featuresCommand: CommandModule<object, FeaturesArgs> = {
       .option('on-error', { type: 'string', choices: ['skip', 'fail'], default: 'skip', describe: 'a bad image is skipped and named, or stops the run' })
       .option('cache', { type: 'boolean', default: true, describe: 'reuse and store cached features (--no-cache to recompute)' })
       .option('concurrency', { type: 'number', default: 4, describe: 'images decoded in parallel' })
+      .epilog(sourceKindsHelp())
       .example('$0 features --data datasets/demo/fashion-mnist-train --out train.arrow', 'embedded MobileNetV2 features of the demo ID set')
       .example('$0 features --data /usr/share/datasets/fashion-mnist/t10k --input-size 96 --out t10k.arrow', 'Fashion-MNIST IDX test split') as unknown as Argv<FeaturesArgs>,
   handler: async (args) => {

@@ -11,7 +11,7 @@ import { checkOutputFolder } from '../core/output-lock.js';
 import { createEncoder } from '../models/create-encoder.js';
 import { FEATURE_KINDS } from '../models/encoder.js';
 import { type GenerateProgress, type GenerateSummary, generateRelease, presetInputSize } from '../pipeline/generate.js';
-import { sourceSpecHelp } from '../sources/source-kinds.js';
+import { sourceKindsHelp, sourceSpecHelp } from '../sources/source-kinds.js';
 import { commandLine } from './command-line.js';
 import { createProgress, type Progress } from './progress.js';
 import { SOURCE_OPTIONS, type SourceArgs, specWithSourceFlags } from './source-options.js';
@@ -160,7 +160,8 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       .option('scale', { type: 'number', describe: 'override: low-resolution parametrisation factor s' })
       .option('dct-k', { type: 'number', describe: 'override: keep the k×k lowest DCT coefficients' })
       .option('budget', { type: 'string', describe: 'override: linf:EPS, l2:EPS or none' })
-      .option('set', { type: 'string', array: true, describe: 'override any preset field: field.path=JSON' }) as unknown as Argv<GenerateArgs>,
+      .option('set', { type: 'string', array: true, describe: 'override any preset field: field.path=JSON' })
+      .epilog(sourceKindsHelp()) as unknown as Argv<GenerateArgs>,
   handler: async (args) => {
     // Flags are checked (and the preset resolved) before any weights load.
     checkFlags.number(args.seed, '--seed', { integer: true });

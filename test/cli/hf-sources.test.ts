@@ -12,12 +12,12 @@ test.after.always(() => rmSync(root, { recursive: true, force: true }));
 
 const png = (level: number) => sharp({ create: { width: 8, height: 8, channels: 3, background: { r: level, g: level, b: level } } }).png().toBuffer();
 
-test('help lists every source kind and the dataset flags', async (t) => {
+test('help lists every source kind with its description, and the dataset flags', async (t) => {
   for (const command of ['features', 'evaluate', 'generate']) {
     const { stdout } = await advood(command, '--help');
     // yargs wraps long descriptions, also at hyphens.
     const flat = stdout.replace(/\s+/g, '');
-    for (const kind of SOURCE_KINDS) t.true(flat.includes(kind.prefix), `${command} --help names ${kind.prefix}`);
+    for (const kind of SOURCE_KINDS) t.true(flat.includes(kind.prefix + kind.syntax + kind.description.replace(/\s+/g, '')), `${command} --help describes ${kind.prefix}`);
     for (const flag of ['--split', '--image-column', '--label-column']) t.true(flat.includes(flag), `${command} --help has ${flag}`);
   }
 });
