@@ -19,7 +19,9 @@ export { FEATURE_KINDS, type Encoder, type FeatureKind } from './models/encoder.
 export { promptEnsembleEmbeddings, PROMPT_TEMPLATES } from './models/prompt-ensemble.js';
 
 // Data and features.
-export { openImageSource, openSource, SOURCE_KINDS } from './sources/source-kinds.js';
+export { openImageSource, openSource } from './sources/open-source.js';
+export { SOURCE_KINDS } from './sources/source-kinds.js';
+export type { OpenedSource, SourceKind, SourceOptions } from './sources/source-kind.js';
 export type { ImageItem, ImageSource } from './data/image-source.js';
 export { computeFeatures, type ComputedFeatures } from './data/features.js';
 export type { FeatureSet } from './data/feature-set.js';

@@ -6,7 +6,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { DETECTORS } from '../detectors/registry.js';
 import { initBackend } from '../runtime/backend.js';
 import { checkFlags } from '../core/config-checker.js';
-import { sourceKindsHelp, sourceSpecHelp } from '../sources/source-kinds.js';
+import { sourceKindsHelp, sourceSpecHelp } from '../sources/source-help.js';
 import { createEncoder } from '../models/create-encoder.js';
 import { type EvaluateProgress, mapNamedSpec, openEvaluationData, runEvaluation } from '../pipeline/evaluate.js';
 import { commandLine } from './command-line.js';

@@ -11,7 +11,7 @@ import { checkOutputFolder } from '../core/output-lock.js';
 import { createEncoder } from '../models/create-encoder.js';
 import { FEATURE_KINDS } from '../models/encoder.js';
 import { type GenerateProgress, type GenerateSummary, generateRelease, presetInputSize } from '../pipeline/generate.js';
-import { sourceKindsHelp, sourceSpecHelp } from '../sources/source-kinds.js';
+import { sourceKindsHelp, sourceSpecHelp } from '../sources/source-help.js';
 import { commandLine } from './command-line.js';
 import { createProgress, type Progress } from './progress.js';
 import { SOURCE_OPTIONS, type SourceArgs, specWithSourceFlags } from './source-options.js';

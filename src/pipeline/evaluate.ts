@@ -21,7 +21,7 @@ import type { ReleaseImageSource } from '../release/release-image-source.js';
 import { UserError } from '../core/errors.js';
 import type { GalleryItem } from '../report/report-html.js';
 import { writeEvaluationOutputs } from '../report/write-outputs.js';
-import { openImageSource, openSource, sourceDisplayName } from '../sources/source-kinds.js';
+import { openImageSource, openSource, sourceDisplayName } from '../sources/open-source.js';
 
 export interface EvaluateOptions {
   /** The target model (the caller owns and disposes it). */

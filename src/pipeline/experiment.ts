@@ -18,7 +18,7 @@ import { verifyRelease } from '../release/release-verify.js';
 import type { BackendReport } from '../runtime/backend.js';
 import { ConfigChecker, isPlainObject } from '../core/config-checker.js';
 import { UserError, errorMessage } from '../core/errors.js';
-import { openImageSource } from '../sources/source-kinds.js';
+import { openImageSource } from '../sources/open-source.js';
 import { withChoiceDefaults } from '../sources/source-spec.js';
 import { type EvaluateProgress, type EvaluateSummary, runEvaluation } from './evaluate.js';
 import { type GenerateProgress, generateRelease } from './generate.js';

@@ -16,7 +16,7 @@ import { advoodVersion } from '../core/repo-paths.js';
 import { iterateBatches, type OnError } from '../data/batches.js';
 import { firstItems } from '../data/first-items.js';
 import { preprocessFor } from '../data/preprocess.js';
-import { openImageSource } from '../sources/source-kinds.js';
+import { openImageSource } from '../sources/open-source.js';
 import type { Encoder } from '../models/encoder.js';
 import type { ReleaseManifest, ShardSpec } from '../release/release-manifest.js';
 import type { ReleaseError } from '../release/release-row.js';

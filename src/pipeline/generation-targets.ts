@@ -13,7 +13,7 @@ import { computeFeatures } from '../data/features.js';
 import { firstItems } from '../data/first-items.js';
 import type { ImageSource, Preprocess } from '../data/image-source.js';
 import type { Encoder } from '../models/encoder.js';
-import { openImageSource } from '../sources/source-kinds.js';
+import { openImageSource } from '../sources/open-source.js';
 
 export interface GenerationTargets {
   /** The ID source as given, and its first --id-n items (the features' rows). */

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { UserError } from '../../src/core/errors.js';
 import type { ImageSource, Preprocess } from '../../src/data/image-source.js';
-import { openImageSource } from '../../src/sources/source-kinds.js';
+import { openImageSource } from '../../src/sources/open-source.js';
 import { referencePython } from '../helpers/reference-venv.js';
 
 const reference = referencePython();

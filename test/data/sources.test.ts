@@ -9,7 +9,7 @@ import { openFileList } from '../../src/data/file-list-source.js';
 import { openIdx } from '../../src/data/idx-source.js';
 import { openImageFolder } from '../../src/data/image-folder-source.js';
 import type { ImageSource, Preprocess } from '../../src/data/image-source.js';
-import { openImageSource } from '../../src/sources/source-kinds.js';
+import { openImageSource } from '../../src/sources/open-source.js';
 
 const root = mkdtempSync(join(tmpdir(), 'advood-sources-'));
 const pre: Preprocess = { mode: 'clip', size: 8, background: [255, 255, 255] };

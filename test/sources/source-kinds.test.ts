@@ -6,7 +6,10 @@ import sharp from 'sharp';
 import { UserError } from '../../src/core/errors.js';
 import { packagePath } from '../../src/core/repo-paths.js';
 import { readmeWithSourceTable } from '../../src/sources/readme-table.js';
-import { SOURCE_KINDS, type SourceKind, openImageSource, openSource, openSourceAmong, sourceDisplayName, sourceSpecHelp } from '../../src/sources/source-kinds.js';
+import { openImageSource, openSource, openSourceAmong, sourceDisplayName } from '../../src/sources/open-source.js';
+import { sourceSpecHelp } from '../../src/sources/source-help.js';
+import type { SourceKind } from '../../src/sources/source-kind.js';
+import { SOURCE_KINDS } from '../../src/sources/source-kinds.js';
 import { joinSpecChoice, splitSpecChoice, withChoiceDefaults } from '../../src/sources/source-spec.js';
 import { classLabelColumn, imageColumn, writeDatasetDict, writeParquetFile, writeSaveToDisk } from '../helpers/hf-dataset-writer.js';
 

@@ -1,0 +1,29 @@
+/** What a data-source kind is (src/sources/source-kinds.ts lists them) and what opening one gives. */
+import type { DecodeOptions } from '../data/decode-image.js';
+import type { DatasetChoice } from '../data/hf-dataset-columns.js';
+import type { ImageSource } from '../data/image-source.js';
+import type { ReleaseImageColumn, ReleaseImageSource } from '../release/release-image-source.js';
+
+export interface SourceOptions extends DatasetChoice, DecodeOptions {}
+
+/** An opened source: images, or an advood release (its adversarial and clean columns are two image sets). */
+export type OpenedSource =
+  | { readonly type: 'images'; readonly images: ImageSource }
+  | { readonly type: 'release'; readonly dir: string; openColumn(column: ReleaseImageColumn, name: string): Promise<ReleaseImageSource> };
+
+export interface SourceKind {
+  readonly name: string;
+  /** The explicit prefix: `folder:`, or a URI scheme such as `hf://`. */
+  readonly prefix: string;
+  /** What follows the prefix, for the help and README. */
+  readonly syntax: string;
+  readonly description: string;
+  /** For bare local paths: whether `path` holds this kind. */
+  sniff?(path: string): boolean;
+  /** Opens a local location (the spec without the prefix). */
+  open?(location: string, options: SourceOptions): Promise<OpenedSource>;
+  /** Opens a bare path that `sniff` matched, where that differs from `open` (default: `open`). */
+  openFound?(path: string, options: SourceOptions): Promise<OpenedSource>;
+  /** URI kinds: the local path (a directory or file) that `location` stands for, opened by content afterwards. */
+  resolve?(location: string, options: SourceOptions): Promise<string>;
+}
