@@ -11,6 +11,7 @@ import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve, sep } from 'node:path';
 import { type AsyncRecordBatchStreamReader, type RecordBatch, RecordBatchReader, type Schema } from 'apache-arrow';
 import { UserError, errorMessage } from '../core/errors.js';
+import { parseGuardedJson } from '../core/json-guard.js';
 import type { DecodeOptions } from './decode-image.js';
 import { type DatasetChoice, type DatasetColumns, chooseDatasetColumns, featuresFromSchemaMetadata } from './hf-dataset-columns.js';
 import { type DatasetFile, assembleDatasetSource, chooseSplit } from './hf-dataset-source.js';
@@ -29,7 +30,7 @@ export function isHfArrowDir(dir: string): boolean {
 function readJsonObject(path: string): Record<string, unknown> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
+    parsed = parseGuardedJson(readFileSync(path, 'utf8'));
   } catch (error) {
     throw new UserError(`${path}: cannot be read as JSON (${errorMessage(error)})`);
   }

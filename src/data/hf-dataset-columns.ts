@@ -10,6 +10,7 @@
  */
 import { DataType, type Field, type Schema } from 'apache-arrow';
 import { UserError } from '../core/errors.js';
+import { parseGuardedJson } from '../core/json-guard.js';
 
 /** What the user chose for a dataset source (`--split`, `--image-column`, `--label-column`). */
 export interface DatasetChoice {
@@ -34,7 +35,7 @@ export function featuresFromSchemaMetadata(metadata: ReadonlyMap<string, string>
   if (text === undefined) return null;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = parseGuardedJson(text);
   } catch (error) {
     throw new UserError(`${where}: the "huggingface" schema metadata is not JSON (${(error as Error).message})`);
   }

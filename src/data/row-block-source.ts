@@ -2,7 +2,9 @@
  * An ImageSource over a table read in blocks of rows (Arrow record batches, Parquet row groups), for the
  * Hugging Face dataset sources. Listing needs only the labels; image bytes are read when asked for, one block at
  * a time, and at most CACHED_BLOCKS blocks are held: feature extraction asks for items in source order, a few at
- * a time, so a 50k-image dataset never has its image bytes in memory at once, let alone twice.
+ * a time, so a 50k-image dataset never has its image bytes in memory at once, let alone twice. Measured: loading
+ * every item of 50k 32×32 PNGs (153 MB save_to_disk; 158 MB Parquet, row groups of 100) peaks at 207 MB RSS
+ * (Parquet: 249 MB), against 127 MB (133 MB) for the same code over 100 rows.
  */
 import { isAbsolute } from 'node:path';
 import { ItemError } from '../core/errors.js';
