@@ -6,7 +6,7 @@
  * A bare local path is opened by what it holds: the kinds' sniffers are tried in SOURCE_KINDS order (a release
  * before the save_to_disk folder it also is, a folder of Parquet files before a folder of images).
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { openFileList } from '../data/file-list-source.js';
@@ -32,6 +32,24 @@ function isDirectory(path: string): boolean {
 
 export function isReleaseDir(path: string): boolean {
   return existsSync(join(path, MANIFEST_FILE)) && existsSync(join(path, 'state.json'));
+}
+
+/**
+ * The release a folder is, or holds as its one release subfolder: a release published to the Hub keeps its
+ * manifest out of the repo root (at the root, `load_dataset` would pick the JSON reader over the Parquet files),
+ * so a downloaded snapshot holds the sealed release beside `data/`. null when there is none, or several.
+ */
+export function releaseDirIn(path: string): string | null {
+  if (!isDirectory(path)) return null;
+  if (isReleaseDir(path)) return path;
+  let children: string[];
+  try {
+    children = readdirSync(path).filter((name) => !name.startsWith('.')).map((name) => join(path, name));
+  } catch {
+    return null;
+  }
+  const releases = children.filter((child) => isDirectory(child) && isReleaseDir(child));
+  return releases.length === 1 ? releases[0] : null;
 }
 
 const images = async (opening: Promise<ImageSource>): Promise<OpenedSource> => ({ type: 'images', images: await opening });
@@ -71,10 +89,12 @@ export const SOURCE_KINDS: readonly SourceKind[] = [
     name: 'release',
     prefix: 'release:',
     syntax: 'DIR',
-    description: 'an advood release (manifest.json + state.json); evaluate scores its adversarial and clean images, other commands read its adversarial images',
-    sniff: isReleaseDir,
-    async open(dir) {
-      if (!isReleaseDir(dir)) throw new UserError(`${dir}: not an advood release (no ${MANIFEST_FILE} beside state.json)`);
+    description:
+      'an advood release (manifest.json + state.json), or a folder holding one as its only release subfolder (a Hub snapshot); evaluate scores its adversarial and clean images, other commands read its adversarial images',
+    sniff: (path) => releaseDirIn(path) !== null,
+    async open(location) {
+      const dir = releaseDirIn(location);
+      if (dir === null) throw new UserError(`${location}: not an advood release, nor a folder holding one (no ${MANIFEST_FILE} beside state.json)`);
       return { type: 'release', dir, openColumn: (column, name) => openReleaseImageSource(dir, column, name) };
     },
   },

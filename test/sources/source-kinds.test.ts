@@ -49,8 +49,17 @@ test('bare paths open by content: save_to_disk, DatasetDict, Parquet folder and 
   t.is((await openImageSource(`hf-arrow:${join(root, 'saved')}`)).items.length, 3);
   t.deepEqual((await openImageSource(join(root, 'folder'))).classNames, ['x']);
   t.is((await openSource(join(root, 'release'))).type, 'release');
+  // A Hub snapshot: the Parquet export under data/ and the sealed release in a subfolder opens as the release.
+  mkdirSync(join(root, 'snapshot-release'));
+  writeParquetFile(join(root, 'snapshot-release', 'data', 'train-00000-of-00001.parquet'), await columns(1));
+  const sealed = join(root, 'snapshot-release', 'advood-release');
+  mkdirSync(sealed);
+  writeFileSync(join(sealed, 'manifest.json'), '{}');
+  writeFileSync(join(sealed, 'state.json'), '{}');
+  const snapshot = await openSource(join(root, 'snapshot-release'));
+  t.is(snapshot.type === 'release' ? snapshot.dir : null, sealed);
 
-  await t.throwsAsync(openSource(`release:${join(root, 'folder')}`), { instanceOf: UserError, message: /folder: not an advood release/ });
+  await t.throwsAsync(openSource(`release:${join(root, 'folder')}`), { instanceOf: UserError, message: /folder: not an advood release, nor a folder holding one/ });
   await t.throwsAsync(openSource('parquet:'), { instanceOf: UserError, message: /^parquet:: nothing after 'parquet:'; expected parquet:FILE\|DIR$/ });
   await t.throwsAsync(openSource(`${join(root, 'dict')}?split=test&colour=red`), { instanceOf: UserError, message: /unknown source option 'colour'/ });
 });
