@@ -23,8 +23,8 @@ test('uploads regular, basic-LFS and multipart-LFS files in one commit and serve
     title: 'first',
     operations: [
       { operation: 'addOrUpdate', path: 'README.md', content: new Blob(['# hello\n']) },
-      { operation: 'addOrUpdate', path: 'data/small.parquet', content: new Blob([small]) },
-      { operation: 'addOrUpdate', path: 'data/large.parquet', content: new Blob([large]) },
+      { operation: 'addOrUpdate', path: 'data/small.parquet', content: new Blob([new Uint8Array(small)]) },
+      { operation: 'addOrUpdate', path: 'data/large.parquet', content: new Blob([new Uint8Array(large)]) },
     ],
   });
   t.regex(result!.commit.oid, /^[0-9a-f]{40}$/);
