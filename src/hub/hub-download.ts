@@ -11,11 +11,10 @@
  * Downloads respect $HF_ENDPOINT, resume partial files with HTTP Range, verify the hash the server
  * announces (X-Linked-Etag / ETag) and move the blob into place atomically. HF_HUB_OFFLINE=1 forbids them.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, openSync, closeSync, writeSync, ftruncateSync, copyFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { hashFileInto } from '../core/digest.js';
+import { hubContentHashes } from './content-hash.js';
 import { UserError, errorMessage } from '../core/errors.js';
 import { hubEndpoint } from './hub-endpoint.js';
 
@@ -83,15 +82,7 @@ export function findCachedSnapshot(spec: HubFiles, cacheRoot = hubCacheRoot()): 
   return spec.files.every((f) => existsSync(join(snapshot, f))) ? snapshot : null;
 }
 
-async function hashFile(path: string, algorithm: 'sha256' | 'sha1', gitBlob: boolean): Promise<string> {
-  const hash = createHash(algorithm);
-  // A git blob id is sha1("blob <size>\0" + contents): how the Hub names non-LFS files.
-  if (gitBlob) hash.update(`blob ${statSync(path).size}\0`);
-  await hashFileInto(hash, path);
-  return hash.digest('hex');
-}
-
-interface RemoteFile {
+interface RemoteHead {
   etag: string;
   commit: string;
   size: number | null;
@@ -105,7 +96,7 @@ function authHeaders(token: string | undefined): Record<string, string> {
   return token ? { Authorization: `Bearer ${token}` } : {};
 }
 
-async function headRemote(url: string, spec: HubFiles, file: string, hint: string, token: string | undefined): Promise<RemoteFile> {
+async function headRemote(url: string, spec: HubFiles, file: string, hint: string, token: string | undefined): Promise<RemoteHead> {
   let target = url;
   for (let hop = 0; hop < 5; hop++) {
     let response: Response;
@@ -220,7 +211,8 @@ export async function downloadSnapshot(spec: HubFiles, options: DownloadOptions 
       const isSha256 = SHA256.test(remote.etag);
       const isGitSha1 = COMMIT.test(remote.etag);
       if (isSha256 || isGitSha1) {
-        const actual = await hashFile(partial, isSha256 ? 'sha256' : 'sha1', isGitSha1);
+        const hashes = await hubContentHashes(partial);
+        const actual = isSha256 ? hashes.sha256 : hashes.gitSha1;
         if (actual !== remote.etag) {
           rmSync(partial, { force: true });
           throw new UserError(`${label}: downloaded bytes have ${isSha256 ? 'sha256' : 'git sha1'} ${actual}, but the hub announced ${remote.etag}; the partial file was deleted, rerun to retry`);
