@@ -49,7 +49,7 @@ test('the first push creates the repo with data/, release/ and the card; a re-pu
   const result = await pushReleaseToHub(options({ filesPerCommit: 3 }));
   const repo = `${hub.user}/fixture`;
   t.is(result.url, `${hub.url}/datasets/${repo}`);
-  t.is<string | undefined>(result.commit, hub.head(repo));
+  t.is(hub.head(repo), result.commit);
   const { manifest } = readManifest(releaseDir);
   const expected = [
     '.gitattributes',
@@ -134,7 +134,7 @@ test('429 twice then success is retried (honouring Retry-After); a lasting 5xx f
   const limited = hub.inject({ method: 'POST', path: /\/commit\//, status: 429, times: 2, headers: { 'Retry-After': '0' } });
   const result = await pushReleaseToHub(options({ log: (m) => logs.push(m) }));
   t.is(limited.fired, 2);
-  t.is<string | undefined>(result.commit, hub.head(repo));
+  t.is(hub.head(repo), result.commit);
   t.is(logs.filter((m) => /HTTP 429; retry \d of 4 in 0\.0 s/.test(m)).length, 2);
 
   // The card gone from the Hub: the next push has something to upload.
