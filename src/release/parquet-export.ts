@@ -16,6 +16,7 @@ import { hfSchemaMetadata } from './hf-features.js';
 import { CARD_FILE, renderCard } from './release-card.js';
 import { releaseFeatures } from './release-columns.js';
 import type { ReleaseManifest } from './release-manifest.js';
+import { fixedSizeListsAsLists } from './parquet-lists.js';
 import { openVerifiedRelease } from './verified-release.js';
 
 export const PARQUET_ROW_GROUP_ROWS = 100;
@@ -42,7 +43,7 @@ export async function exportParquet(dir: string, out: string, options: ExportOpt
   const files: string[] = [];
   let bytes = 0;
   release.shardPaths.forEach((shardPath, index) => {
-    const table = Table.fromIPCStream(readFileSync(shardPath));
+    const table = Table.fromIPCStream(fixedSizeListsAsLists(readFileSync(shardPath)));
     const properties = new WriterPropertiesBuilder()
       .setCompression(Compression.SNAPPY)
       .setMaxRowGroupSize(PARQUET_ROW_GROUP_ROWS)

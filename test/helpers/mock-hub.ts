@@ -14,8 +14,8 @@
  *   POST /api/{type}/R/commit/REV                             NDJSON; parentCommit ≠ head → 412
  *   GET  /api/{type}/R/tree/REV[/PATH]?recursive&expand&cursor  paginated with a Link header
  *   POST /api/{type}/R/paths-info/REV                         JSON or form-encoded (Python sends a form)
- *   GET|HEAD /{datasets/}R/resolve/REV/PATH                   ETag, X-Repo-Commit; LFS: 302 to /lfs-files/OID with
- *                                                             X-Linked-Etag/X-Linked-Size; Range on the bytes
+ *   GET|HEAD /{datasets/}R/resolve/REV/PATH                   ETag, X-Repo-Commit; LFS: 302 to a "CDN" (this server as
+ *                                                             localhost) with X-Linked-Etag/X-Linked-Size; Range on the bytes
  *
  * State is in memory; commits get sha1 ids over their parent, tree and message like git's, so moving a branch
  * changes the sha. Faults are injected per request pattern; every request is logged.
@@ -155,6 +155,11 @@ export async function startMockHub(options: MockHubOptions = {}): Promise<MockHu
   const requests: LoggedRequest[] = [];
   let clock = Date.parse('2026-01-01T00:00:00Z');
   let base = '';
+  /**
+   * The same server under another host name: huggingface_hub follows a redirect to the same host and reads the
+   * file's metadata from where it lands, so the CDN must look like another host, as cdn-lfs.hf.co does.
+   */
+  let cdnBase = '';
 
   const key = (type: RepoType, id: string) => `${type}:${id}`;
   const nextDate = () => new Date((clock += 1000)).toISOString();
@@ -469,7 +474,7 @@ export async function startMockHub(options: MockHubOptions = {}): Promise<MockHu
           ETag: `"${entry.lfsOid}"`,
           'X-Linked-Etag': `"${entry.lfsOid}"`,
           'X-Linked-Size': String(entry.size),
-          Location: `${base}/lfs-files/${entry.lfsOid}`,
+          Location: `${cdnBase}/lfs-files/${entry.lfsOid}`,
           'Content-Length': '0',
         });
         res.end();
@@ -509,6 +514,7 @@ export async function startMockHub(options: MockHubOptions = {}): Promise<MockHu
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  cdnBase = `http://localhost:${(server.address() as AddressInfo).port}`;
 
   const toBuffer = (v: Uint8Array | string) => (typeof v === 'string' ? Buffer.from(v) : Buffer.from(v));
   const api: MockHub = {
