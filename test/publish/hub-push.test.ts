@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { UserError } from '../../src/core/errors.js';
 import { pushReleaseToHub, type HubPushOptions, type PushFileEvent } from '../../src/publish/hub-push.js';
+import { resolveHubDataset } from '../../src/hub/hub-dataset.js';
 import { readManifest } from '../../src/release/release-manifest.js';
 import { generateFixtureRelease } from '../fixtures/release-fixture-rows.js';
 import { startMockHub, type MockHub } from '../helpers/mock-hub.js';
@@ -45,7 +46,7 @@ function assertNothingCommitted(t: { is: (a: unknown, b: unknown) => void; deepE
 }
 
 test('the first push creates the repo with data/, release/ and the card; a re-push uploads nothing', async (t) => {
-  const { releaseDir, hub, events, options } = await setup(t, { multipartThresholdBytes: 8 * 1024, partBytes: 4 * 1024 });
+  const { root, releaseDir, hub, events, options } = await setup(t, { multipartThresholdBytes: 8 * 1024, partBytes: 4 * 1024 });
   const result = await pushReleaseToHub(options({ filesPerCommit: 3 }));
   const repo = `${hub.user}/fixture`;
   t.is(result.url, `${hub.url}/datasets/${repo}`);
@@ -69,6 +70,13 @@ test('the first push creates the repo with data/, release/ and the card; a re-pu
   t.deepEqual(result.uploaded.at(-1), 'README.md');
   t.true(hub.requests.some((r) => /\/part\/\d+$/.test(r.url)), 'a shard larger than 8 KiB went up multipart');
   t.deepEqual(events.filter((e) => e.state === 'uploaded').map((e) => e.path).sort(), expected.filter((p) => p !== '.gitattributes'));
+
+  // Downloaded back through hf://, the pushed release/ is the release byte for byte.
+  const cacheRoot = join(root, 'hf-cache');
+  const downloaded = await resolveHubDataset(`hf://datasets/${repo}/release`, { endpoint: hub.url, token: hub.token, cacheRoot });
+  t.is(downloaded.commit, result.commit);
+  for (const f of manifest.files) t.is(sha256(readFileSync(join(downloaded.localDir, f.path))), f.sha256);
+  t.deepEqual(readFileSync(join(downloaded.localDir, 'manifest.json')), readFileSync(join(releaseDir, 'manifest.json')));
 
   const before = hub.requests.length;
   events.length = 0;
