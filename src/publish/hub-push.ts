@@ -142,6 +142,48 @@ async function prepareRepo(hub: HubConnection & { accessToken: string }, options
   }
 }
 
+/**
+ * One commit of a batch, pinned to `parentCommit`; `onUploaded` once per file (LFS files as their bytes reach
+ * storage, regular files, which travel inside the commit, when it lands). Returns the new commit sha.
+ */
+async function commitBatch(
+  hub: HubConnection,
+  target: { repo: string; branch: string; parentCommit: string; title: string },
+  batch: { files: PushFile[]; remove: string[] },
+  onUploaded: (file: PushFile) => void,
+): Promise<string> {
+  const reported = new Set<string>();
+  const report = (f: PushFile) => {
+    if (!reported.has(f.repoPath)) onUploaded(f);
+    reported.add(f.repoPath);
+  };
+  const commits = commitIter({
+    ...hub,
+    fetch: guardUploads(batch.files, hub.fetch),
+    repo: { type: 'dataset', name: target.repo },
+    branch: target.branch,
+    parentCommit: target.parentCommit,
+    title: target.title,
+    operations: [
+      ...batch.files.map((f): CommitOperation => ({ operation: 'addOrUpdate', path: f.repoPath, content: pathToFileURL(f.localPath) })),
+      ...batch.remove.map((path): CommitOperation => ({ operation: 'delete', path })),
+    ],
+    // The Xet protocol needs its own servers; plain LFS is what every Hub endpoint answers.
+    useXet: false,
+  });
+  let step = await commits.next();
+  for (; !step.done; step = await commits.next()) {
+    const event = step.value;
+    if (event.event === 'fileProgress' && event.state === 'uploading' && event.progress === 1) {
+      const file = batch.files.find((f) => f.repoPath === event.path);
+      if (file) report(file);
+    }
+  }
+  if (!step.value) throw new UserError(`${target.repo}@${target.branch}: the Hub confirmed no commit for ${target.title}`);
+  batch.files.forEach(report);
+  return step.value.commit.oid;
+}
+
 export async function pushReleaseToHub(options: HubPushOptions): Promise<HubPushResult> {
   if (!REPO_NAME.test(options.repo) || options.repo.includes('..')) throw new UserError(`--repo ${options.repo}: expected OWNER/NAME`);
   const revision = options.revision ?? 'main';
@@ -151,10 +193,8 @@ export async function pushReleaseToHub(options: HubPushOptions): Promise<HubPush
   const parquet = await parquetExportForPush(options.releaseDir, manifest, options.parquetDir ?? defaultExportDir(options.releaseDir, 'parquet'), options.log);
   const files = await hubRepoFiles(options.releaseDir, manifest, parquet);
 
-  const retrying = retryingFetch({ log: options.log, ...options.retry });
-  const hub = { hubUrl: options.endpoint, accessToken: options.token, fetch: retrying };
+  const hub = { hubUrl: options.endpoint, accessToken: options.token, fetch: retryingFetch({ log: options.log, ...options.retry }) };
   const context: HubCallContext = { endpoint: options.endpoint, repo: options.repo, revision, action: 'pushing to' };
-  const where = `${options.repo}@${revision}`;
   const made: string[] = [];
   const uploaded: string[] = [];
   try {
@@ -165,46 +205,16 @@ export async function pushReleaseToHub(options: HubPushOptions): Promise<HubPush
     if (plan.upload.length > 0 || plan.remove.length > 0) {
       const batches = commitBatches(plan, options.filesPerCommit ?? DEFAULT_FILES_PER_COMMIT);
       for (const [index, batch] of batches.entries()) {
-        const operations: CommitOperation[] = [
-          ...batch.files.map((f) => ({ operation: 'addOrUpdate' as const, path: f.repoPath, content: pathToFileURL(f.localPath) })),
-          ...batch.remove.map((path) => ({ operation: 'delete' as const, path })),
-        ];
         const title = (options.message ?? `advood release push: ${manifest.card.prettyName}`) + (batches.length > 1 ? ` (${index + 1}/${batches.length})` : '');
-        const commits = commitIter({
-          ...hub,
-          fetch: guardUploads(batch.files, retrying),
-          repo: { type: 'dataset', name: options.repo },
-          branch: revision,
-          parentCommit: head,
-          title,
-          operations,
-          // The Xet protocol needs its own servers; plain LFS is what every Hub endpoint answers.
-          useXet: false,
-        });
-        const reported = new Set<string>();
-        const report = (f: PushFile) => {
-          if (reported.has(f.repoPath)) return;
-          reported.add(f.repoPath);
+        head = await commitBatch(hub, { repo: options.repo, branch: revision, parentCommit: head, title }, batch, (f) => {
           uploaded.push(f.repoPath);
           options.onFile?.({ path: f.repoPath, state: 'uploaded', size: f.size });
-        };
-        let step = await commits.next();
-        for (; !step.done; step = await commits.next()) {
-          // LFS files report as their bytes reach storage; regular files travel inside the commit itself.
-          const event = step.value;
-          if (event.event === 'fileProgress' && event.state === 'uploading' && event.progress === 1) {
-            const file = batch.files.find((f) => f.repoPath === event.path);
-            if (file) report(file);
-          }
-        }
-        if (!step.value) throw new UserError(`${where}: the Hub confirmed no commit for ${title}`);
-        head = step.value.commit.oid;
+        });
         made.push(head);
-        batch.files.forEach(report);
         for (const path of batch.remove) options.onFile?.({ path, state: 'deleted', size: 0 });
       }
     }
-    checkPushed(files, await listRemoteFiles(hub, options.repo, head), `${where} (commit ${head})`);
+    checkPushed(files, await listRemoteFiles(hub, options.repo, head), `${options.repo}@${revision} (commit ${head})`);
     const url = `${options.endpoint}/datasets/${options.repo}${revision === 'main' ? '' : `/tree/${encodeURIComponent(revision)}`}`;
     return { url, commit: head, uploaded, unchanged: plan.unchanged.map((f) => f.repoPath), deleted: plan.remove, commits: made };
   } catch (error) {

@@ -172,3 +172,23 @@ test('a file changed under the push fails before its commit exists', async (t) =
   t.true(hub.paths(repo).every((p) => p === '.gitattributes'));
   t.deepEqual(hub.requests.filter((r) => r.url.startsWith('/lfs-upload/')), []);
 });
+
+test('a failure after some commits landed says how many did and that the repo is incomplete', async (t) => {
+  const { hub, options } = await setup(t);
+  const repo = `${hub.user}/fixture`;
+  const second = hub.inject({
+    method: 'POST',
+    path: /\/commit\//,
+    times: 2,
+    before: () => {
+      if (second.fired === 2) hub.commitFiles(repo, { 'notes.txt': 'someone else' });
+    },
+  });
+  const message = await pushError(t, pushReleaseToHub(options({ filesPerCommit: 4 })));
+  t.regex(message, /'main' moved while pushing \(HTTP 412: someone else committed\); rerun to push on top of the new head; 1 commit\(s\) of this push had landed \(last [0-9a-f]{40}\), so the repository is incomplete: rerun the push to finish$/);
+  t.false(hub.paths(repo).includes('README.md'), 'the card, last, never landed');
+  // Rerun: only what is missing goes up.
+  const rerun = await pushReleaseToHub(options({ filesPerCommit: 4 }));
+  t.is(rerun.uploaded.length, 9 - 4);
+  t.true(hub.paths(repo).includes('README.md'));
+});
