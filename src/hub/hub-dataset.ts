@@ -24,6 +24,11 @@ export interface ResolvedHubDataset extends HubDatasetUri {
   localDir: string;
   /** The commit sha the revision pointed at. */
   commit: string;
+  /**
+   * The cache entry's blobs/ folder, which every file of localDir links to: what `verifyRelease(localDir,
+   * { linksInto })` must be told to read an advood release from the cache.
+   */
+  blobsDir: string;
   /** True when the cache was used without asking the Hub. */
   offline: boolean;
 }
@@ -96,7 +101,7 @@ function fromCache(uri: HubDatasetUri, repoDir: string, root: string, reason: st
   }
   refuseMoved(uri, commit, options.expectedCommit);
   options.log?.(`${name}: ${reason}; using the cached commit ${commit}`);
-  return { ...uri, commit, localDir: join(repoDir, 'snapshots', commit, uri.subdir), offline: true };
+  return { ...uri, commit, localDir: join(repoDir, 'snapshots', commit, uri.subdir), blobsDir: join(repoDir, 'blobs'), offline: true };
 }
 
 /** Fetch failed without an answer: the Hub is unreachable, and a cached copy may stand in. */
@@ -148,7 +153,7 @@ export async function resolveHubDataset(text: string, options: ResolveHubDataset
   if (!COMMIT_SHA.test(uri.revision)) writeRef(repoDir, uri.revision, listing.commit);
   mkdirSync(join(repoDir, LISTINGS), { recursive: true });
   writeFileSafely(listingPath(repoDir, listing.commit, uri.subdir), JSON.stringify(listing));
-  return { ...uri, commit: listing.commit, localDir: join(snapshot, uri.subdir), offline: false };
+  return { ...uri, commit: listing.commit, localDir: join(snapshot, uri.subdir), blobsDir: join(repoDir, 'blobs'), offline: false };
 }
 
 async function listRemote(hub: HubConnection, uri: HubDatasetUri, commit: string): Promise<SnapshotListing> {

@@ -12,6 +12,7 @@ import { UserError } from '../../src/core/errors.js';
 import { pushReleaseToHub, type HubPushOptions, type PushFileEvent } from '../../src/publish/hub-push.js';
 import { resolveHubDataset } from '../../src/hub/hub-dataset.js';
 import { readManifest } from '../../src/release/release-manifest.js';
+import { verifyRelease } from '../../src/release/release-verify.js';
 import { generateFixtureRelease } from '../fixtures/release-fixture-rows.js';
 import { startMockHub, type MockHub } from '../helpers/mock-hub.js';
 
@@ -77,6 +78,10 @@ test('the first push creates the repo with data/, release/ and the card; a re-pu
   t.is(downloaded.commit, result.commit);
   for (const f of manifest.files) t.is(sha256(readFileSync(join(downloaded.localDir, f.path))), f.sha256);
   t.deepEqual(readFileSync(join(downloaded.localDir, 'manifest.json')), readFileSync(join(releaseDir, 'manifest.json')));
+  // It verifies where it lies in the cache, its files links into the cache's blobs/; other links stay refused.
+  t.deepEqual((await verifyRelease(downloaded.localDir, { linksInto: downloaded.blobsDir })).problems, []);
+  t.regex((await verifyRelease(downloaded.localDir)).problems[0]!.problem, /is a symlink; a release holds regular files only/);
+  t.regex((await verifyRelease(downloaded.localDir, { linksInto: join(root, 'release') })).problems[0]!.problem, /is a symlink/);
 
   const before = hub.requests.length;
   events.length = 0;
