@@ -135,6 +135,14 @@ export async function resolveHubDataset(text: string, options: ResolveHubDataset
     listing = readListing(repoDir, commit, uri.subdir) ?? (await listRemote(hub, uri, commit));
   } catch (error) {
     if (isUnreachable(error)) return fromCache(uri, repoDir, root, `the Hub at ${endpoint} is unreachable (${networkReason(error)})`, options);
+    // As huggingface_hub does, a Hub failing with 5xx after the retries falls back to a complete cached copy.
+    if (error instanceof HubApiError && error.statusCode >= 500) {
+      try {
+        return fromCache(uri, repoDir, root, `the Hub at ${endpoint} answered HTTP ${error.statusCode}`, options);
+      } catch {
+        throw hubErrorLine(error, context);
+      }
+    }
     if (error instanceof HubApiError && error.statusCode === 404 && uri.subdir) {
       throw new UserError(`${name}: no repository, revision or folder '${uri.subdir}' there on ${endpoint} (HTTP 404)`, { cause: error });
     }

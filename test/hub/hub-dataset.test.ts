@@ -107,8 +107,15 @@ test('a missing repo, revision or folder, a bad token and a 5xx are one line eac
   t.regex(await message('hf://datasets/org/there@nobranch'), /not found \(HTTP 404: Invalid rev id: nobranch\)/);
   t.regex(await message('hf://datasets/org/there/nofolder'), /no repository, revision or folder 'nofolder'/);
   t.regex(await message('hf://datasets/org/there', { token: 'hf_wrong' }), /refused the token \(HTTP 401/);
-  const fault = hub.inject({ path: /\/revision\//, status: 503, times: 10 });
+  const fault = hub.inject({ path: /\/revision\//, status: 503, times: 5 });
   t.regex(await message('hf://datasets/org/there'), /HTTP 503.*after retries; rerun later/);
   t.is(fault.fired, 5, 'five tries in all');
+  // With a complete copy in the cache, a failing Hub is answered from it, as huggingface_hub does.
+  await resolveHubDataset('hf://datasets/org/there', options);
+  hub.inject({ path: /\/revision\//, status: 503 });
+  const logs: string[] = [];
+  const cached = await resolveHubDataset('hf://datasets/org/there', { ...options, retry: { attempts: 1 }, log: (m) => logs.push(m) });
+  t.true(cached.offline);
+  t.true(logs.some((m) => /answered HTTP 503; using the cached commit/.test(m)));
   for (const m of [await message('hf://datasets/org/none')]) t.false(m.includes('\n'));
 });
