@@ -47,6 +47,9 @@ export { verifyRelease, type VerifyReport } from './release/release-verify.js';
 export { mergeReleases } from './release/release-merge.js';
 export { EXPORTERS, exporterNamed } from './release/exporters.js';
 export type { ExportedImage, ExporterEntry } from './release/exporter.js';
+export { pushReleaseToHub, type HubPushOptions, type HubPushResult } from './publish/hub-push.js';
+export { resolveHubDataset, type ResolvedHubDataset, type ResolveHubDatasetOptions } from './hub/hub-dataset.js';
+export { parseHubDatasetUri, type HubDatasetUri } from './hub/hub-dataset-uri.js';
 
 // Registries.
 export {

@@ -1,5 +1,5 @@
 /**
- * `advood release verify|export|merge|card`: work on finished releases (writing one is `advood generate`).
+ * `advood release verify|export|merge|card|push`: work on finished releases (writing one is `advood generate`).
  */
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
@@ -10,6 +10,7 @@ import { rewriteCard } from '../release/release-metadata.js';
 import { verifyRelease } from '../release/release-verify.js';
 import { commandLine } from './command-line.js';
 import { createProgress } from './progress.js';
+import { pushCommand } from './release-push.js';
 
 interface GlobalArgs {
   json: boolean;
@@ -91,8 +92,8 @@ const cardCommand: CommandModule<GlobalArgs, GlobalArgs & { dir: string }> = {
 
 export const releaseCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'release',
-  describe: 'Verify, export, merge and document released datasets',
+  describe: 'Verify, export, merge, document and publish released datasets',
   builder: (y) =>
-    y.command(verifyCommand).command(exportCommand).command(mergeCommand).command(cardCommand).demandCommand(1, 'Name a release command; see advood release --help.') as Argv<GlobalArgs>,
+    y.command(verifyCommand).command(exportCommand).command(mergeCommand).command(cardCommand).command(pushCommand).demandCommand(1, 'Name a release command; see advood release --help.') as Argv<GlobalArgs>,
   handler: () => {},
 };

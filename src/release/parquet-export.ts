@@ -15,12 +15,23 @@ import { type ExportOptions, refuseInsideRelease, refuseNonEmptyOutput } from '.
 import { hfSchemaMetadata } from './hf-features.js';
 import { CARD_FILE, renderCard } from './release-card.js';
 import { releaseFeatures } from './release-columns.js';
+import type { ReleaseManifest } from './release-manifest.js';
+import { fixedSizeListsAsLists } from './parquet-lists.js';
 import { openVerifiedRelease } from './verified-release.js';
 
 export const PARQUET_ROW_GROUP_ROWS = 100;
 
 export function parquetFileName(index: number, count: number): string {
   return `train-${String(index).padStart(5, '0')}-of-${String(count).padStart(5, '0')}.parquet`;
+}
+
+/** Glob of the export's data files, for the card's `configs` (relative to the card). */
+export const PARQUET_DATA_GLOB = 'data/train-*';
+
+/** The export's README.md: the release's card with `configs` pointing at the Parquet files of `parquetBytes` in all. */
+export function parquetExportCard(manifest: ReleaseManifest, parquetBytes: number): string {
+  const { files: _files, manifestSha256: _seal, ...source } = manifest;
+  return renderCard(source, { features: releaseFeatures(manifest.schema), dataFilesGlob: PARQUET_DATA_GLOB, datasetBytes: parquetBytes });
 }
 
 export async function exportParquet(dir: string, out: string, options: ExportOptions = {}): Promise<{ files: string[]; rows: number }> {
@@ -32,7 +43,7 @@ export async function exportParquet(dir: string, out: string, options: ExportOpt
   const files: string[] = [];
   let bytes = 0;
   release.shardPaths.forEach((shardPath, index) => {
-    const table = Table.fromIPCStream(readFileSync(shardPath));
+    const table = Table.fromIPCStream(fixedSizeListsAsLists(readFileSync(shardPath)));
     const properties = new WriterPropertiesBuilder()
       .setCompression(Compression.SNAPPY)
       .setMaxRowGroupSize(PARQUET_ROW_GROUP_ROWS)
@@ -44,8 +55,7 @@ export async function exportParquet(dir: string, out: string, options: ExportOpt
     files.push(path);
     bytes += parquet.length;
   });
-  const { files: _files, manifestSha256: _seal, ...source } = release.manifest;
-  writeFileAtomic(join(out, CARD_FILE), renderCard(source, { features, dataFilesGlob: 'data/train-*', datasetBytes: bytes }));
+  writeFileAtomic(join(out, CARD_FILE), parquetExportCard(release.manifest, bytes));
   files.push(join(out, CARD_FILE));
   return { files, rows: release.length };
 }

@@ -10,8 +10,8 @@
  * Problems are collected, each naming its file, rather than stopping at the first.
  */
 import { parseGuardedJson } from '../core/json-guard.js';
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import type { Schema } from 'apache-arrow';
 import { digestFile, sha256Hex } from '../core/digest.js';
 import { errorMessage } from '../core/errors.js';
@@ -39,7 +39,17 @@ export interface VerifyReport {
   measured: { path: string; sha256: string; size: number }[];
 }
 
-export async function verifyRelease(dir: string): Promise<VerifyReport> {
+export interface VerifyOptions {
+  /**
+   * A folder that symlinks may point into: the blobs/ folder of a Hugging Face cache entry, to which
+   * huggingface_hub (and src/hub) link every snapshot file. Links that resolve to a regular file there are read;
+   * every other link is still refused, so a crafted release cannot make verify read elsewhere.
+   */
+  linksInto?: string;
+}
+
+export async function verifyRelease(dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const nonRegularKind = (path: string) => nonRegularKindAt(path, options.linksInto);
   const problems: VerifyProblem[] = [];
   const report = (file: string, problem: string) => problems.push({ file, problem });
   const measured: VerifyReport['measured'] = [];
@@ -209,11 +219,17 @@ function checkDatasetInfo(dir: string, manifest: ReleaseManifest, rows: number, 
   }
 }
 
-/** "a symlink", "a directory"… for anything at `path` that is not a regular file; null for a regular file or none. */
-function nonRegularKind(path: string): string | null {
+/**
+ * "a symlink", "a directory"… for anything at `path` that is not a regular file; null for a regular file, a
+ * link to a regular file inside `linksInto`, or nothing.
+ */
+function nonRegularKindAt(path: string, linksInto: string | undefined): string | null {
   const info = lstatSync(path, { throwIfNoEntry: false });
   if (!info || info.isFile()) return null;
-  if (info.isSymbolicLink()) return 'a symlink';
+  if (info.isSymbolicLink()) {
+    if (linksInto && existsSync(path) && statSync(path).isFile() && realpathSync(path).startsWith(realpathSync(linksInto) + sep)) return null;
+    return 'a symlink';
+  }
   if (info.isDirectory()) return 'a directory';
   return 'not a regular file (a FIFO, socket or device)';
 }

@@ -7,7 +7,7 @@
 import { UserError } from '../core/errors.js';
 import { sha256Hex } from '../core/digest.js';
 import { openRelease, type OpenedRelease } from './release-reader.js';
-import { verifyRelease, type VerifyReport } from './release-verify.js';
+import { verifyRelease, type VerifyOptions, type VerifyReport } from './release-verify.js';
 
 export interface VerifiedRelease {
   release: OpenedRelease;
@@ -23,8 +23,8 @@ export function refuseUnverified(dir: string, report: VerifyReport, use: string)
   throw new UserError(`${dir} does not verify (${first.file}: ${first.problem}${more}; see \`advood release verify ${dir}\`); ${use}`);
 }
 
-export async function openVerifiedRelease(dir: string, use = 'not using it'): Promise<VerifiedRelease> {
-  const report = await verifyRelease(dir);
+export async function openVerifiedRelease(dir: string, use = 'not using it', options: VerifyOptions = {}): Promise<VerifiedRelease> {
+  const report = await verifyRelease(dir, options);
   refuseUnverified(dir, report, use);
   const contentSha256 = sha256Hex(report.measured.map((f) => `${f.path}\t${f.size}\t${f.sha256}`).join('\n'));
   return { release: await openRelease(dir), contentSha256 };

@@ -6,7 +6,7 @@ import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlink
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../../src/core/errors.js';
-import { downloadSnapshot, findCachedSnapshot, resolveHubFiles } from '../../src/models/hub.js';
+import { downloadSnapshot, findCachedSnapshot, resolveHubFiles } from '../../src/hub/hub-download.js';
 import { clipFamily } from '../../src/models/clip/clip-family.js';
 import { tinyArchitecture, writeTinyClip } from '../helpers/tiny-clip.js';
 import { initTestBackend } from '../helpers/test-backend.js';

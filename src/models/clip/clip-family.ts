@@ -13,7 +13,7 @@ import { digestFile } from '../../core/digest.js';
 import { UserError } from '../../core/errors.js';
 import { FEATURE_KINDS, type Encoder, type FeatureKind } from '../encoder.js';
 import type { EncoderFamily, LoadOptions, TargetConfig } from '../encoder-family.js';
-import { resolveHubFiles, type HubFiles } from '../hub.js';
+import { resolveHubFiles, type HubFiles } from '../../hub/hub-download.js';
 import { openSafetensors, type TensorSource } from '../safetensors.js';
 import { architectureFromPreset, visionTokenCount, type ClipArchitecture } from './clip-architecture.js';
 import { inspectClipCheckpoint, type ClipCheckpoint } from './clip-checkpoint.js';
@@ -97,7 +97,7 @@ async function locateWeights(config: TargetConfig, target: ClipTarget, options: 
   }
   if (target.checkpointDir) return target.checkpointDir;
   if (!target.hub) throw new UserError(`${config.origin}: no 'hub' entry and no --weights DIR; say where the weights are`);
-  return resolveHubFiles(target.hub, { log: options.log });
+  return resolveHubFiles(target.hub, { log: options.log, fallbackHint: 'pass --weights DIR' });
 }
 
 /** sha256 of the weight files; free for hub blobs (their file name is the verified sha256), cached otherwise. */

@@ -1,9 +1,9 @@
 /**
- * Model files from the Hugging Face Hub, in huggingface_hub's own cache layout so that advood and Python
- * share one copy:
+ * Files of model and dataset repositories on the Hugging Face Hub, in huggingface_hub's own cache layout so
+ * that advood and Python share one copy:
  *
  *   $HF_HUB_CACHE (default $HF_HOME/hub, default ~/.cache/huggingface/hub)
- *     models--org--name/
+ *     models--org--name/  (datasets--org--name/ for dataset repos)
  *       blobs/<etag>                          file contents, named by sha256 (LFS) or git blob sha1
  *       snapshots/<commit>/<file> → ../../blobs/<etag>
  *       refs/<revision>                       the commit a branch or tag pointed at
@@ -11,16 +11,20 @@
  * Downloads respect $HF_ENDPOINT, resume partial files with HTTP Range, verify the hash the server
  * announces (X-Linked-Etag / ETag) and move the blob into place atomically. HF_HUB_OFFLINE=1 forbids them.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, openSync, closeSync, writeSync, ftruncateSync, copyFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { hashFileInto } from '../core/digest.js';
+import { hubContentHashes } from './content-hash.js';
 import { UserError, errorMessage } from '../core/errors.js';
+import { hubEndpoint } from './hub-endpoint.js';
+
+export type HubRepoType = 'model' | 'dataset';
 
 export interface HubFiles {
   /** "org/name". */
   repo: string;
+  /** Default 'model'. */
+  type?: HubRepoType;
   /** Branch, tag or 40-hex commit. */
   revision: string;
   /** Paths inside the repository. */
@@ -35,9 +39,14 @@ export interface DownloadOptions {
   log?: (message: string) => void;
   /** Attempts per file when the connection drops mid-transfer. */
   maxAttempts?: number;
+  /** Sent as a Bearer token (private or gated repositories). */
+  token?: string;
+  /** What the user can do instead of downloading (e.g. "pass --weights DIR"), added to network errors. */
+  fallbackHint?: string;
 }
 
-const COMMIT = /^[0-9a-f]{40}$/;
+export const COMMIT_SHA = /^[0-9a-f]{40}$/;
+const COMMIT = COMMIT_SHA;
 const SHA256 = /^[0-9a-f]{64}$/;
 const REPO = /^[\w.-]+\/[\w.-]+$/;
 
@@ -46,12 +55,19 @@ export function hubCacheRoot(): string {
   return join(process.env.HF_HOME ?? join(homedir(), '.cache', 'huggingface'), 'hub');
 }
 
-function repoDir(root: string, repo: string): string {
+/** The repository's folder in the cache: `models--org--name` or `datasets--org--name`, as huggingface_hub names it. */
+export function hubRepoDir(root: string, repo: string, type: HubRepoType = 'model'): string {
   if (!REPO.test(repo) || repo.includes('..')) throw new UserError(`hub repository '${repo}' is not of the form org/name`);
-  return join(root, `models--${repo.replace('/', '--')}`);
+  return join(root, `${type}s--${repo.replace('/', '--')}`);
 }
 
-function checkFileName(file: string): void {
+/** Where a file is served: models at /org/name, datasets at /datasets/org/name. */
+export function hubResolveUrl(endpoint: string, spec: Pick<HubFiles, 'repo' | 'type' | 'revision'>, file: string): string {
+  const prefix = spec.type === 'dataset' ? 'datasets/' : '';
+  return `${endpoint}/${prefix}${spec.repo}/resolve/${encodeURIComponent(spec.revision)}/${file.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+export function checkFileName(file: string): void {
   if (file.startsWith('/') || file.split('/').some((part) => part === '..' || part === '')) {
     throw new UserError(`hub file name '${file}' is not a plain relative path`);
   }
@@ -59,26 +75,14 @@ function checkFileName(file: string): void {
 
 /** The snapshot directory holding every requested file, or null when the cache lacks any of them. */
 export function findCachedSnapshot(spec: HubFiles, cacheRoot = hubCacheRoot()): string | null {
-  const dir = repoDir(cacheRoot, spec.repo);
-  let commit = spec.revision;
-  if (!COMMIT.test(commit)) {
-    const ref = join(dir, 'refs', spec.revision);
-    if (!existsSync(ref)) return null;
-    commit = readFileSync(ref, 'utf8').trim();
-  }
+  const dir = hubRepoDir(cacheRoot, spec.repo, spec.type);
+  const commit = COMMIT.test(spec.revision) ? spec.revision : readRef(dir, spec.revision);
+  if (!commit) return null;
   const snapshot = join(dir, 'snapshots', commit);
   return spec.files.every((f) => existsSync(join(snapshot, f))) ? snapshot : null;
 }
 
-async function hashFile(path: string, algorithm: 'sha256' | 'sha1', gitBlob: boolean): Promise<string> {
-  const hash = createHash(algorithm);
-  // A git blob id is sha1("blob <size>\0" + contents): how the Hub names non-LFS files.
-  if (gitBlob) hash.update(`blob ${statSync(path).size}\0`);
-  await hashFileInto(hash, path);
-  return hash.digest('hex');
-}
-
-interface RemoteFile {
+interface RemoteHead {
   etag: string;
   commit: string;
   size: number | null;
@@ -88,14 +92,18 @@ function normaliseEtag(value: string | null): string | null {
   return value ? value.replace(/^W\//, '').replace(/"/g, '').trim() : null;
 }
 
-async function headRemote(url: string, spec: HubFiles, file: string): Promise<RemoteFile> {
+function authHeaders(token: string | undefined): Record<string, string> {
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+async function headRemote(url: string, spec: HubFiles, file: string, hint: string, token: string | undefined): Promise<RemoteHead> {
   let target = url;
   for (let hop = 0; hop < 5; hop++) {
     let response: Response;
     try {
-      response = await fetch(target, { method: 'HEAD', redirect: 'manual' });
+      response = await fetch(target, { method: 'HEAD', redirect: 'manual', headers: authHeaders(token) });
     } catch (error) {
-      throw new UserError(`${spec.repo}/${file}: cannot reach ${target} (${errorMessage(error)}); set HF_ENDPOINT or pass --weights DIR`);
+      throw new UserError(`${spec.repo}/${file}: cannot reach ${target} (${errorMessage(error)}); set HF_ENDPOINT${hint}`);
     }
     const location = response.headers.get('location');
     // Follow relative redirects (renamed repos); an absolute one points at the CDN, and the metadata we need
@@ -120,12 +128,12 @@ async function headRemote(url: string, spec: HubFiles, file: string): Promise<Re
 }
 
 /** GETs `url` into `partial`, resuming from its current length; returns when the body is complete. */
-async function fetchResuming(url: string, partial: string, expectedSize: number | null, label: string, attempts: number, log?: (m: string) => void): Promise<void> {
+async function fetchResuming(url: string, partial: string, expectedSize: number | null, label: string, attempts: number, token: string | undefined, log?: (m: string) => void): Promise<void> {
   let lastError: unknown = null;
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const have = existsSync(partial) ? statSync(partial).size : 0;
     if (expectedSize !== null && have === expectedSize) return;
-    const headers: Record<string, string> = have > 0 ? { Range: `bytes=${have}-` } : {};
+    const headers: Record<string, string> = { ...authHeaders(token), ...(have > 0 ? { Range: `bytes=${have}-` } : {}) };
     const fd = openSync(partial, 'a');
     try {
       const response = await fetch(url, { headers, redirect: 'follow' });
@@ -156,6 +164,18 @@ async function fetchResuming(url: string, partial: string, expectedSize: number 
   throw new UserError(`${label}: download failed after ${attempts} attempts (${errorMessage(lastError)}); rerun to resume`);
 }
 
+/** refs/<revision> holds the commit a branch or tag pointed at when last resolved, as huggingface_hub records it. */
+export function writeRef(repoDir: string, revision: string, commit: string): void {
+  checkFileName(revision);
+  mkdirSync(join(repoDir, 'refs', dirname(revision)), { recursive: true });
+  writeFileSync(join(repoDir, 'refs', revision), commit);
+}
+
+export function readRef(repoDir: string, revision: string): string | null {
+  const ref = join(repoDir, 'refs', revision);
+  return existsSync(ref) ? readFileSync(ref, 'utf8').trim() : null;
+}
+
 function linkIntoSnapshot(blob: string, target: string): void {
   mkdirSync(dirname(target), { recursive: true });
   rmSync(target, { force: true });
@@ -168,29 +188,31 @@ function linkIntoSnapshot(blob: string, target: string): void {
 
 /** Downloads whatever the cache lacks and returns the snapshot directory. */
 export async function downloadSnapshot(spec: HubFiles, options: DownloadOptions = {}): Promise<string> {
+  const hint = options.fallbackHint ? `; ${options.fallbackHint}` : '';
   if (process.env.HF_HUB_OFFLINE === '1') {
-    throw new UserError(`${spec.repo}@${spec.revision}: not in the Hugging Face cache and HF_HUB_OFFLINE=1 forbids downloading; pass --weights DIR`);
+    throw new UserError(`${spec.repo}@${spec.revision}: not in the Hugging Face cache and HF_HUB_OFFLINE=1 forbids downloading${hint}`);
   }
   const root = options.cacheRoot ?? hubCacheRoot();
-  const endpoint = (options.endpoint ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
-  const dir = repoDir(root, spec.repo);
+  const endpoint = options.endpoint ?? hubEndpoint();
+  const dir = hubRepoDir(root, spec.repo, spec.type);
   let snapshot: string | null = null;
   for (const file of spec.files) {
     checkFileName(file);
     const label = `${spec.repo}/${file}`;
-    const url = `${endpoint}/${spec.repo}/resolve/${encodeURIComponent(spec.revision)}/${file.split('/').map(encodeURIComponent).join('/')}`;
-    const remote = await headRemote(url, spec, file);
+    const url = hubResolveUrl(endpoint, spec, file);
+    const remote = await headRemote(url, spec, file, hint, options.token);
     snapshot = join(dir, 'snapshots', remote.commit);
     const blob = join(dir, 'blobs', remote.etag);
     if (!existsSync(blob)) {
       mkdirSync(dirname(blob), { recursive: true });
       const partial = `${blob}.incomplete`;
       options.log?.(`downloading ${label}${remote.size ? ` (${(remote.size / 1024 ** 2).toFixed(1)} MiB)` : ''}`);
-      await fetchResuming(url, partial, remote.size, label, options.maxAttempts ?? 5, options.log);
+      await fetchResuming(url, partial, remote.size, label, options.maxAttempts ?? 5, options.token, options.log);
       const isSha256 = SHA256.test(remote.etag);
       const isGitSha1 = COMMIT.test(remote.etag);
       if (isSha256 || isGitSha1) {
-        const actual = await hashFile(partial, isSha256 ? 'sha256' : 'sha1', isGitSha1);
+        const hashes = await hubContentHashes(partial);
+        const actual = isSha256 ? hashes.sha256 : hashes.gitSha1;
         if (actual !== remote.etag) {
           rmSync(partial, { force: true });
           throw new UserError(`${label}: downloaded bytes have ${isSha256 ? 'sha256' : 'git sha1'} ${actual}, but the hub announced ${remote.etag}; the partial file was deleted, rerun to retry`);
@@ -201,10 +223,7 @@ export async function downloadSnapshot(spec: HubFiles, options: DownloadOptions 
       renameSync(partial, blob); // Same directory, so atomic: a blob either is complete or absent.
     }
     linkIntoSnapshot(blob, join(snapshot, file));
-    if (!COMMIT.test(spec.revision)) {
-      mkdirSync(join(dir, 'refs', dirname(spec.revision)), { recursive: true });
-      writeFileSync(join(dir, 'refs', spec.revision), remote.commit);
-    }
+    if (!COMMIT.test(spec.revision)) writeRef(dir, spec.revision, remote.commit);
   }
   if (!snapshot) throw new UserError(`${spec.repo}: no files requested`);
   return snapshot;
