@@ -11,6 +11,7 @@ import type { DecodedImage, ImageItem, ImageSource, Preprocess } from '../data/i
 import { ItemError } from '../core/errors.js';
 import type { OpenedRelease } from './release-reader.js';
 import type { ReleaseRow } from './release-row.js';
+import type { VerifyOptions } from './release-verify.js';
 import { openVerifiedRelease } from './verified-release.js';
 
 export type ReleaseImageColumn = 'image' | 'cleanImage';
@@ -27,9 +28,15 @@ export interface ReleaseImageSource extends ImageSource {
 /** Rows read past and not yet asked for; beyond this the buffer is dropped and the cursor restarts later. */
 const MAX_BUFFERED_ROWS = 256;
 
-export async function openReleaseImageSource(dir: string, column: ReleaseImageColumn, name: string): Promise<ReleaseImageSource> {
+/** `verify.linksInto`: a release inside a cache of links (the Hugging Face cache's snapshots → blobs). */
+export async function openReleaseImageSource(
+  dir: string,
+  column: ReleaseImageColumn,
+  name: string,
+  verify: VerifyOptions = {},
+): Promise<ReleaseImageSource> {
   // Verified before use; features are cached under the digests of the bytes verify read.
-  const { release, contentSha256 } = await openVerifiedRelease(dir, 'not evaluating it');
+  const { release, contentSha256 } = await openVerifiedRelease(dir, 'not evaluating it', verify);
   const rows: ReleaseRowInfo[] = [];
   const items: ImageItem[] = [];
   for await (const row of release.rows()) {

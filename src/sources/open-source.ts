@@ -42,7 +42,10 @@ export async function openSourceAmong(kinds: readonly SourceKind[], text: string
   if (kind) {
     const location = spec.slice(kind.prefix.length);
     if (location === '') throw new UserError(`${text}: nothing after '${kind.prefix}'; expected ${kind.prefix}${kind.syntax}`);
-    if (kind.resolve) return openLocal(await kind.resolve(location, options), options);
+    if (kind.resolve) {
+      const resolved = await kind.resolve(location, options);
+      return openLocal(resolved.path, { ...options, trustedLinksInto: resolved.trustedLinksInto });
+    }
     return kind.open!(location, options);
   }
   const unknown = /^([a-z][a-z0-9+.-]*):./.exec(spec);

@@ -4,7 +4,21 @@ import type { DatasetChoice } from '../data/hf-dataset-columns.js';
 import type { ImageSource } from '../data/image-source.js';
 import type { ReleaseImageColumn, ReleaseImageSource } from '../release/release-image-source.js';
 
-export interface SourceOptions extends DatasetChoice, DecodeOptions {}
+export interface SourceOptions extends DatasetChoice, DecodeOptions {
+  /**
+   * Set by a URI kind whose local copy is a cache of links (the Hugging Face cache: snapshots/<commit>/* → blobs/):
+   * release verification follows links that land inside this folder, and still refuses every other link.
+   */
+  readonly trustedLinksInto?: string;
+}
+
+/** Where a URI kind's spec lives on this machine. */
+export interface ResolvedLocation {
+  /** A local directory or file, opened by content afterwards. */
+  readonly path: string;
+  /** See SourceOptions.trustedLinksInto. */
+  readonly trustedLinksInto?: string;
+}
 
 /** An opened source: images, or an advood release (its adversarial and clean columns are two image sets). */
 export type OpenedSource =
@@ -25,5 +39,5 @@ export interface SourceKind {
   /** Opens a bare path that `sniff` matched, where that differs from `open` (default: `open`). */
   openFound?(path: string, options: SourceOptions): Promise<OpenedSource>;
   /** URI kinds: the local path (a directory or file) that `location` stands for, opened by content afterwards. */
-  resolve?(location: string, options: SourceOptions): Promise<string>;
+  resolve?(location: string, options: SourceOptions): Promise<ResolvedLocation>;
 }

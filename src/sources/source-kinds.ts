@@ -11,6 +11,7 @@ import { extname, join } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { openFileList } from '../data/file-list-source.js';
 import { isHfArrowDir, openHfArrowDataset } from '../data/hf-arrow-source.js';
+import { resolveHubDataset } from '../hub/hub-dataset.js';
 import { openIdxWithClasses } from '../data/idx-classes.js';
 import { idxPairForImagesFile, idxPairForPrefix, idxPrefixesInDir, isIdxImagesFile } from '../data/idx-source.js';
 import { openImageFolder } from '../data/image-folder-source.js';
@@ -83,8 +84,19 @@ function openIdxSpec(rest: string): Promise<ImageSource> {
   return openIdxWithClasses({ images: imagesFile, labels: labels || null }, classes || null);
 }
 
-/** In the order bare paths are tried. */
+/** In the order bare paths are tried (the URI kind first: it has no sniffer). */
 export const SOURCE_KINDS: readonly SourceKind[] = [
+  {
+    name: 'hub',
+    prefix: 'hf://',
+    syntax: 'datasets/OWNER/NAME[@REV][/SUBDIR]',
+    description:
+      'a dataset on the Hugging Face Hub ($HF_ENDPOINT, $HF_TOKEN): the revision pinned to its commit, the files downloaded into the Hugging Face cache (hash-checked) and reused offline; then opened by content (an advood release as a release, else save_to_disk or Parquet)',
+    async resolve(location) {
+      const resolved = await resolveHubDataset(`hf://${location}`, { log: (message) => process.stderr.write(`${message}\n`) });
+      return { path: resolved.localDir, trustedLinksInto: resolved.blobsDir };
+    },
+  },
   {
     name: 'release',
     prefix: 'release:',
@@ -92,10 +104,11 @@ export const SOURCE_KINDS: readonly SourceKind[] = [
     description:
       'an advood release (manifest.json + state.json), or a folder holding one as its only release subfolder (a Hub snapshot); evaluate scores its adversarial and clean images, other commands read its adversarial images',
     sniff: (path) => releaseDirIn(path) !== null,
-    async open(location) {
+    async open(location, options) {
       const dir = releaseDirIn(location);
       if (dir === null) throw new UserError(`${location}: not an advood release, nor a folder holding one (no ${MANIFEST_FILE} beside state.json)`);
-      return { type: 'release', dir, openColumn: (column, name) => openReleaseImageSource(dir, column, name) };
+      const verify = { linksInto: options.trustedLinksInto };
+      return { type: 'release', dir, openColumn: (column, name) => openReleaseImageSource(dir, column, name, verify) };
     },
   },
   {

@@ -74,7 +74,7 @@ test('a URI kind resolves to a local path that is then opened by content', async
     description: 'a stand-in for a Hub kind',
     async resolve(location) {
       resolved.push(location);
-      return join(root, location);
+      return { path: join(root, location) };
     },
   };
   const opened = await openSourceAmong([hub, ...SOURCE_KINDS], 'fake://snapshot?label-column=label');
