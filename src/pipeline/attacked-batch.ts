@@ -24,7 +24,7 @@ export interface BatchContext {
   seed: number;
   includeCleanImage: boolean;
   advoodVersion: string;
-  onStep?: (event: { step: number; meanCos: number; active: number }) => void;
+  onStep?: (event: { step: number; meanObjective: number; active: number }) => void;
 }
 
 /** Targets for the batch, chosen from the clean images' features. */

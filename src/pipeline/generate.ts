@@ -68,7 +68,7 @@ export type GenerateProgress =
   | { kind: 'start'; total: number; resumeFrom: number }
   | { kind: 'batch'; done: number; total: number; successRate: number; meanCosAfter: number }
   | { kind: 'skipped'; item: string; reason: string }
-  | { kind: 'step'; step: number; meanCos: number; active: number };
+  | { kind: 'step'; step: number; meanObjective: number; active: number };
 
 export interface GenerateSummary extends RowStatistics {
   manifest: ReleaseManifest;
@@ -160,7 +160,7 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
       seed,
       includeCleanImage,
       advoodVersion: version,
-      onStep: (event: { step: number; meanCos: number; active: number }) => report({ kind: 'step', ...event }),
+      onStep: (event: { step: number; meanObjective: number; active: number }) => report({ kind: 'step', ...event }),
     };
     report({ kind: 'start', total: items.length, resumeFrom: writer.resumeFrom });
 
