@@ -1,7 +1,9 @@
 /** `advood generate`: flags → options → generateRelease (src/pipeline/generate.ts) → progress and a summary line. */
 import type { Argv, CommandModule } from 'yargs';
 import { attackPresetNames } from '../../attacks/attack-params.js';
+import { FEATURE_COLLISION_OBJECTIVE } from '../../attacks/objective.js';
 import { TARGET_STRATEGY_NAMES } from '../../attacks/targets/target-strategy-names.js';
+import { DETECTORS } from '../detectors/registry.js';
 import { resolveShard } from '../release/shard-spec.js';
 import { initBackend } from '../runtime/backend.js';
 import { checkFlags } from '../core/config-checker.js';
@@ -25,6 +27,7 @@ interface GenerateArgs {
   'id-n'?: number;
   ood: string;
   attack: string;
+  objective: string;
   n?: number;
   seed: number;
   batch?: number;
@@ -136,6 +139,11 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       .option('id-n', { type: 'number', describe: 'use the first N ID images (default: all)' })
       .option('ood', { type: 'string', demandOption: true, describe: 'OOD source to attack' })
       .option('attack', { type: 'string', default: 'paper-smooth', describe: `attack preset (${attackPresetNames().join(', ')}) or JSON file` })
+      .option('objective', {
+        type: 'string',
+        default: FEATURE_COLLISION_OBJECTIVE,
+        describe: `what the attack maximises: ${FEATURE_COLLISION_OBJECTIVE} (the paper: cos to the ID target) or detector:NAME (that detector's ID score, fitted on --id as evaluate fits it; attackable: ${DETECTORS.filter((d) => d.differentiable).map((d) => d.name).join(', ')})`,
+      })
       .option('n', { type: 'number', describe: 'attack the first N OOD images (default: all)' })
       .option('seed', { type: 'number', default: 0, describe: 'seed of inits and target draws' })
       .option('out', { type: 'string', demandOption: true, describe: 'release directory (resumes an interrupted run there)' })
@@ -182,6 +190,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       ood: args.ood,
       n: args.n,
       attack: args.attack,
+      objective: args.objective,
       overrides,
       seed: args.seed,
       out: args.out,

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { computeFeatures } from '../data/features.js';
+import type { FeatureProgress } from '../data/features.js';
 import { firstItems } from '../data/first-items.js';
 import type { FeatureSet } from '../data/feature-set.js';
 import type { ImageSource, Preprocess } from '../data/image-source.js';
@@ -18,13 +18,13 @@ import type { Detector } from '../detectors/detector.js';
 import { type FeatureViews, type OodSetInput, evaluateDetectors } from '../detectors/evaluate-detectors.js';
 import { type DetectorSpec, createDetectors, supportedDetectorNames } from '../detectors/registry.js';
 import type { EvaluationResult } from '../metrics/evaluation-result.js';
-import { FEATURE_KINDS, type Encoder, type FeatureKind } from '../models/encoder.js';
-import { promptEnsembleEmbeddings } from '../models/prompt-ensemble.js';
+import type { Encoder, FeatureKind } from '../models/encoder.js';
 import { MANIFEST_FILE } from '../release/release-manifest.js';
 import { type ReleaseImageSource, openReleaseImageSource } from '../release/release-image-source.js';
 import { UserError } from '../core/errors.js';
 import type { GalleryItem } from '../report/report-html.js';
 import { writeEvaluationOutputs } from '../report/write-outputs.js';
+import { featureViewsOf, hasTextTower, textFeatureSet } from './feature-views.js';
 
 export interface EvaluateOptions {
   /** The target model (the caller owns and disposes it). */
@@ -124,30 +124,13 @@ export async function runEvaluation(options: EvaluateOptions, opened?: Evaluatio
   const report = options.onProgress ?? (() => {});
   const { fullIdTrain, idTrain, idTest, oodSources } = opened ?? (await openEvaluationData(options));
   const { encoder } = options;
-  const hasText = typeof encoder.encodeText === 'function' && encoder.featureKinds.includes('projected');
-  const kinds: FeatureKind[] = hasText ? [...FEATURE_KINDS] : ['pre-projection'];
+  const hasText = hasTextTower(encoder);
   const clipPreprocess = preprocessFor(encoder);
   // Released images are already at model resolution and must not be resampled again.
   const exactPreprocess = preprocessFor(encoder, { mode: 'exact' });
 
-  const featuresOf = async (setName: string, source: ImageSource, preprocess: Preprocess): Promise<FeatureViews> => {
-    const views: FeatureViews = {};
-    for (const kind of kinds) {
-      const result = await computeFeatures(encoder, source, {
-        preprocess,
-        batchSize: options.batch,
-        kind,
-        progress: {
-          onBatch: (done, total) => report({ kind: 'features', set: `${setName} (${kind})`, done, total }),
-          onFailure: ({ item, reason }) => report({ kind: 'skipped', set: setName, item: item.origin, reason }),
-          onCacheRejected: (file, reason) => report({ kind: 'stage', message: `feature cache ${file} rejected (${reason}); recomputing` }),
-        },
-      });
-      if (result.set.ids.length === 0) throw new UserError(`${setName}: none of its ${source.items.length} images could be used`);
-      views[kind] = result.set;
-    }
-    return views;
-  };
+  const featuresOf = (setName: string, source: ImageSource, preprocess: Preprocess): Promise<FeatureViews> =>
+    featureViewsOf(encoder, setName, source, { preprocess, batchSize: options.batch, progress: featureProgress(setName, report) });
 
   const train = await featuresOf('id-train', idTrain, clipPreprocess);
   const test = await featuresOf('id-test', idTest, clipPreprocess);
@@ -198,20 +181,13 @@ export async function runEvaluation(options: EvaluateOptions, opened?: Evaluatio
   return { result, markdown, files };
 }
 
-function textFeatureSet(encoder: Encoder, classNames: readonly string[]): FeatureSet {
-  if (classNames.length === 0) throw new UserError('zero-shot detectors need class names for the ID train set (a labelled source)');
-  const embeddings = promptEnsembleEmbeddings(encoder, classNames);
-  try {
-    return {
-      ids: [...classNames],
-      labels: Int32Array.from(classNames, (_, i) => i),
-      classNames,
-      dim: embeddings.shape[1],
-      vectors: embeddings.dataSync() as Float32Array,
-    };
-  } finally {
-    embeddings.dispose();
-  }
+/** Feature progress of one set as evaluate's events (also used for the fit set of an adaptive attack). */
+export function featureProgress(setName: string, report: (event: EvaluateProgress) => void): (kind: FeatureKind) => FeatureProgress {
+  return (kind) => ({
+    onBatch: (done, total) => report({ kind: 'features', set: `${setName} (${kind})`, done, total }),
+    onFailure: ({ item, reason }) => report({ kind: 'skipped', set: setName, item: item.origin, reason }),
+    onCacheRejected: (file, reason) => report({ kind: 'stage', message: `feature cache ${file} rejected (${reason}); recomputing` }),
+  });
 }
 
 /**
