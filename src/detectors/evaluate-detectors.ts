@@ -20,6 +20,8 @@ export interface OodSetInput {
   features: FeatureViews;
   kind: OodSetKind;
   cleanOf?: string;
+  /** An adaptive release's set: the report name of the detector whose score its attack maximised. */
+  attackedDetector?: string;
 }
 
 export type EvaluationEvent =
@@ -102,6 +104,7 @@ export async function evaluateDetectors(input: EvaluationInput): Promise<Evaluat
     name: s.name,
     kind: s.kind,
     ...(s.cleanOf !== undefined && { cleanOf: s.cleanOf }),
+    ...(s.attackedDetector !== undefined && { attackedDetector: s.attackedDetector }),
     size: (s.features['pre-projection'] ?? s.features.projected)!.ids.length,
   }));
   return { detectors, idTestSize, sets, rows, collapses: collapses(rows, sets), scores, bootstrap };

@@ -24,6 +24,8 @@ import { type ReleaseImageSource, openReleaseImageSource } from '../release/rele
 import { UserError } from '../core/errors.js';
 import type { GalleryItem } from '../report/report-html.js';
 import { writeEvaluationOutputs } from '../report/write-outputs.js';
+import type { BackendReport } from '../runtime/backend.js';
+import { type AdaptiveSize, adaptiveBase, generateAdaptiveReleases } from './adaptive-releases.js';
 import { featureViewsOf, hasTextTower, textFeatureSet } from './feature-views.js';
 
 export interface EvaluateOptions {
@@ -45,8 +47,13 @@ export interface EvaluateOptions {
   bootstrap: { resamples: number; seed: number };
   /** Gallery rows per release in report.html. */
   gallery: number;
-  /** The command line, shown in the report. */
+  /** The command line, shown in the report (and recorded in adaptive releases). */
   command?: string;
+  /**
+   * Also attack every differentiable detector on its own score (src/pipeline/adaptive-releases.ts), copying the
+   * first paper release among `ood`, and evaluate those releases beside it.
+   */
+  adaptive?: { size: AdaptiveSize; backend: BackendReport };
   onProgress?: (event: EvaluateProgress) => void;
 }
 
@@ -84,6 +91,20 @@ interface OodSource {
   fromRelease: boolean;
   release?: ReleaseImageSource;
   cleanOf?: string;
+  /** Report name of the detector whose score the release's attack maximised (an adaptive release). */
+  attackedDetector?: string;
+}
+
+/** A release as two sets: its clean images and its adversarial ones (with the detector it attacked, if any). */
+async function releaseSources(name: string, dir: string): Promise<OodSource[]> {
+  const adversarial = await openReleaseImageSource(dir, 'image', name);
+  const clean = await openReleaseImageSource(dir, 'cleanImage', `${name}:clean`);
+  const objective = (adversarial.release.manifest.config as { objective?: { detector?: unknown } } | null)?.objective;
+  const attackedDetector = typeof objective?.detector === 'string' ? objective.detector : undefined;
+  return [
+    { name: clean.name, source: clean, fromRelease: true },
+    { name, source: adversarial, fromRelease: true, release: adversarial, cleanOf: clean.name, ...(attackedDetector !== undefined && { attackedDetector }) },
+  ];
 }
 
 /** The opened sources of an evaluation. */
@@ -109,10 +130,7 @@ export async function openEvaluationData(options: EvaluationDataSpec): Promise<E
   const oodSources: OodSource[] = [];
   for (const { name, spec } of oodSpecs) {
     if (isReleaseDir(spec)) {
-      const adversarial = await openReleaseImageSource(spec, 'image', name);
-      const clean = await openReleaseImageSource(spec, 'cleanImage', `${name}:clean`);
-      oodSources.push({ name: clean.name, source: clean, fromRelease: true });
-      oodSources.push({ name, source: adversarial, fromRelease: true, release: adversarial, cleanOf: clean.name });
+      oodSources.push(...(await releaseSources(name, spec)));
     } else {
       oodSources.push({ name, source: await openImageSource(spec), fromRelease: false });
     }
@@ -122,8 +140,9 @@ export async function openEvaluationData(options: EvaluationDataSpec): Promise<E
 
 export async function runEvaluation(options: EvaluateOptions, opened?: EvaluationData): Promise<EvaluateSummary> {
   const report = options.onProgress ?? (() => {});
-  const { fullIdTrain, idTrain, idTest, oodSources } = opened ?? (await openEvaluationData(options));
+  const { fullIdTrain, idTrain, idTest, oodSources: given } = opened ?? (await openEvaluationData(options));
   const { encoder } = options;
+  const oodSources = [...given];
   const hasText = hasTextTower(encoder);
   const clipPreprocess = preprocessFor(encoder);
   // Released images are already at model resolution and must not be resampled again.
@@ -134,6 +153,24 @@ export async function runEvaluation(options: EvaluateOptions, opened?: Evaluatio
 
   const train = await featuresOf('id-train', idTrain, clipPreprocess);
   const test = await featuresOf('id-test', idTest, clipPreprocess);
+  const labelled = train['pre-projection']!.labels.some((label) => label >= 0);
+  const specs = options.detectors ?? supportedDetectorNames({ labels: labelled, text: hasText, projected: hasText });
+  if (options.adaptive) {
+    const adaptive = await generateAdaptiveReleases({
+      encoder,
+      base: adaptiveBase(given),
+      detectors: specs,
+      idTrain: options.idTrain,
+      idTrainN: options.idTrainN,
+      fullIdTrain,
+      dir: join(options.out, 'adaptive'),
+      size: options.adaptive.size,
+      backend: options.adaptive.backend,
+      command: options.command ?? 'advood evaluate --adaptive',
+      onStage: (message) => report({ kind: 'stage', message }),
+    });
+    for (const release of adaptive) oodSources.push(...(await releaseSources(`adaptive-${release.detector}`, release.dir)));
+  }
   const oodSets: OodSetInput[] = [];
   for (const entry of oodSources) {
     const preprocess = entry.fromRelease ? exactPreprocess : clipPreprocess;
@@ -142,12 +179,11 @@ export async function runEvaluation(options: EvaluateOptions, opened?: Evaluatio
       features: await featuresOf(entry.name, entry.source, preprocess),
       kind: entry.cleanOf ? 'adversarial' : 'clean',
       cleanOf: entry.cleanOf,
+      attackedDetector: entry.attackedDetector,
     });
   }
   const textEmbeddings = hasText ? textFeatureSet(encoder, idTrain.classNames) : undefined;
 
-  const labelled = train['pre-projection']!.labels.some((label) => label >= 0);
-  const specs = options.detectors ?? supportedDetectorNames({ labels: labelled, text: hasText, projected: hasText });
   const detectors: Detector[] = createDetectors(specs);
   const targetIds = attackTargetIds(oodSources, fullIdTrain, train['pre-projection']!);
   const specNames = specs.map((spec) => (typeof spec === 'string' ? spec.split(':')[0] : spec.name));
@@ -226,10 +262,10 @@ function releaseIdFingerprint(release: ReleaseImageSource): string | null {
 }
 
 /** Evenly spaced rows of each release: clean | adversarial | amplified δ, with cos and PSNR. */
-async function galleryRows(sources: readonly { release?: ReleaseImageSource }[], perRelease: number): Promise<GalleryItem[]> {
+async function galleryRows(sources: readonly Pick<OodSource, 'release' | 'attackedDetector'>[], perRelease: number): Promise<GalleryItem[]> {
   const items: GalleryItem[] = [];
   if (perRelease <= 0) return items;
-  for (const { release } of sources) {
+  for (const { release, attackedDetector } of sources) {
     if (!release) continue;
     const total = release.rows.length;
     const wanted = new Set(Array.from({ length: Math.min(perRelease, total) }, (_, i) => Math.floor((i * total) / Math.min(perRelease, total))));
@@ -237,13 +273,15 @@ async function galleryRows(sources: readonly { release?: ReleaseImageSource }[],
     for await (const row of release.release.rows()) {
       if (wanted.has(index) && row.cleanImage) {
         const className = release.classNames[row.targetClass] ?? 'none';
+        const adaptive = attackedDetector !== undefined && row.detectorScoreBefore !== undefined && row.detectorScoreAfter !== undefined;
         items.push({
           id: row.id,
           cleanPng: row.cleanImage,
           adversarialPng: row.image,
-          cos: row.cosAfter,
           psnr: row.psnr,
-          caption: `target: ${className} (${row.targetStrategy})`,
+          ...(adaptive
+            ? { caption: `adaptive attack on ${attackedDetector}: its score ${row.detectorScoreBefore!.toPrecision(4)} → ${row.detectorScoreAfter!.toPrecision(4)}` }
+            : { cos: row.cosAfter, caption: `target: ${className} (${row.targetStrategy})` }),
         });
       }
       index++;
