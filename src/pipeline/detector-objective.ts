@@ -68,6 +68,11 @@ export function objectiveDetector(encoder: Encoder, objectiveText: string): { sp
   return { spec, detector };
 }
 
+/** A fitted detector's ID score as an attack objective: no early stop (see the module comment); targets unused. */
+export function detectorAttackObjective(detector: DifferentiableDetector, name: string): AttackObjective {
+  return { name, features: detector.featureKind, threshold: null, value: (features) => detector.scoreTensor(features) };
+}
+
 function vectorsDigest(set: FeatureSet): string {
   return sha256Hex(new Uint8Array(set.vectors.buffer, set.vectors.byteOffset, set.vectors.byteLength));
 }
@@ -89,7 +94,7 @@ export async function fitDetectorObjective(options: DetectorObjectiveOptions): P
   const name = detectorObjectiveName(parseObjective(options.objective).detectorSpec!);
   return {
     detector,
-    objective: { name, features: detector.featureKind, threshold: null, value: (features) => detector.scoreTensor(features) },
+    objective: detectorAttackObjective(detector, name),
     record: { objective: name, detector: detector.name, spec: { name: spec.name, options: spec.options ?? {} }, featureKind: detector.featureKind, fitFingerprint },
   };
 }

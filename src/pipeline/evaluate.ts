@@ -66,6 +66,8 @@ export interface EvaluateSummary {
   result: EvaluationResult;
   markdown: string;
   files: string[];
+  /** Wall time of the adaptive attacks (generation or reuse), with --adaptive. */
+  adaptiveSeconds?: number;
 }
 
 interface NamedSpec {
@@ -155,22 +157,9 @@ export async function runEvaluation(options: EvaluateOptions, opened?: Evaluatio
   const test = await featuresOf('id-test', idTest, clipPreprocess);
   const labelled = train['pre-projection']!.labels.some((label) => label >= 0);
   const specs = options.detectors ?? supportedDetectorNames({ labels: labelled, text: hasText, projected: hasText });
-  if (options.adaptive) {
-    const adaptive = await generateAdaptiveReleases({
-      encoder,
-      base: adaptiveBase(given),
-      detectors: specs,
-      idTrain: options.idTrain,
-      idTrainN: options.idTrainN,
-      fullIdTrain,
-      dir: join(options.out, 'adaptive'),
-      size: options.adaptive.size,
-      backend: options.adaptive.backend,
-      command: options.command ?? 'advood evaluate --adaptive',
-      onStage: (message) => report({ kind: 'stage', message }),
-    });
-    for (const release of adaptive) oodSources.push(...(await releaseSources(`adaptive-${release.detector}`, release.dir)));
-  }
+  const adaptiveStarted = performance.now();
+  if (options.adaptive) oodSources.push(...(await adaptiveSources(options, options.adaptive, { given, specs, fullIdTrain })));
+  const adaptiveSeconds = options.adaptive ? (performance.now() - adaptiveStarted) / 1000 : undefined;
   const oodSets: OodSetInput[] = [];
   for (const entry of oodSources) {
     const preprocess = entry.fromRelease ? exactPreprocess : clipPreprocess;
@@ -214,7 +203,31 @@ export async function runEvaluation(options: EvaluateOptions, opened?: Evaluatio
     ],
     gallery,
   });
-  return { result, markdown, files };
+  return { result, markdown, files, ...(adaptiveSeconds !== undefined && { adaptiveSeconds }) };
+}
+
+/** The adaptive releases (generated or reused) as OOD sets, named adaptive-<detector>. */
+async function adaptiveSources(
+  options: EvaluateOptions,
+  adaptive: NonNullable<EvaluateOptions['adaptive']>,
+  data: { given: readonly OodSource[]; specs: readonly (string | DetectorSpec)[]; fullIdTrain: ImageSource },
+): Promise<OodSource[]> {
+  const releases = await generateAdaptiveReleases({
+    encoder: options.encoder,
+    base: adaptiveBase(data.given),
+    detectors: data.specs,
+    idTrain: options.idTrain,
+    idTrainN: options.idTrainN,
+    fullIdTrain: data.fullIdTrain,
+    dir: join(options.out, 'adaptive'),
+    size: adaptive.size,
+    backend: adaptive.backend,
+    command: options.command ?? 'advood evaluate --adaptive',
+    onStage: (message) => options.onProgress?.({ kind: 'stage', message }),
+  });
+  const sources: OodSource[] = [];
+  for (const release of releases) sources.push(...(await releaseSources(`adaptive-${release.detector}`, release.dir)));
+  return sources;
 }
 
 /** Feature progress of one set as evaluate's events (also used for the fit set of an adaptive attack). */
