@@ -58,6 +58,23 @@ function withVectors(set: FeatureSet, vectors: Float32Array): FeatureSet {
   return { ...set, vectors };
 }
 
+/** d score(row of element i) / d element i, by central differences with step h (as stored in float32). */
+function centralDifference(score: (vectors: Float32Array) => ArrayLike<number>, set: FeatureSet, i: number, h: number): number {
+  const plus = Float32Array.from(set.vectors);
+  const minus = Float32Array.from(set.vectors);
+  plus[i] = Math.fround(set.vectors[i]! + h);
+  minus[i] = Math.fround(set.vectors[i]! - h);
+  const row = Math.floor(i / set.dim);
+  return (score(plus)[row]! - score(minus)[row]!) / (plus[i]! - minus[i]!);
+}
+
+function gradientOf(detector: DifferentiableDetector, set: FeatureSet): Float32Array {
+  return tf.tidy(() => {
+    const x = tf.tensor2d(set.vectors, [set.ids.length, set.dim]);
+    return tf.grad((f: tf.Tensor) => tf.sum(detector.scoreTensor(f as tf.Tensor2D)))(x).dataSync() as Float32Array;
+  });
+}
+
 test('the registry marks exactly the detectors that implement scoreTensor as differentiable', (t) => {
   for (const entry of DETECTORS) {
     const [detector] = createDetectors([entry.name]);
@@ -72,18 +89,11 @@ for (const entry of DETECTORS.filter((d) => d.differentiable)) {
     const tensor = tensorScores(detector, queries);
     exact.forEach((s, i) => t.true(Math.abs(s - tensor[i]!) <= 1e-5 * (Math.abs(s) + 1), `row ${i}: score ${s} vs tensor ${tensor[i]}`));
 
-    const gradient = tf.tidy(() => {
-      const x = tf.tensor2d(queries.vectors, [queries.ids.length, queries.dim]);
-      return tf.grad((f: tf.Tensor) => tf.sum(detector.scoreTensor(f as tf.Tensor2D)))(x).dataSync() as Float32Array;
-    });
+    const gradient = gradientOf(detector, queries);
     const h = 1e-2;
     for (let i = 0; i < queries.vectors.length; i++) {
-      const plus = Float32Array.from(queries.vectors);
-      const minus = Float32Array.from(queries.vectors);
-      plus[i] = Math.fround(queries.vectors[i]! + h);
-      minus[i] = Math.fround(queries.vectors[i]! - h);
       const row = Math.floor(i / queries.dim);
-      const fd = (detector.score(withVectors(queries, plus))[row]! - detector.score(withVectors(queries, minus))[row]!) / (plus[i]! - minus[i]!);
+      const fd = centralDifference((vectors) => detector.score(withVectors(queries, vectors)), queries, i, h);
       const rounding = (8 * 2 ** -24 * (Math.abs(exact[row]!) + 1)) / (2 * h);
       t.true(Math.abs(gradient[i]! - fd) <= 2e-3 * Math.abs(fd) + rounding, `element ${i}: gradient ${gradient[i]} vs central difference ${fd}`);
     }
@@ -98,18 +108,9 @@ test('knn smooth top-k: tends to the exact mean of the k largest kernels as τ �
   reference.forEach((s, i) => t.true(Math.abs(s - soft[i]!) <= 1e-5 * s, `row ${i}: ${s} vs ${soft[i]}`));
   // At a τ where the weights are soft, the gradient is still the derivative of the smooth score.
   const { detector: soft02 } = await fitted('knn', { k: 3, smoothTopK: 0.2 });
-  const f = (vectors: Float32Array) => tensorScores(soft02, withVectors(queries, vectors));
-  const gradient = tf.tidy(() =>
-    tf.grad((x: tf.Tensor) => tf.sum(soft02.scoreTensor(x as tf.Tensor2D)))(tf.tensor2d(queries.vectors, [queries.ids.length, queries.dim])).dataSync(),
-  );
-  const h = 1e-2;
+  const gradient = gradientOf(soft02, queries);
   for (let i = 0; i < queries.vectors.length; i++) {
-    const plus = Float32Array.from(queries.vectors);
-    const minus = Float32Array.from(queries.vectors);
-    plus[i] = Math.fround(queries.vectors[i]! + h);
-    minus[i] = Math.fround(queries.vectors[i]! - h);
-    const row = Math.floor(i / queries.dim);
-    const fd = (f(plus)[row]! - f(minus)[row]!) / (plus[i]! - minus[i]!);
+    const fd = centralDifference((vectors) => tensorScores(soft02, withVectors(queries, vectors)), queries, i, 1e-2);
     // float32 all the way (the smooth score has no float64 twin): score ≈ e, rounding 1e-7·e/2e-2 ≈ 1e-5 absolute.
     t.true(Math.abs(gradient[i]! - fd) <= 1e-2 * Math.abs(fd) + 1e-4, `element ${i}: gradient ${gradient[i]} vs central difference ${fd}`);
   }
