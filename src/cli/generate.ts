@@ -118,14 +118,15 @@ export function generateEventLine(event: GenerateProgress): string | null {
 }
 
 /** The closing line of `advood generate`. */
-export function generateSummaryLine(summary: Pick<GenerateSummary, 'rows' | 'skipped' | 'successRate' | 'median' | 'manifest'>, out: string): string {
+export function generateSummaryLine(summary: Pick<GenerateSummary, 'rows' | 'skipped' | 'successRate' | 'median' | 'manifest' | 'detectorScore'>, out: string): string {
   const m = summary.median;
   const counts = summary.manifest.counts;
   // A rerun that only had to finish the release attacked nothing: there are no statistics (medians of nothing) to show.
   if (summary.rows + summary.skipped === 0) return `generate: nothing left to attack; finished the release in ${out} (${counts.rows} rows, ${counts.errors} skipped)`;
   return (
     `generate: ${summary.rows} rows (${summary.skipped} skipped) in ${out}; success ${(100 * summary.successRate).toFixed(1)} %; ` +
-    `median cos ${m.cosBefore.toFixed(3)} → ${m.cosAfter.toFixed(3)} (8-bit), PSNR ${m.psnr.toFixed(1)} dB, L∞ ${(255 * m.linf).toFixed(1)}/255, steps ${m.steps}`
+    `median cos ${m.cosBefore.toFixed(3)} → ${m.cosAfter.toFixed(3)} (8-bit), PSNR ${m.psnr.toFixed(1)} dB, L∞ ${(255 * m.linf).toFixed(1)}/255, steps ${m.steps}` +
+    (summary.detectorScore ? `; median attacked-detector score ${summary.detectorScore.before.toPrecision(4)} → ${summary.detectorScore.after.toPrecision(4)}` : '')
   );
 }
 
@@ -217,7 +218,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
     (progress as Progress | null)?.done({ rows: summary.rows, skipped: summary.skipped, success: successField(summary.successRate) });
     const m = summary.median;
     const line = generateSummaryLine(summary, args.out);
-    if (args.json) process.stdout.write(JSON.stringify({ event: 'summary', rows: summary.rows, skipped: summary.skipped, successRate: summary.successRate, median: m, paramsHash: summary.preset.paramsHash }) + '\n');
+    if (args.json) process.stdout.write(JSON.stringify({ event: 'summary', rows: summary.rows, skipped: summary.skipped, successRate: summary.successRate, median: m, ...(summary.detectorScore && { detectorScore: summary.detectorScore }), paramsHash: summary.preset.paramsHash }) + '\n');
     else process.stderr.write(line + '\n');
   },
 };

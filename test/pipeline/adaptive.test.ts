@@ -55,7 +55,8 @@ function options(out: string, extra: Partial<GenerateOptions> = {}): GenerateOpt
 
 test('--objective detector:knn records the detector and its fit, and each row its score before and after', async (t) => {
   await generateRelease(options('paper'));
-  await generateRelease({ ...options('knn'), objective: 'detector:knn' });
+  const summary = await generateRelease({ ...options('knn'), objective: 'detector:knn' });
+  t.true(summary.detectorScore!.after > summary.detectorScore!.before, `median knn score ${summary.detectorScore!.before} → ${summary.detectorScore!.after}`);
   const paper = readManifest(join(root, 'paper')).manifest;
   const { manifest } = readManifest(join(root, 'knn'));
   t.false('objective' in (paper.config as object), "the paper's objective leaves the config as it was");
