@@ -5,6 +5,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Encoder } from '../src/models/encoder.js';
 import type { AttackParams } from './attack-params.js';
+import type { AttackObjective } from './objective.js';
 
 export interface AttackInput {
   /** [B,H,W,3] pixels in [0,1] at the encoder's input size. */
@@ -16,11 +17,11 @@ export interface AttackInput {
 }
 
 export interface AttackItemStats {
-  /** cos(f(x+δ), t) for the returned δ, in float (before 8-bit quantisation). */
-  cosFinal: number;
+  /** The objective for the returned δ (cos(f(x+δ), t) by default), in float, before 8-bit quantisation. */
+  objectiveFinal: number;
   /** Optimiser updates applied to this item. */
   stepsUsed: number;
-  /** True when the item reached the early-stop threshold. */
+  /** True when the item reached the objective's early-stop threshold. */
   converged: boolean;
 }
 
@@ -32,8 +33,8 @@ export interface AttackResult {
 
 export interface StepEvent {
   step: number;
-  /** Mean cosine to the target over the items still running. */
-  meanCos: number;
+  /** Mean objective (cosine to the target by default) over the items still running. */
+  meanObjective: number;
   active: number;
 }
 
@@ -46,5 +47,6 @@ export interface Attack {
 export interface AttackEntry {
   readonly name: string;
   readonly description: string;
-  build(params: AttackParams, seed: number): Attack;
+  /** `objective`: what to maximise (attacks/objective.ts); the paper's cosine when absent. */
+  build(params: AttackParams, seed: number, objective?: AttackObjective): Attack;
 }

@@ -1,19 +1,22 @@
 /**
  * Feature-collision attack (Adaloglou et al., TMLR 2024, "feature-based adversarial OOD data manipulation"):
  * minimise −cos(f(x+δ), t) + penalties(δ) over δ, clamping x+δ into [0,1] after init and after every step.
+ * The cosine is the default objective (attacks/objective.ts); an adaptive attack swaps in a detector's ID score
+ * and keeps everything else here: constraints, optimiser, per-item early stop.
  *
  * Faithful to the official notebook (`compute_adv`): δ₀ = σ·N(0,1), clamped to [−x, 1−x]; loss =
  * −mean_b cos + λ·smoothness with means over the batch; Adam. Here the loss is Σ_i (−cos_i + penalty_i) / B
  * with B the configured batch size, which has the same gradient per item as the paper's batch means but does
  * not change when finished items leave the batch.
  *
- * Items that reach `threshold` stop at the δ that reached it: their rows are gathered out of the variable,
+ * Items that reach the objective's threshold stop at the δ that reached it: their rows are gathered out of the variable,
  * the optimiser state, the clean images and the targets, so they cost nothing more and cannot change.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Encoder, FeatureKind } from '../src/models/encoder.js';
+import type { Encoder } from '../src/models/encoder.js';
 import type { Attack, AttackEntry, AttackInput, AttackItemStats, AttackResult, StepEvent } from './attack.js';
 import type { AttackParams } from './attack-params.js';
+import { type AttackObjective, featureCollisionObjective } from './objective.js';
 import { buildConstraintSet } from './constraints/constraint-set.js';
 import type { ConstraintSet } from './constraints/constraint.js';
 import { itemGaussian } from './item-random.js';
@@ -27,20 +30,12 @@ export interface FeatureCollisionOptions {
   /** Nominal batch size: the 1/B of the loss. */
   batch: number;
   initStd: number;
-  threshold: number | null;
-  features: FeatureKind;
+  /** What is maximised, and its early-stop threshold; the paper's cosine when absent. */
+  objective: AttackObjective;
   seed: number;
   optimiser: Optimiser;
   /** Builds the constraints for an input size (the parametrisation depends on H×W). */
   constraints: (height: number, width: number) => ConstraintSet;
-}
-
-/** Row-wise cosine between features [B,D] and unit targets [B,D] → [B]. */
-function rowCosine(features: tf.Tensor2D, unitTargets: tf.Tensor2D): tf.Tensor1D {
-  return tf.tidy(() => {
-    const norms = tf.maximum(tf.norm(features, 'euclidean', 1), 1e-12);
-    return tf.div(tf.sum(tf.mul(features, unitTargets), 1), norms) as tf.Tensor1D;
-  });
 }
 
 function unitRows(x: tf.Tensor2D): tf.Tensor2D {
@@ -77,7 +72,8 @@ function gatherRows(batch: ActiveBatch, keep: number[]): ActiveBatch {
 }
 
 export function featureCollisionAttack(options: FeatureCollisionOptions): Attack {
-  const { steps, threshold, features, optimiser } = options;
+  const { steps, optimiser, objective } = options;
+  const { threshold, features } = objective;
   const lossScale = 1 / options.batch;
 
   return {
@@ -120,7 +116,7 @@ export function featureCollisionAttack(options: FeatureCollisionOptions): Attack
       const stats: AttackItemStats[] = new Array(count);
       /** Adversarial rows of finished items, with their original positions. */
       const finished: { positions: number[]; adv: tf.Tensor4D }[] = [];
-      const finish = (rows: number[], cos: Float32Array, converged: boolean) => {
+      const finish = (rows: number[], values: Float32Array, converged: boolean) => {
         const index = tf.tensor1d(rows, 'int32');
         const adv = tf.tidy(() => {
           const v = tf.gather(batch.variable, index) as tf.Tensor4D;
@@ -129,38 +125,38 @@ export function featureCollisionAttack(options: FeatureCollisionOptions): Attack
         });
         index.dispose();
         finished.push({ positions: rows.map((j) => batch.positions[j]!), adv });
-        for (const j of rows) stats[batch.positions[j]!] = { cosFinal: cos[j]!, stepsUsed: batch.optimiser.step, converged };
+        for (const j of rows) stats[batch.positions[j]!] = { objectiveFinal: values[j]!, stepsUsed: batch.optimiser.step, converged };
       };
 
-      const lossAndGradient = (b: ActiveBatch): { gradient: tf.Tensor4D; cos: Float32Array } => {
-        let cosTensor: tf.Tensor1D | null = null;
+      const lossAndGradient = (b: ActiveBatch): { gradient: tf.Tensor4D; values: Float32Array } => {
+        let valueTensor: tf.Tensor1D | null = null;
         const gradient = tf.tidy(() =>
           tf.grad((x: tf.Tensor) => {
             const delta = appliedDelta(x as tf.Tensor4D, b.clean);
-            const cos = rowCosine(encoder.encodeImage(tf.add(b.clean, delta) as tf.Tensor4D, features), b.unitTargets);
-            cosTensor = tf.keep(cos);
-            let perItemLoss: tf.Tensor1D = tf.neg(cos);
+            const value = objective.value(encoder.encodeImage(tf.add(b.clean, delta) as tf.Tensor4D, features), b.unitTargets);
+            valueTensor = tf.keep(value);
+            let perItemLoss: tf.Tensor1D = tf.neg(value);
             for (const penalty of penalties) perItemLoss = tf.add(perItemLoss, penalty.perItem(delta));
             return tf.mul(tf.sum(perItemLoss), lossScale) as tf.Scalar;
           })(b.variable),
         ) as tf.Tensor4D;
-        const kept = cosTensor as tf.Tensor1D | null;
-        if (!kept) throw new Error('attack loss did not record the cosine');
-        const cos = kept.dataSync() as Float32Array;
+        const kept = valueTensor as tf.Tensor1D | null;
+        if (!kept) throw new Error('attack loss did not record the objective');
+        const values = kept.dataSync() as Float32Array;
         kept.dispose();
-        return { gradient, cos: Float32Array.from(cos) };
+        return { gradient, values: Float32Array.from(values) };
       };
 
       try {
         for (let step = 0; step < steps && batch.positions.length > 0; step++) {
-          const { gradient, cos } = lossAndGradient(batch);
-          onStep?.({ step, meanCos: cos.reduce((a, c) => a + c, 0) / cos.length, active: cos.length });
+          const { gradient, values } = lossAndGradient(batch);
+          onStep?.({ step, meanObjective: values.reduce((a, c) => a + c, 0) / values.length, active: values.length });
           const done: number[] = [];
           const keep: number[] = [];
-          cos.forEach((c, j) => (threshold !== null && c >= threshold ? done : keep).push(j));
+          values.forEach((c, j) => (threshold !== null && c >= threshold ? done : keep).push(j));
           let grad = gradient;
           if (done.length > 0) {
-            finish(done, cos, true);
+            finish(done, values, true);
             if (keep.length === 0) {
               grad.dispose();
               disposeBatch(batch);
@@ -180,12 +176,12 @@ export function featureCollisionAttack(options: FeatureCollisionOptions): Attack
           batch = { ...batch, variable: constrained, optimiser: updated.state };
         }
         if (batch.positions.length > 0) {
-          const cos = tf.tidy(() => {
+          const last = tf.tidy(() => {
             const adv = tf.add(batch.clean, appliedDelta(batch.variable, batch.clean)) as tf.Tensor4D;
-            return rowCosine(encoder.encodeImage(adv, features), batch.unitTargets);
+            return objective.value(encoder.encodeImage(adv, features), batch.unitTargets);
           });
-          const values = Float32Array.from(cos.dataSync());
-          cos.dispose();
+          const values = Float32Array.from(last.dataSync());
+          last.dispose();
           const all = batch.positions.map((_, j) => j);
           finish(all, values, false);
           all.forEach((j) => {
@@ -213,15 +209,14 @@ export function featureCollisionAttack(options: FeatureCollisionOptions): Attack
   };
 }
 
-/** The attack as a preset configures it, with the entry's optimiser on δ. */
-function fromParams(params: AttackParams, seed: number, optimiser: (lr: number) => Optimiser): Attack {
+/** The attack as a preset configures it, with the entry's optimiser on δ; the paper's objective unless one is given. */
+function fromParams(params: AttackParams, seed: number, optimiser: (lr: number) => Optimiser, objective?: AttackObjective): Attack {
   return featureCollisionAttack({
     name: params.attack,
     steps: params.steps,
     batch: params.batch,
     initStd: params.initStd,
-    threshold: params.threshold,
-    features: params.features,
+    objective: objective ?? featureCollisionObjective(params.features, params.threshold),
     seed,
     optimiser: optimiser(params.lr),
     constraints: (h, w) => buildConstraintSet(params.constraints, h, w),
@@ -231,11 +226,11 @@ function fromParams(params: AttackParams, seed: number, optimiser: (lr: number) 
 export const featureCollisionEntry: AttackEntry = {
   name: 'feature-collision',
   description: 'Adam on δ (the paper)',
-  build: (params, seed) => fromParams(params, seed, adamOptimiser),
+  build: (params, seed, objective) => fromParams(params, seed, adamOptimiser, objective),
 };
 
 export const featureCollisionPgdEntry: AttackEntry = {
   name: 'feature-collision-pgd',
   description: 'signed-gradient descent on δ (PGD step, lr = step size)',
-  build: (params, seed) => fromParams(params, seed, signedGradientOptimiser),
+  build: (params, seed, objective) => fromParams(params, seed, signedGradientOptimiser, objective),
 };

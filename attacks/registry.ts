@@ -6,6 +6,7 @@
 import { UserError } from '../src/core/errors.js';
 import type { Attack, AttackEntry } from './attack.js';
 import type { AttackParams } from './attack-params.js';
+import type { AttackObjective } from './objective.js';
 import { featureCollisionEntry, featureCollisionPgdEntry } from './feature-collision.js';
 import { nearestPrototypeTargets } from './targets/nearest-prototype.js';
 import { prototypeTargets } from './targets/prototype.js';
@@ -34,11 +35,11 @@ export function attackNames(): string[] {
   return Object.keys(ATTACKS);
 }
 
-/** Builds the attack named by params.attack, seeded for reproducibility. */
-export function createAttack(params: AttackParams, seed: number): Attack {
+/** Builds the attack named by params.attack, seeded for reproducibility, on the paper's objective unless given one. */
+export function createAttack(params: AttackParams, seed: number, objective?: AttackObjective): Attack {
   const entry = ATTACKS[params.attack];
   if (!entry) throw new UserError(`unknown attack '${params.attack}'; known: ${attackNames().join(', ')}`);
-  return entry.build(params, seed);
+  return entry.build(params, seed, objective);
 }
 
 export function targetStrategy(name: TargetStrategyName): TargetStrategy {

@@ -61,6 +61,8 @@ export {
 } from '../attacks/attack-params.js';
 export { ATTACKS, TARGET_STRATEGIES, attackNames, createAttack, targetStrategy } from '../attacks/registry.js';
 export type { Attack, AttackInput, AttackResult } from '../attacks/attack.js';
+export { FEATURE_COLLISION_OBJECTIVE, featureCollisionObjective, type AttackObjective } from '../attacks/objective.js';
+export { detectorAttackObjective } from './pipeline/detector-objective.js';
 export { TARGET_STRATEGY_NAMES, type TargetStrategyName } from '../attacks/targets/target-strategy-names.js';
 export type { TargetStrategy } from '../attacks/targets/target-strategy.js';
 export {
@@ -72,7 +74,8 @@ export {
   type DetectorEntry,
   type DetectorSpec,
 } from './detectors/registry.js';
-export type { Detector, DetectorFitInput } from './detectors/detector.js';
+export { isDifferentiable, type Detector, type DetectorFitInput, type DifferentiableDetector } from './detectors/detector.js';
+export { worstCaseRows, type WorstCaseRow } from './report/worst-case.js';
 
 // Metrics.
 export { oodMetrics, type OodMetrics } from './metrics/ood-metrics.js';

@@ -8,6 +8,8 @@ import { initBackend } from '../runtime/backend.js';
 import { checkFlags } from '../core/config-checker.js';
 import { sourceKindsHelp, sourceSpecHelp } from '../sources/source-help.js';
 import { createEncoder } from '../models/create-encoder.js';
+import { UserError } from '../core/errors.js';
+import { adaptiveBase, adaptiveInputSize } from '../pipeline/adaptive-releases.js';
 import { type EvaluateProgress, mapNamedSpec, openEvaluationData, runEvaluation } from '../pipeline/evaluate.js';
 import { commandLine } from './command-line.js';
 import { createProgress, type Progress } from './progress.js';
@@ -30,6 +32,9 @@ interface EvaluateArgs extends SourceArgs {
   bootstrap: number;
   seed: number;
   gallery: number;
+  adaptive: boolean;
+  'adaptive-n'?: number;
+  'adaptive-steps'?: number;
 }
 
 /** Turns library progress events into one bar per feature set (or JSON lines). */
@@ -79,6 +84,13 @@ export const evaluateCommand: CommandModule<object, EvaluateArgs> = {
       .option('bootstrap', { type: 'number', default: 1000, describe: 'bootstrap resamples for the 95 % CIs (0: no CIs)' })
       .option('seed', { type: 'number', default: 0, describe: 'bootstrap and probe seed' })
       .option('gallery', { type: 'number', default: 12, describe: 'gallery rows per release in report.html' })
+      .option('adaptive', {
+        type: 'boolean',
+        default: false,
+        describe: "also attack each differentiable detector on its own score, repeating the first paper release among --ood, into OUT/adaptive/ (reused when its inputs are unchanged), and report the worst case per detector",
+      })
+      .option('adaptive-n', { type: 'number', describe: 'with --adaptive: attack the first N images (default: as many as the paper release)' })
+      .option('adaptive-steps', { type: 'number', describe: "with --adaptive: optimiser steps (default: the paper release's; no early stop on a detector's score)" })
       .epilog(sourceKindsHelp())
       .example(
         '$0 evaluate --id-train datasets/demo/fashion-mnist-train --id-test datasets/demo/fashion-mnist-test --ood datasets/demo/openclipart --ood adv=out/release',
@@ -89,6 +101,11 @@ export const evaluateCommand: CommandModule<object, EvaluateArgs> = {
     checkFlags.number(args.bootstrap, '--bootstrap', { min: 0, integer: true });
     checkFlags.number(args.gallery, '--gallery', { min: 0, integer: true });
     checkFlags.optionalNumber(args['input-size'], '--input-size', { min: 1, integer: true });
+    checkFlags.optionalNumber(args['adaptive-n'], '--adaptive-n', { min: 1, integer: true });
+    checkFlags.optionalNumber(args['adaptive-steps'], '--adaptive-steps', { min: 1, integer: true });
+    if (!args.adaptive && (args['adaptive-n'] !== undefined || args['adaptive-steps'] !== undefined)) {
+      throw new UserError('--adaptive-n and --adaptive-steps only apply with --adaptive');
+    }
     const backend = await initBackend({ request: args.backend });
     const stage = stagePrinter('evaluate', args.json);
     const options = {
@@ -102,11 +119,14 @@ export const evaluateCommand: CommandModule<object, EvaluateArgs> = {
       gallery: args.gallery,
       command: commandLine(),
       onProgress: evaluateProgressPrinter(args.json, stage),
+      ...(args.adaptive && { adaptive: { backend, size: { n: args['adaptive-n'], steps: args['adaptive-steps'] } } }),
     };
     // Open the data first: a wrong path fails at once, before any weights load.
     const data = await openEvaluationData(options);
+    // The adaptive attacks repeat the paper release's, at its input size unless --input-size says otherwise.
+    const inputSize = args['input-size'] ?? (args.adaptive ? (adaptiveInputSize(adaptiveBase(data.oodSources)) ?? undefined) : undefined);
     stage(`loading target ${args.target}`);
-    const encoder = await createEncoder(args.target, { weights: args.weights, inputSize: args['input-size'], backend, log: stage });
+    const encoder = await createEncoder(args.target, { weights: args.weights, inputSize, backend, log: stage });
     const { markdown, files } = await runEvaluation({ ...options, encoder }, data).finally(() => encoder.dispose());
     if (args.json) {
       process.stdout.write(JSON.stringify({ event: 'done', files }) + '\n');

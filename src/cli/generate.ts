@@ -1,7 +1,9 @@
 /** `advood generate`: flags → options → generateRelease (src/pipeline/generate.ts) → progress and a summary line. */
 import type { Argv, CommandModule } from 'yargs';
 import { attackPresetNames } from '../../attacks/attack-params.js';
+import { FEATURE_COLLISION_OBJECTIVE } from '../../attacks/objective.js';
 import { TARGET_STRATEGY_NAMES } from '../../attacks/targets/target-strategy-names.js';
+import { DETECTORS } from '../detectors/registry.js';
 import { resolveShard } from '../release/shard-spec.js';
 import { initBackend } from '../runtime/backend.js';
 import { checkFlags } from '../core/config-checker.js';
@@ -27,6 +29,7 @@ interface GenerateArgs extends SourceArgs {
   'id-n'?: number;
   ood: string;
   attack: string;
+  objective: string;
   n?: number;
   seed: number;
   batch?: number;
@@ -117,14 +120,15 @@ export function generateEventLine(event: GenerateProgress): string | null {
 }
 
 /** The closing line of `advood generate`. */
-export function generateSummaryLine(summary: Pick<GenerateSummary, 'rows' | 'skipped' | 'successRate' | 'median' | 'manifest'>, out: string): string {
+export function generateSummaryLine(summary: Pick<GenerateSummary, 'rows' | 'skipped' | 'successRate' | 'median' | 'manifest' | 'detectorScore'>, out: string): string {
   const m = summary.median;
   const counts = summary.manifest.counts;
   // A rerun that only had to finish the release attacked nothing: there are no statistics (medians of nothing) to show.
   if (summary.rows + summary.skipped === 0) return `generate: nothing left to attack; finished the release in ${out} (${counts.rows} rows, ${counts.errors} skipped)`;
   return (
     `generate: ${summary.rows} rows (${summary.skipped} skipped) in ${out}; success ${(100 * summary.successRate).toFixed(1)} %; ` +
-    `median cos ${m.cosBefore.toFixed(3)} → ${m.cosAfter.toFixed(3)} (8-bit), PSNR ${m.psnr.toFixed(1)} dB, L∞ ${(255 * m.linf).toFixed(1)}/255, steps ${m.steps}`
+    `median cos ${m.cosBefore.toFixed(3)} → ${m.cosAfter.toFixed(3)} (8-bit), PSNR ${m.psnr.toFixed(1)} dB, L∞ ${(255 * m.linf).toFixed(1)}/255, steps ${m.steps}` +
+    (summary.detectorScore ? `; median attacked-detector score ${summary.detectorScore.before.toPrecision(4)} → ${summary.detectorScore.after.toPrecision(4)}` : '')
   );
 }
 
@@ -139,6 +143,11 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       .option('id-n', { type: 'number', describe: 'use the first N ID images (default: all)' })
       .option('ood', { type: 'string', demandOption: true, describe: 'OOD source to attack' })
       .option('attack', { type: 'string', default: 'paper-smooth', describe: `attack preset (${attackPresetNames().join(', ')}) or JSON file` })
+      .option('objective', {
+        type: 'string',
+        default: FEATURE_COLLISION_OBJECTIVE,
+        describe: `what the attack maximises: ${FEATURE_COLLISION_OBJECTIVE} (the paper: cos to the ID target) or detector:NAME (that detector's ID score, fitted on --id as evaluate fits it; attackable: ${DETECTORS.filter((d) => d.differentiable).map((d) => d.name).join(', ')})`,
+      })
       .option('n', { type: 'number', describe: 'attack the first N OOD images (default: all)' })
       .option('seed', { type: 'number', default: 0, describe: 'seed of inits and target draws' })
       .option('out', { type: 'string', demandOption: true, describe: 'release directory (resumes an interrupted run there)' })
@@ -186,6 +195,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       ood: specWithSourceFlags(args.ood, args),
       n: args.n,
       attack: args.attack,
+      objective: args.objective,
       overrides,
       seed: args.seed,
       out: args.out,
@@ -212,7 +222,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
     (progress as Progress | null)?.done({ rows: summary.rows, skipped: summary.skipped, success: successField(summary.successRate) });
     const m = summary.median;
     const line = generateSummaryLine(summary, args.out);
-    if (args.json) process.stdout.write(JSON.stringify({ event: 'summary', rows: summary.rows, skipped: summary.skipped, successRate: summary.successRate, median: m, paramsHash: summary.preset.paramsHash }) + '\n');
+    if (args.json) process.stdout.write(JSON.stringify({ event: 'summary', rows: summary.rows, skipped: summary.skipped, successRate: summary.successRate, median: m, ...(summary.detectorScore && { detectorScore: summary.detectorScore }), paramsHash: summary.preset.paramsHash }) + '\n');
     else process.stderr.write(line + '\n');
   },
 };

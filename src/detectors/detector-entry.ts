@@ -34,6 +34,11 @@ export interface DetectorEntry {
   description: string;
   needs: DetectorNeeds;
   options: readonly DetectorOptionDoc[];
+  /**
+   * True when the detector's score is a tfjs function of the features (it implements scoreTensor), so that
+   * `--objective detector:NAME` and `evaluate --adaptive` can attack it; false ones are listed as not attackable.
+   */
+  differentiable: boolean;
   /** Builds the detector; detectors built by one createDetectors() call share `shared` fits. */
   create(options: DetectorOptions, shared: FitCache): Detector;
 }

@@ -1,6 +1,7 @@
 /**
  * OOD detector contract. Convention, everywhere in advood: **a higher score means more in-distribution.**
  */
+import type * as tf from '@tensorflow/tfjs';
 import type { FeatureKind } from '../models/encoder.js';
 import type { FeatureSet } from '../data/feature-set.js';
 
@@ -23,4 +24,19 @@ export interface Detector {
   score(features: FeatureSet): Float64Array;
   /** Facts about the fit that a report should state (bank size, covariance shrinkage, ...). Optional. */
   fitNotes?(): string[];
+}
+
+/**
+ * A detector whose score is a tfjs function of the features, so an attack can climb it (the adaptive attack of
+ * `advood generate --objective detector:NAME`). scoreTensor(f) equals score() of the same rows within float32
+ * tolerance (test/detectors/score-tensor.test.ts) and is differentiable almost everywhere (a max or a top-k is
+ * differentiable except where the winner changes).
+ */
+export interface DifferentiableDetector extends Detector {
+  /** Scores [B] of features [B,D] (after fit); higher = more ID. The caller disposes the result. */
+  scoreTensor(features: tf.Tensor2D): tf.Tensor1D;
+}
+
+export function isDifferentiable(detector: Detector): detector is DifferentiableDetector {
+  return typeof (detector as Partial<DifferentiableDetector>).scoreTensor === 'function';
 }

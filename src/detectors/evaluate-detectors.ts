@@ -20,6 +20,8 @@ export interface OodSetInput {
   features: FeatureViews;
   kind: OodSetKind;
   cleanOf?: string;
+  /** An adaptive release's set: the report name of the detector whose score its attack maximised. */
+  attackedDetector?: string;
 }
 
 export type EvaluationEvent =
@@ -60,6 +62,19 @@ function validateSets(input: EvaluationInput): void {
   }
 }
 
+/**
+ * Fits one detector on the ID train views in its representation (with the projected train features and text
+ * embeddings that zero-shot detectors need). The one way every caller fits: evaluation, and the detector
+ * objective of an adaptive attack.
+ */
+export async function fitDetector(detector: Detector, train: FeatureViews, textEmbeddings?: FeatureSet): Promise<void> {
+  await detector.fit({
+    train: view(train, detector.featureKind, detector.name, 'the ID train set'),
+    trainProjected: train.projected,
+    textEmbeddings,
+  });
+}
+
 export async function evaluateDetectors(input: EvaluationInput): Promise<EvaluationResult> {
   validateSets(input);
   const bootstrap = { resamples: 1000, seed: 0, confidence: 0.95, ...input.bootstrap };
@@ -70,11 +85,7 @@ export async function evaluateDetectors(input: EvaluationInput): Promise<Evaluat
   for (const [index, detector] of input.detectors.entries()) {
     input.onEvent?.({ type: 'fit', detector: detector.name, index, total: input.detectors.length });
     const kind = detector.featureKind;
-    await detector.fit({
-      train: view(input.train, kind, detector.name, 'the ID train set'),
-      trainProjected: input.train.projected,
-      textEmbeddings: input.textEmbeddings,
-    });
+    await fitDetector(detector, input.train, input.textEmbeddings);
     detectors.push({ name: detector.name, featureKind: kind, notes: detector.fitNotes?.() ?? [] });
     const idSet = view(input.idTest, kind, detector.name, 'the ID test set');
     idTestSize = idSet.ids.length;
@@ -93,6 +104,7 @@ export async function evaluateDetectors(input: EvaluationInput): Promise<Evaluat
     name: s.name,
     kind: s.kind,
     ...(s.cleanOf !== undefined && { cleanOf: s.cleanOf }),
+    ...(s.attackedDetector !== undefined && { attackedDetector: s.attackedDetector }),
     size: (s.features['pre-projection'] ?? s.features.projected)!.ids.length,
   }));
   return { detectors, idTestSize, sets, rows, collapses: collapses(rows, sets), scores, bootstrap };

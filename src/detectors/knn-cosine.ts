@@ -11,13 +11,23 @@
  * 1M × 1664 bank never needs bank × queries memory. The normalised bank stays in JS memory; only one block at
  * a time is uploaded (the wasm heap is capped at 4 GiB). Measured on this machine (20k × 1024 bank, 500 queries,
  * wasm, 1 thread): blocked tfjs matMul 38 GFLOP/s vs plain typed-array loops 1.5 GFLOP/s.
+ *
+ * scoreTensor (what an adaptive attack climbs) holds the whole bank and a [B × bank] similarity block, which
+ * suits attack batches (16 × 1000 in the demo). With smoothTopK τ = 0 (the default) it takes the exact top-k,
+ * so it equals score(); its gradient flows through the k winners. With τ > 0 it uses the successive-softmax
+ * top-k of Plötz & Roth 2018 (Neural Nearest Neighbors Networks): for i = 1..k,
+ *   p_i = softmax(c/τ + log(1 − Σ_{j<i} p_j)),   score_τ = (1/k) Σ_i Σ_n p_i,n · exp(c_n / T),
+ * over the cosines c to the bank; as τ → 0 each p_i becomes the one-hot of the i-th largest cosine, so score_τ
+ * tends to the mean of exp(c/T) over the k largest cosines, i.e. score(). A positive τ spreads the gradient
+ * over near-ties, which helps when the winner keeps switching.
  */
 import type { FeatureKind } from '../models/encoder.js';
 import * as tf from '@tensorflow/tfjs';
 import type { FeatureSet } from '../data/feature-set.js';
 import { UserError } from '../core/errors.js';
-import type { Detector, DetectorFitInput } from './detector.js';
+import type { DetectorFitInput, DifferentiableDetector } from './detector.js';
 import { assertSameDim, assertUsableFeatures, l2NormalisedRows } from './feature-validation.js';
+import { assertTensorDim, transposedRows, unitRowsTensor } from './tensor-rows.js';
 import { DEFAULT_FEATURE_KIND, type DetectorOptionDoc, FEATURE_KIND_OPTION, defineDetector } from './detector-entry.js';
 import { RunningTopK } from './running-top-k.js';
 
@@ -39,6 +49,8 @@ export interface KnnCosineOptions {
   name?: string;
   /** Upper bound on the elements of one similarity block (bank rows × queries). Default 2^22 (16 MB). */
   blockElements?: number;
+  /** τ of scoreTensor's smooth top-k; 0 (default) = the exact top-k (see the module comment). */
+  smoothTopK?: number;
 }
 
 /** The paper's 1-NN with the plain exp kernel; T = 0.02 is the authors' temperature for 'exp-temperature'. */
@@ -49,6 +61,7 @@ const KNN_OPTIONS: readonly DetectorOptionDoc[] = [
   { name: 'kernel', type: 'string', default: KNN_DEFAULTS.kernel, description: "'exp' = exp(cos), 'exp-temperature' = exp(cos/T)" },
   { name: 'temperature', type: 'number', default: KNN_DEFAULTS.temperature, description: "T of 'exp-temperature'" },
   { name: 'excludeIds', type: 'string[]', default: [], description: "ID-train ids left out of the bank ('|'-separated in a string spec)" },
+  { name: 'smoothTopK', type: 'number', default: 0, description: 'τ of the smooth top-k an adaptive attack climbs (0: exact top-k)' },
   FEATURE_KIND_OPTION,
 ];
 
@@ -58,6 +71,7 @@ export const knnEntry = defineDetector(
     description: 'k-NN cosine: mean of the top-k exp(cos/T) against the ID train bank (the paper’s detector)',
     needs: { labels: false, text: false, projected: false },
     options: KNN_OPTIONS,
+    differentiable: true,
   },
   (read) =>
     new KnnCosineDetector({
@@ -65,6 +79,7 @@ export const knnEntry = defineDetector(
       kernel: read.string('kernel', KNN_KERNELS),
       temperature: read.number('temperature', false),
       excludeIds: read.strings('excludeIds'),
+      smoothTopK: read.number('smoothTopK', false),
       featureKind: read.featureKind,
       name: read.name,
     }),
@@ -78,14 +93,35 @@ export function knnDefaultName(options: KnnCosineOptions): string {
   return `knn-${k}${temperature}${excluded}`;
 }
 
-export class KnnCosineDetector implements Detector {
+/**
+ * log(1 − taken) of a bank row whose mass is used up (1 − taken rounds to 0 in float32): far below any c/τ, so
+ * the row cannot win again. A clamp such as log(max(1 − taken, 1e-30)) = −69 would let a row win twice when
+ * its cosine leads the next by more than 69·τ.
+ */
+const EXHAUSTED = -1e9;
+
+/** log(1 − taken), EXHAUSTED where nothing remains; the log only ever sees positive values, so no NaN gradient. */
+function logRemaining(taken: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const remaining = tf.sub(1, taken);
+    // Where mass remains is data, not a function to differentiate (tf.greater has no gradient): read it back.
+    const positive = tf.tensor2d(Uint8Array.from(remaining.dataSync(), (v) => (v > 0 ? 1 : 0)), remaining.shape as [number, number], 'bool');
+    const logOfPositive = tf.log(tf.where(positive, remaining, tf.onesLike(remaining)));
+    return tf.where(positive, logOfPositive, tf.fill(remaining.shape, EXHAUSTED)) as tf.Tensor2D;
+  });
+}
+
+export class KnnCosineDetector implements DifferentiableDetector {
   readonly name: string;
   readonly featureKind: FeatureKind;
   private readonly k: number;
   private readonly temperature: number;
   private readonly excludeIds: readonly string[];
   private readonly blockElements: number;
+  private readonly smoothTopK: number;
   private bank: Float32Array | null = null;
+  /** The bank as [D × rows] for scoreTensor, built on first use. */
+  private bankTransposed: Float32Array | null = null;
   private bankRows = 0;
   private dim = 0;
 
@@ -98,6 +134,8 @@ export class KnnCosineDetector implements Detector {
     if (!(this.temperature > 0)) throw new UserError(`knn: temperature must be > 0, got ${options.temperature}`);
     this.excludeIds = options.excludeIds ?? [];
     this.blockElements = options.blockElements ?? 1 << 22;
+    this.smoothTopK = options.smoothTopK ?? 0;
+    if (!(this.smoothTopK >= 0)) throw new UserError(`knn: smoothTopK must be ≥ 0, got ${options.smoothTopK}`);
     this.featureKind = options.featureKind ?? DEFAULT_FEATURE_KIND;
     this.name = options.name ?? knnDefaultName(options);
   }
@@ -137,6 +175,7 @@ export class KnnCosineDetector implements Detector {
       }
     }
     this.bank = bank;
+    this.bankTransposed = null;
     this.bankRows = keep;
     this.dim = dim;
   }
@@ -183,4 +222,37 @@ export class KnnCosineDetector implements Detector {
     }
     return out;
   }
+
+  scoreTensor(features: tf.Tensor2D): tf.Tensor1D {
+    if (!this.bank) throw new Error(`${this.name}: scoreTensor() called before fit()`);
+    assertTensorDim(features, this.dim, this.name);
+    this.bankTransposed ??= transposedRows(this.bank, this.bankRows, this.dim);
+    const { k, temperature, smoothTopK } = this;
+    return tf.tidy(() => {
+      const cosines = tf.matMul(unitRowsTensor(features), tf.tensor2d(this.bankTransposed!, [this.dim, this.bankRows])) as tf.Tensor2D;
+      const kernel = tf.exp(tf.div(cosines, temperature));
+      if (smoothTopK === 0) {
+        // The winners' positions are data, not a function to differentiate: a constant 0/1 mask picks them.
+        const winners = tf.topk(cosines, k).indices;
+        const mask = tf.tensor2d(winnerMask(winners.dataSync() as Int32Array, cosines.shape[0], this.bankRows, k), [cosines.shape[0], this.bankRows]);
+        return tf.div(tf.sum(tf.mul(kernel, mask), 1), k) as tf.Tensor1D;
+      }
+      const logits = tf.div(cosines, smoothTopK);
+      let taken: tf.Tensor2D = tf.zerosLike(cosines);
+      let total: tf.Tensor1D = tf.zeros([cosines.shape[0]]);
+      for (let i = 0; i < k; i++) {
+        const p = tf.softmax(tf.add(logits, logRemaining(taken))) as tf.Tensor2D;
+        total = tf.add(total, tf.sum(tf.mul(p, kernel), 1)) as tf.Tensor1D;
+        taken = tf.add(taken, p) as tf.Tensor2D;
+      }
+      return tf.div(total, k) as tf.Tensor1D;
+    });
+  }
+}
+
+/** A [rows × bank] 0/1 mask with ones at each row's k winner positions. */
+function winnerMask(winners: Int32Array, rows: number, bank: number, k: number): Float32Array {
+  const mask = new Float32Array(rows * bank);
+  for (let r = 0; r < rows; r++) for (let s = 0; s < k; s++) mask[r * bank + winners[r * k + s]!] = 1;
+  return mask;
 }

@@ -5,8 +5,21 @@
  * - max-logit: max_c logits_c.
  * Computed in float64 with the max subtracted, so large logits cannot overflow.
  */
+import * as tf from '@tensorflow/tfjs';
+
 export const LOGIT_SCORE_NAMES = ['msp', 'energy', 'max-logit'] as const;
 export type LogitScoreName = (typeof LOGIT_SCORE_NAMES)[number];
+
+/** The same scores as tfjs functions of logits [B × classes] (float32, differentiable), for adaptive attacks. */
+export function logitScoresTensor(logits: tf.Tensor2D, kind: LogitScoreName, temperature = 1): tf.Tensor1D {
+  return tf.tidy(() => {
+    if (kind === 'max-logit') return tf.max(logits, 1) as tf.Tensor1D;
+    const scaled = tf.div(logits, temperature);
+    // tf.softmax and tf.logSumExp subtract the row max themselves, like the float64 path below.
+    if (kind === 'msp') return tf.max(tf.softmax(scaled), 1) as tf.Tensor1D;
+    return tf.mul(tf.logSumExp(scaled, 1), temperature) as tf.Tensor1D;
+  });
+}
 
 /** One score per row of the [rows × classes] logits. */
 export function logitScores(logits: ArrayLike<number>, rows: number, classes: number, kind: LogitScoreName, temperature = 1): Float64Array {

@@ -3,13 +3,16 @@
  * (mean of the per-class covariances), score(x) = −min_c (x − μ_c)ᵀ Σ⁻¹ (x − μ_c), in float64.
  * Needs class labels; see gaussian-fit.ts for the singular-covariance fallback.
  */
+import * as tf from '@tensorflow/tfjs';
 import type { FeatureKind } from '../models/encoder.js';
 import type { FeatureSet } from '../data/feature-set.js';
-import type { Detector, DetectorFitInput } from './detector.js';
+import type { Detector, DetectorFitInput, DifferentiableDetector } from './detector.js';
 import { assertLabelled, assertSameDim, assertUsableFeatures } from './feature-validation.js';
 import { type DetectorEntry, type DetectorOptionDoc, FEATURE_KIND_OPTION, defineDetector } from './detector-entry.js';
 import { FitCache } from './fit-cache.js';
 import { type ClassGaussians, fitClassGaussians, mahalanobisDistances } from './gaussian-fit.js';
+import { classDistancesTensor } from './gaussian-tensors.js';
+import { assertTensorDim } from './tensor-rows.js';
 
 export interface MahalanobisOptions {
   featureKind?: FeatureKind;
@@ -28,7 +31,7 @@ export function classGaussiansCached(cache: FitCache, train: FeatureSet, detecto
   });
 }
 
-export class MahalanobisDetector implements Detector {
+export class MahalanobisDetector implements DifferentiableDetector {
   readonly name: string;
   readonly featureKind: FeatureKind;
   private readonly options: MahalanobisOptions;
@@ -69,6 +72,13 @@ export class MahalanobisDetector implements Detector {
     }
     return out;
   }
+
+  scoreTensor(features: tf.Tensor2D): tf.Tensor1D {
+    if (!this.fitted) throw new Error(`${this.name}: scoreTensor() called before fit()`);
+    assertTensorDim(features, this.fitted.dim, this.name);
+    const fitted = this.fitted;
+    return tf.tidy(() => tf.neg(tf.min(classDistancesTensor(features, fitted), 1)) as tf.Tensor1D);
+  }
 }
 
 /** Options of both Mahalanobis variants (relative-mahalanobis.ts uses them too). */
@@ -79,7 +89,7 @@ export const MAHALANOBIS_OPTIONS: readonly DetectorOptionDoc[] = [
 
 /** The registry entry of a Mahalanobis variant: labels needed, the shared options, class Gaussians shared in one call. */
 export function mahalanobisVariantEntry(name: string, description: string, construct: (options: MahalanobisOptions) => Detector): DetectorEntry {
-  return defineDetector({ name, description, needs: { labels: true, text: false, projected: false }, options: MAHALANOBIS_OPTIONS }, (read, shared) =>
+  return defineDetector({ name, description, needs: { labels: true, text: false, projected: false }, options: MAHALANOBIS_OPTIONS, differentiable: true }, (read, shared) =>
     construct({ shrinkage: read.number('shrinkage', false), featureKind: read.featureKind, name: read.name, cache: shared }),
   );
 }

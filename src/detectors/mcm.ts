@@ -3,12 +3,14 @@
  * score = max_c softmax(logits / T) with T = 1, the setting of Adaloglou et al.'s code (TMLR 2024).
  * Needs projected features and text embeddings.
  */
+import * as tf from '@tensorflow/tfjs';
 import type { FeatureSet } from '../data/feature-set.js';
 import { UserError } from '../core/errors.js';
-import type { Detector, DetectorFitInput } from './detector.js';
-import { assertSameDim } from './feature-validation.js';
+import type { DetectorFitInput, DifferentiableDetector } from './detector.js';
+import { assertSameDim, l2NormalisedRows } from './feature-validation.js';
 import { type DetectorOptionDoc, defineDetector } from './detector-entry.js';
-import { logitScores } from './logit-scores.js';
+import { logitScores, logitScoresTensor } from './logit-scores.js';
+import { assertTensorDim, transposedRows, unitRowsTensor } from './tensor-rows.js';
 import { zeroShotLogits } from './zero-shot-logits.js';
 
 export interface McmOptions {
@@ -22,7 +24,7 @@ export const MCM_DEFAULTS = { temperature: 1 } as const;
 
 const MCM_OPTIONS: readonly DetectorOptionDoc[] = [{ name: 'temperature', type: 'number', default: MCM_DEFAULTS.temperature, description: 'softmax temperature' }];
 
-export class McmDetector implements Detector {
+export class McmDetector implements DifferentiableDetector {
   readonly name: string;
   readonly featureKind = 'projected' as const;
   private readonly temperature: number;
@@ -47,6 +49,19 @@ export class McmDetector implements Detector {
     const logits = zeroShotLogits(features, this.text, this.name);
     return logitScores(logits, features.ids.length, classes, 'msp', this.temperature);
   }
+
+  /** MSP of cos(x, text_c) as a tfjs function of the projected features: unit(x) · unit(text)ᵀ. */
+  scoreTensor(features: tf.Tensor2D): tf.Tensor1D {
+    const text = this.text;
+    if (!text) throw new Error(`${this.name}: scoreTensor() called before fit()`);
+    assertTensorDim(features, text.dim, this.name);
+    const classes = text.ids.length;
+    const unitTextT = transposedRows(l2NormalisedRows(text, `${this.name}: text embeddings`), classes, text.dim);
+    return tf.tidy(() => {
+      const logits = tf.matMul(unitRowsTensor(features), tf.tensor2d(unitTextT, [text.dim, classes])) as tf.Tensor2D;
+      return logitScoresTensor(logits, 'msp', this.temperature);
+    });
+  }
 }
 
 export const mcmEntry = defineDetector(
@@ -55,6 +70,7 @@ export const mcmEntry = defineDetector(
     description: 'MCM / zero-shot MSP: max softmax of cos(projected image, class text embeddings) at T = 1',
     needs: { labels: false, text: true, projected: true },
     options: MCM_OPTIONS,
+    differentiable: true,
   },
   (read) => new McmDetector({ temperature: read.number('temperature', false), name: read.name }),
 );

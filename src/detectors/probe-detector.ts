@@ -2,14 +2,16 @@
  * What the supervised probe and PLP share: a linear probe trained once per (train set, labels, settings) —
  * cached, so the MSP, energy and max-logit heads built together train one probe — and one logit score head.
  */
+import * as tf from '@tensorflow/tfjs';
 import type { FeatureKind } from '../models/encoder.js';
 import type { FeatureSet } from '../data/feature-set.js';
-import type { Detector, DetectorFitInput } from './detector.js';
+import type { DetectorFitInput, DifferentiableDetector } from './detector.js';
 import { assertSameDim, assertUsableFeatures } from './feature-validation.js';
 import { FitCache } from './fit-cache.js';
 import { type ProbeTrainingOptions, type TrainedProbe, PROBE_DEFAULTS, probeLogits, trainLinearProbe } from './linear-probe-training.js';
 import { type DetectorEntry, type DetectorNeeds, type DetectorOptionDoc, DEFAULT_FEATURE_KIND, FEATURE_KIND_OPTION, defineDetector } from './detector-entry.js';
-import { LOGIT_SCORE_NAMES, type LogitScoreName, logitScores } from './logit-scores.js';
+import { LOGIT_SCORE_NAMES, type LogitScoreName, logitScores, logitScoresTensor } from './logit-scores.js';
+import { assertTensorDim } from './tensor-rows.js';
 
 export interface ProbeDetectorOptions {
   /** Which logit score this detector reports. Default 'msp'. */
@@ -23,7 +25,7 @@ export interface ProbeDetectorOptions {
   onEpoch?: ProbeTrainingOptions['onEpoch'];
 }
 
-export abstract class ProbeDetector implements Detector {
+export abstract class ProbeDetector implements DifferentiableDetector {
   readonly name: string;
   readonly featureKind: FeatureKind;
   protected readonly options: ProbeDetectorOptions;
@@ -71,6 +73,18 @@ export abstract class ProbeDetector implements Detector {
     const logits = this.logits(features);
     return logitScores(logits, features.ids.length, this.probe!.classes, this.options.head ?? 'msp', this.options.temperature ?? 1);
   }
+
+  /** The same head on the probe's logits ((x − mean) / std) · W + b, as a tfjs function of the features. */
+  scoreTensor(features: tf.Tensor2D): tf.Tensor1D {
+    const probe = this.probe;
+    if (!probe) throw new Error(`${this.name}: scoreTensor() called before fit()`);
+    assertTensorDim(features, probe.dim, this.name);
+    return tf.tidy(() => {
+      const standardised = tf.div(tf.sub(features, tf.tensor1d(probe.mean)), tf.tensor1d(probe.std));
+      const logits = tf.add(tf.matMul(standardised as tf.Tensor2D, tf.tensor2d(probe.weights, [probe.dim, probe.classes])), tf.tensor1d(probe.bias));
+      return logitScoresTensor(logits as tf.Tensor2D, this.options.head ?? 'msp', this.options.temperature ?? 1);
+    });
+  }
 }
 
 export const PROBE_OPTIONS: readonly DetectorOptionDoc[] = [
@@ -90,7 +104,7 @@ export function probeEntries(
   construct: (options: ProbeDetectorOptions) => ProbeDetector,
 ): DetectorEntry[] {
   return LOGIT_SCORE_NAMES.map((head) =>
-    defineDetector({ name: `${prefix}-${head}`, description: describe(head), needs, options: PROBE_OPTIONS }, (read, shared) => {
+    defineDetector({ name: `${prefix}-${head}`, description: describe(head), needs, options: PROBE_OPTIONS, differentiable: true }, (read, shared) => {
       // Only the options the spec gives: the rest keep PROBE_DEFAULTS (and the probe cache key stays the same).
       const numeric = PROBE_OPTIONS.filter((o) => o.type === 'integer' || o.type === 'number');
       const given = numeric.map((o) => [o.name, read.number(o.name, o.type === 'integer')] as const).filter(([, value]) => value !== undefined);

@@ -54,6 +54,12 @@ export function parseDetectorSpec(text: string): DetectorSpec {
   return { name: name.trim(), options };
 }
 
+/** The string form of a spec, as parseDetectorSpec reads it back ('knn:k=5,excludeIds=a|b'). */
+export function detectorSpecText(spec: DetectorSpec): string {
+  const options = Object.entries(spec.options ?? {}).map(([key, value]) => `${key}=${Array.isArray(value) ? value.join('|') : String(value)}`);
+  return options.length > 0 ? `${spec.name}:${options.join(',')}` : spec.name;
+}
+
 /** Names of the detectors whose needs are met (the default of `advood evaluate --detectors`). */
 export function supportedDetectorNames(available: DetectorNeeds): string[] {
   return DETECTORS.filter(

@@ -3,15 +3,18 @@
  * MD_c uses the class means and the shared covariance and MD_0 the global mean and global covariance of the
  * ID train set. Float64 throughout; needs class labels.
  */
+import * as tf from '@tensorflow/tfjs';
 import type { FeatureKind } from '../models/encoder.js';
 import type { FeatureSet } from '../data/feature-set.js';
-import type { Detector, DetectorFitInput } from './detector.js';
+import type { DetectorFitInput, DifferentiableDetector } from './detector.js';
 import { assertSameDim, assertUsableFeatures } from './feature-validation.js';
 import { FitCache } from './fit-cache.js';
 import { type ClassGaussians, type GlobalGaussian, fitGlobalGaussian, mahalanobisDistances } from './gaussian-fit.js';
+import { classDistancesTensor, globalDistanceTensor } from './gaussian-tensors.js';
+import { assertTensorDim } from './tensor-rows.js';
 import { type MahalanobisOptions, classGaussiansCached, mahalanobisVariantEntry } from './mahalanobis.js';
 
-export class RelativeMahalanobisDetector implements Detector {
+export class RelativeMahalanobisDetector implements DifferentiableDetector {
   readonly name: string;
   readonly featureKind: FeatureKind;
   private readonly options: MahalanobisOptions;
@@ -56,6 +59,14 @@ export class RelativeMahalanobisDetector implements Detector {
       out[q] = -min;
     }
     return out;
+  }
+
+  /** −min_c [MD_c − MD_0] = MD_0 − min_c MD_c. */
+  scoreTensor(features: tf.Tensor2D): tf.Tensor1D {
+    if (!this.fitted) throw new Error(`${this.name}: scoreTensor() called before fit()`);
+    assertTensorDim(features, this.fitted.classes.dim, this.name);
+    const { classes, global } = this.fitted;
+    return tf.tidy(() => tf.sub(globalDistanceTensor(features, global), tf.min(classDistancesTensor(features, classes), 1)) as tf.Tensor1D);
   }
 }
 

@@ -14,6 +14,8 @@ export interface EvaluatedSet {
   kind: OodSetKind;
   /** For an adversarial set: the clean set its images were made from. */
   cleanOf?: string;
+  /** For an adaptive release: the detector whose own score its attack maximised (else the paper's attack). */
+  attackedDetector?: string;
   size: number;
 }
 

@@ -11,6 +11,7 @@ import type { PreparedTargets, TargetChoice } from '../../attacks/targets/target
 import type { ImageBatch } from '../data/batches.js';
 import { encodePng } from '../data/decode-image.js';
 import type { Encoder } from '../models/encoder.js';
+import type { DifferentiableDetector } from '../detectors/detector.js';
 import type { ReleaseRow } from '../release/release-row.js';
 
 export interface BatchContext {
@@ -24,7 +25,29 @@ export interface BatchContext {
   seed: number;
   includeCleanImage: boolean;
   advoodVersion: string;
-  onStep?: (event: { step: number; meanCos: number; active: number }) => void;
+  /** The detector an adaptive attack climbs: its score of the clean and of the saved adversarial image goes into each row. */
+  attackedDetector?: DifferentiableDetector;
+  onStep?: (event: { step: number; meanObjective: number; active: number }) => void;
+}
+
+/** A detector's ID score of images [B,H,W,3], in the detector's representation. */
+function detectorScoresOf(encoder: Encoder, detector: DifferentiableDetector, images: tf.Tensor4D): Float32Array {
+  return tf.tidy(() => Float32Array.from(detector.scoreTensor(encoder.encodeImage(images, detector.featureKind)).dataSync()));
+}
+
+/** The detector's score of the clean images and of the decoded 8-bit adversarial ones (what evaluate will see). */
+function detectorScores(context: BatchContext, clean: tf.Tensor4D, decoded: readonly Float32Array[]): { before: Float32Array; after: Float32Array } {
+  const detector = context.attackedDetector!;
+  const size = context.encoder.inputSize;
+  const perImage = size * size * 3;
+  const pixels = new Float32Array(decoded.length * perImage);
+  decoded.forEach((image, i) => pixels.set(image, i * perImage));
+  const saved = tf.tensor4d(pixels, [decoded.length, size, size, 3]);
+  try {
+    return { before: detectorScoresOf(context.encoder, detector, clean), after: detectorScoresOf(context.encoder, detector, saved) };
+  } finally {
+    saved.dispose();
+  }
 }
 
 /** Targets for the batch, chosen from the clean images' features. */
@@ -66,6 +89,7 @@ export async function attackBatchToRows(context: BatchContext, batch: ImageBatch
       itemKeys: keys,
     });
     const perImage = size * size * 3;
+    const scores = context.attackedDetector ? detectorScores(context, clean, finished.map((q) => q.pixels)) : null;
     const rows: ReleaseRow[] = [];
     for (let i = 0; i < count; i++) {
       const item = batch.items[i]!;
@@ -98,6 +122,7 @@ export async function attackBatchToRows(context: BatchContext, batch: ImageBatch
         lowFreqEnergy: q.lowFreqEnergy,
         steps: result.stats[i]!.stepsUsed,
         success: q.cosAfter >= params.successThreshold,
+        ...(scores && { detectorScoreBefore: scores.before[i]!, detectorScoreAfter: scores.after[i]! }),
         feature: q.feature,
         advoodVersion: context.advoodVersion,
       });

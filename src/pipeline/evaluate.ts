@@ -6,7 +6,8 @@
  * collapse Δ compares like with like. When a release's targets are ID training images (the paper's `sample`
  * strategy), the 1-NN detector is also run with those images removed from the bank, as the paper does.
  */
-import { computeFeatures } from '../data/features.js';
+import { join } from 'node:path';
+import type { FeatureProgress } from '../data/features.js';
 import { firstItems } from '../data/first-items.js';
 import type { FeatureSet } from '../data/feature-set.js';
 import type { ImageSource, Preprocess } from '../data/image-source.js';
@@ -15,13 +16,16 @@ import type { Detector } from '../detectors/detector.js';
 import { type FeatureViews, type OodSetInput, evaluateDetectors } from '../detectors/evaluate-detectors.js';
 import { type DetectorSpec, createDetectors, supportedDetectorNames } from '../detectors/registry.js';
 import type { EvaluationResult } from '../metrics/evaluation-result.js';
-import { FEATURE_KINDS, type Encoder, type FeatureKind } from '../models/encoder.js';
-import { promptEnsembleEmbeddings } from '../models/prompt-ensemble.js';
+import type { Encoder, FeatureKind } from '../models/encoder.js';
 import type { ReleaseImageSource } from '../release/release-image-source.js';
 import { UserError } from '../core/errors.js';
 import type { GalleryItem } from '../report/report-html.js';
 import { writeEvaluationOutputs } from '../report/write-outputs.js';
+import type { BackendReport } from '../runtime/backend.js';
+import type { OpenedSource } from '../sources/source-kind.js';
 import { openImageSource, openSource, sourceDisplayName } from '../sources/open-source.js';
+import { type AdaptiveSize, adaptiveBase, generateAdaptiveReleases } from './adaptive-releases.js';
+import { featureViewsOf, hasTextTower, textFeatureSet } from './feature-views.js';
 
 export interface EvaluateOptions {
   /** The target model (the caller owns and disposes it). */
@@ -42,8 +46,13 @@ export interface EvaluateOptions {
   bootstrap: { resamples: number; seed: number };
   /** Gallery rows per release in report.html. */
   gallery: number;
-  /** The command line, shown in the report. */
+  /** The command line, shown in the report (and recorded in adaptive releases). */
   command?: string;
+  /**
+   * Also attack every differentiable detector on its own score (src/pipeline/adaptive-releases.ts), copying the
+   * first paper release among `ood`, and evaluate those releases beside it.
+   */
+  adaptive?: { size: AdaptiveSize; backend: BackendReport };
   onProgress?: (event: EvaluateProgress) => void;
 }
 
@@ -56,6 +65,8 @@ export interface EvaluateSummary {
   result: EvaluationResult;
   markdown: string;
   files: string[];
+  /** Wall time of the adaptive attacks (generation or reuse), with --adaptive. */
+  adaptiveSeconds?: number;
 }
 
 interface NamedSpec {
@@ -85,6 +96,20 @@ interface OodSource {
   fromRelease: boolean;
   release?: ReleaseImageSource;
   cleanOf?: string;
+  /** Report name of the detector whose score the release's attack maximised (an adaptive release). */
+  attackedDetector?: string;
+}
+
+/** A release as two sets: its clean images and its adversarial ones (with the detector it attacked, if any). */
+async function releaseSources(name: string, opened: Extract<OpenedSource, { type: 'release' }>): Promise<OodSource[]> {
+  const adversarial = await opened.openColumn('image', name);
+  const clean = await opened.openColumn('cleanImage', `${name}:clean`);
+  const objective = (adversarial.release.manifest.config as { objective?: { detector?: unknown } } | null)?.objective;
+  const attackedDetector = typeof objective?.detector === 'string' ? objective.detector : undefined;
+  return [
+    { name: clean.name, source: clean, fromRelease: true },
+    { name, source: adversarial, fromRelease: true, release: adversarial, cleanOf: clean.name, ...(attackedDetector !== undefined && { attackedDetector }) },
+  ];
 }
 
 /** The opened sources of an evaluation. */
@@ -111,10 +136,7 @@ export async function openEvaluationData(options: EvaluationDataSpec): Promise<E
   for (const { name, spec } of oodSpecs) {
     const opened = await openSource(spec);
     if (opened.type === 'release') {
-      const adversarial = await opened.openColumn('image', name);
-      const clean = await opened.openColumn('cleanImage', `${name}:clean`);
-      oodSources.push({ name: clean.name, source: clean, fromRelease: true });
-      oodSources.push({ name, source: adversarial, fromRelease: true, release: adversarial, cleanOf: clean.name });
+      oodSources.push(...(await releaseSources(name, opened)));
     } else {
       oodSources.push({ name, source: opened.images, fromRelease: false });
     }
@@ -124,35 +146,24 @@ export async function openEvaluationData(options: EvaluationDataSpec): Promise<E
 
 export async function runEvaluation(options: EvaluateOptions, opened?: EvaluationData): Promise<EvaluateSummary> {
   const report = options.onProgress ?? (() => {});
-  const { fullIdTrain, idTrain, idTest, oodSources } = opened ?? (await openEvaluationData(options));
+  const { fullIdTrain, idTrain, idTest, oodSources: given } = opened ?? (await openEvaluationData(options));
   const { encoder } = options;
-  const hasText = typeof encoder.encodeText === 'function' && encoder.featureKinds.includes('projected');
-  const kinds: FeatureKind[] = hasText ? [...FEATURE_KINDS] : ['pre-projection'];
+  const oodSources = [...given];
+  const hasText = hasTextTower(encoder);
   const clipPreprocess = preprocessFor(encoder);
   // Released images are already at model resolution and must not be resampled again.
   const exactPreprocess = preprocessFor(encoder, { mode: 'exact' });
 
-  const featuresOf = async (setName: string, source: ImageSource, preprocess: Preprocess): Promise<FeatureViews> => {
-    const views: FeatureViews = {};
-    for (const kind of kinds) {
-      const result = await computeFeatures(encoder, source, {
-        preprocess,
-        batchSize: options.batch,
-        kind,
-        progress: {
-          onBatch: (done, total) => report({ kind: 'features', set: `${setName} (${kind})`, done, total }),
-          onFailure: ({ item, reason }) => report({ kind: 'skipped', set: setName, item: item.origin, reason }),
-          onCacheRejected: (file, reason) => report({ kind: 'stage', message: `feature cache ${file} rejected (${reason}); recomputing` }),
-        },
-      });
-      if (result.set.ids.length === 0) throw new UserError(`${setName}: none of its ${source.items.length} images could be used`);
-      views[kind] = result.set;
-    }
-    return views;
-  };
+  const featuresOf = (setName: string, source: ImageSource, preprocess: Preprocess): Promise<FeatureViews> =>
+    featureViewsOf(encoder, setName, source, { preprocess, batchSize: options.batch, progress: featureProgress(setName, report) });
 
   const train = await featuresOf('id-train', idTrain, clipPreprocess);
   const test = await featuresOf('id-test', idTest, clipPreprocess);
+  const labelled = train['pre-projection']!.labels.some((label) => label >= 0);
+  const specs = options.detectors ?? supportedDetectorNames({ labels: labelled, text: hasText, projected: hasText });
+  const adaptiveStarted = performance.now();
+  if (options.adaptive) oodSources.push(...(await adaptiveSources(options, options.adaptive, { given, specs, fullIdTrain })));
+  const adaptiveSeconds = options.adaptive ? (performance.now() - adaptiveStarted) / 1000 : undefined;
   const oodSets: OodSetInput[] = [];
   for (const entry of oodSources) {
     const preprocess = entry.fromRelease ? exactPreprocess : clipPreprocess;
@@ -161,12 +172,11 @@ export async function runEvaluation(options: EvaluateOptions, opened?: Evaluatio
       features: await featuresOf(entry.name, entry.source, preprocess),
       kind: entry.cleanOf ? 'adversarial' : 'clean',
       cleanOf: entry.cleanOf,
+      attackedDetector: entry.attackedDetector,
     });
   }
   const textEmbeddings = hasText ? textFeatureSet(encoder, idTrain.classNames) : undefined;
 
-  const labelled = train['pre-projection']!.labels.some((label) => label >= 0);
-  const specs = options.detectors ?? supportedDetectorNames({ labels: labelled, text: hasText, projected: hasText });
   const detectors: Detector[] = createDetectors(specs);
   const targetIds = attackTargetIds(oodSources, fullIdTrain, train['pre-projection']!);
   const specNames = specs.map((spec) => (typeof spec === 'string' ? spec.split(':')[0] : spec.name));
@@ -197,23 +207,43 @@ export async function runEvaluation(options: EvaluateOptions, opened?: Evaluatio
     ],
     gallery,
   });
-  return { result, markdown, files };
+  return { result, markdown, files, ...(adaptiveSeconds !== undefined && { adaptiveSeconds }) };
 }
 
-function textFeatureSet(encoder: Encoder, classNames: readonly string[]): FeatureSet {
-  if (classNames.length === 0) throw new UserError('zero-shot detectors need class names for the ID train set (a labelled source)');
-  const embeddings = promptEnsembleEmbeddings(encoder, classNames);
-  try {
-    return {
-      ids: [...classNames],
-      labels: Int32Array.from(classNames, (_, i) => i),
-      classNames,
-      dim: embeddings.shape[1],
-      vectors: embeddings.dataSync() as Float32Array,
-    };
-  } finally {
-    embeddings.dispose();
+/** The adaptive releases (generated or reused) as OOD sets, named adaptive-<detector>. */
+async function adaptiveSources(
+  options: EvaluateOptions,
+  adaptive: NonNullable<EvaluateOptions['adaptive']>,
+  data: { given: readonly OodSource[]; specs: readonly (string | DetectorSpec)[]; fullIdTrain: ImageSource },
+): Promise<OodSource[]> {
+  const releases = await generateAdaptiveReleases({
+    encoder: options.encoder,
+    base: adaptiveBase(data.given),
+    detectors: data.specs,
+    idTrain: options.idTrain,
+    idTrainN: options.idTrainN,
+    fullIdTrain: data.fullIdTrain,
+    dir: join(options.out, 'adaptive'),
+    size: adaptive.size,
+    backend: adaptive.backend,
+    command: options.command ?? 'advood evaluate --adaptive',
+    onStage: (message) => options.onProgress?.({ kind: 'stage', message }),
+  });
+  const sources: OodSource[] = [];
+  for (const release of releases) {
+    const opened = await openSource(`release:${release.dir}`);
+    if (opened.type === 'release') sources.push(...(await releaseSources(`adaptive-${release.detector}`, opened)));
   }
+  return sources;
+}
+
+/** Feature progress of one set as evaluate's events (also used for the fit set of an adaptive attack). */
+export function featureProgress(setName: string, report: (event: EvaluateProgress) => void): (kind: FeatureKind) => FeatureProgress {
+  return (kind) => ({
+    onBatch: (done, total) => report({ kind: 'features', set: `${setName} (${kind})`, done, total }),
+    onFailure: ({ item, reason }) => report({ kind: 'skipped', set: setName, item: item.origin, reason }),
+    onCacheRejected: (file, reason) => report({ kind: 'stage', message: `feature cache ${file} rejected (${reason}); recomputing` }),
+  });
 }
 
 /**
@@ -252,10 +282,10 @@ function releaseIdFingerprint(release: ReleaseImageSource): string | null {
 }
 
 /** Evenly spaced rows of each release: clean | adversarial | amplified δ, with cos and PSNR. */
-async function galleryRows(sources: readonly { release?: ReleaseImageSource }[], perRelease: number): Promise<GalleryItem[]> {
+async function galleryRows(sources: readonly Pick<OodSource, 'release' | 'attackedDetector'>[], perRelease: number): Promise<GalleryItem[]> {
   const items: GalleryItem[] = [];
   if (perRelease <= 0) return items;
-  for (const { release } of sources) {
+  for (const { release, attackedDetector } of sources) {
     if (!release) continue;
     const total = release.rows.length;
     const wanted = new Set(Array.from({ length: Math.min(perRelease, total) }, (_, i) => Math.floor((i * total) / Math.min(perRelease, total))));
@@ -263,13 +293,15 @@ async function galleryRows(sources: readonly { release?: ReleaseImageSource }[],
     for await (const row of release.release.rows()) {
       if (wanted.has(index) && row.cleanImage) {
         const className = release.classNames[row.targetClass] ?? 'none';
+        const adaptive = attackedDetector !== undefined && row.detectorScoreBefore !== undefined && row.detectorScoreAfter !== undefined;
         items.push({
           id: row.id,
           cleanPng: row.cleanImage,
           adversarialPng: row.image,
-          cos: row.cosAfter,
           psnr: row.psnr,
-          caption: `target: ${className} (${row.targetStrategy})`,
+          ...(adaptive
+            ? { caption: `adaptive attack on ${attackedDetector}: its score ${row.detectorScoreBefore!.toPrecision(4)} → ${row.detectorScoreAfter!.toPrecision(4)}` }
+            : { cos: row.cosAfter, caption: `target: ${className} (${row.targetStrategy})` }),
         });
       }
       index++;

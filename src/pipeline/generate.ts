@@ -8,6 +8,7 @@
  * produces the same bytes.
  */
 import { resolveAttackPreset, type ResolvedAttackPreset } from '../../attacks/attack-params.js';
+import { FEATURE_COLLISION_OBJECTIVE } from '../../attacks/objective.js';
 import { buildConstraintSet, createAttack } from '../../attacks/registry.js';
 import { checkFlags } from '../core/config-checker.js';
 import { UserError } from '../core/errors.js';
@@ -24,6 +25,7 @@ import { openReleaseWriter } from '../release/release-writer.js';
 import { shardItems } from '../release/shard-spec.js';
 import type { BackendReport } from '../runtime/backend.js';
 import { attackBatchToRows } from './attacked-batch.js';
+import { fitDetectorObjective, objectiveDetector } from './detector-objective.js';
 import { prepareGenerationTargets } from './generation-targets.js';
 import { generatedReleaseCard } from './release-card-text.js';
 import { type RowNumbers, type RowStatistics, meanCosAfter, rowNumbers, rowStatistics, successRate } from './row-statistics.js';
@@ -45,6 +47,11 @@ export interface GenerateOptions {
   n?: number;
   /** Attack preset name (configs/attacks/) or JSON path. */
   attack: string;
+  /**
+   * What the attack maximises: 'feature-collision' (the default, the paper's cosine to the target) or
+   * 'detector:SPEC', a detector's ID score (src/pipeline/detector-objective.ts).
+   */
+  objective?: string;
   /** Dotted-path overrides of preset fields (--steps, --lr, --lambda, …). */
   overrides?: Record<string, unknown>;
   seed: number;
@@ -68,7 +75,7 @@ export type GenerateProgress =
   | { kind: 'start'; total: number; resumeFrom: number }
   | { kind: 'batch'; done: number; total: number; successRate: number; meanCosAfter: number }
   | { kind: 'skipped'; item: string; reason: string }
-  | { kind: 'step'; step: number; meanCos: number; active: number };
+  | { kind: 'step'; step: number; meanObjective: number; active: number };
 
 export interface GenerateSummary extends RowStatistics {
   manifest: ReleaseManifest;
@@ -102,6 +109,8 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
   checkFlags.number(seed, '--seed', { integer: true, min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER });
   checkOutputFolder(options.out);
   checkEncoderFits(encoder, preset);
+  const objective = options.objective ?? FEATURE_COLLISION_OBJECTIVE;
+  objectiveDetector(encoder, objective);
   const preprocess = preprocessFor(encoder);
   // Everything the params can refuse at this input size is refused now, before the output folder is touched.
   buildConstraintSet(params.constraints, encoder.inputSize, encoder.inputSize).dispose();
@@ -119,13 +128,16 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
     onCacheRejected: (file, reason) => report({ kind: 'stage', message: `feature cache ${file} rejected (${reason}); recomputing` }),
   });
 
+  if (objective !== FEATURE_COLLISION_OBJECTIVE) report({ kind: 'stage', message: `fitting the attacked detector (${objective})` });
+  const attacked = await fitDetectorObjective({ encoder, objective, idSource, preprocess, batchSize: params.batch });
+
   const oodSource = firstItems(await openImageSource(options.ood), options.n, '--n', options.ood);
   const items = shardItems(oodSource.items, options.shard ?? { index: 0, count: 1 });
   // Held from the first write to the last, so that two runs cannot write one --out at once.
   const lock: OutputLock = acquireOutputLock(options.out, 'advood generate');
   try {
     const writer = await openReleaseWriter(options.out, {
-      schemaInfo: { classNames: [...idFeatures.classNames], featureDim: encoder.embedDim, includeCleanImage },
+      schemaInfo: { classNames: [...idFeatures.classNames], featureDim: encoder.embedDim, includeCleanImage, ...(attacked && { detectorScores: true as const }) },
       config: {
         attack: { preset: preset.name, origin: preset.origin, params },
         target: encoder.id,
@@ -136,6 +148,8 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
         ood: options.ood,
         n: options.n ?? null,
         seed,
+        // Absent for the paper's objective, so that its releases stay byte-identical to those made before.
+        ...(attacked && { objective: attacked.record }),
       },
       paramsHash: runHash({
         paramsHash: preset.paramsHash,
@@ -145,6 +159,7 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
         id: idSource.fingerprint,
         ood: oodSource.fingerprint,
         includeCleanImage,
+        ...(attacked && { objective: { name: attacked.record.objective, fitFingerprint: attacked.record.fitFingerprint } }),
       }),
       shard: options.shard ?? null,
       shardBytes: options.shardBytes,
@@ -153,14 +168,15 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
     const context = {
       encoder,
       preset,
-      attack: createAttack(params, seed),
+      attack: createAttack(params, seed, attacked?.objective),
+      attackedDetector: attacked?.detector,
       targets,
       prototypes,
       sourceName: oodSource.name,
       seed,
       includeCleanImage,
       advoodVersion: version,
-      onStep: (event: { step: number; meanCos: number; active: number }) => report({ kind: 'step', ...event }),
+      onStep: (event: { step: number; meanObjective: number; active: number }) => report({ kind: 'step', ...event }),
     };
     report({ kind: 'start', total: items.length, resumeFrom: writer.resumeFrom });
 
@@ -183,7 +199,7 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
       seed,
       versions: { advood: version, ...options.backend.versions, backend: options.backend.chosen },
       model: { id: encoder.id, weightsSha256: encoder.weightsSha256 },
-      card: generatedReleaseCard({ oodName: oodSource.name, idName: idSource.name, encoderId: encoder.id, preset }),
+      card: generatedReleaseCard({ oodName: oodSource.name, idName: idSource.name, encoderId: encoder.id, preset, attackedDetector: attacked?.record }),
     });
     return { manifest, preset, skipped, ...rowStatistics(written) };
   } finally {

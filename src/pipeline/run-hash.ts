@@ -15,6 +15,8 @@ export interface RunIdentity {
   id: string;
   ood: string;
   includeCleanImage: boolean;
+  /** Only for a detector objective (absent for the paper's, so existing run hashes stay valid). */
+  objective?: { name: string; fitFingerprint: string };
 }
 
 export function runHash(identity: RunIdentity): string {

@@ -25,6 +25,12 @@ export interface ReleaseSchemaInfo {
   featureDim: number | null;
   /** Whether the clean source image is stored (the CLI's default is yes). */
   includeCleanImage: boolean;
+  /**
+   * A release attacked on a detector's score (`--objective detector:NAME`) adds that detector's score of the
+   * clean and of the saved adversarial image. Absent (not false) otherwise, so that a feature-collision
+   * release's manifest is byte for byte what it was before detector objectives existed.
+   */
+  detectorScores?: true;
 }
 
 type Codec = 'string' | 'image' | 'int64' | 'int32' | 'float64' | 'bool' | 'float32-vector';
@@ -67,6 +73,12 @@ export function releaseColumns(info: ReleaseSchemaInfo): ReleaseColumn[] {
     col('lowFreqEnergy', 'low_freq_energy', hfValue('float64'), 'float64'),
     col('steps', 'steps', hfValue('int32'), 'int32'),
     col('success', 'success', hfValue('bool'), 'bool'),
+    ...(info.detectorScores
+      ? [
+          col('detectorScoreBefore', 'detector_score_before', hfValue('float64'), 'float64'),
+          col('detectorScoreAfter', 'detector_score_after', hfValue('float64'), 'float64'),
+        ]
+      : []),
     info.featureDim !== null ? col('feature', 'feature', hfFixedSequence(hfValue('float32'), info.featureDim), 'float32-vector') : null,
     col('advoodVersion', 'advood_version', hfValue('string'), 'string'),
   ];
@@ -93,5 +105,8 @@ export function validateSchemaInfo(info: ReleaseSchemaInfo): void {
   }
   if (info.featureDim !== null && !(Number.isInteger(info.featureDim) && info.featureDim > 0)) {
     throw new UserError(`release schema: featureDim must be a positive integer or null, got ${info.featureDim}`);
+  }
+  if (info.detectorScores !== undefined && info.detectorScores !== true) {
+    throw new UserError(`release schema: detectorScores must be true or absent, got ${JSON.stringify(info.detectorScores)}`);
   }
 }

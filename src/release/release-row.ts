@@ -42,6 +42,12 @@ export interface ReleaseRow {
   lowFreqEnergy: number;
   steps: number;
   success: boolean;
+  /**
+   * Only in a release attacked on a detector (`--objective detector:NAME`): that detector's ID score (higher =
+   * more ID) of the clean image and of the saved 8-bit adversarial image.
+   */
+  detectorScoreBefore?: number;
+  detectorScoreAfter?: number;
 
   /** The pre-projection (or configured) feature of the saved adversarial image; lets evaluate skip re-encoding. */
   feature: Float32Array | null;

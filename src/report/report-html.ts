@@ -8,7 +8,8 @@ import { ID_SET_NAME } from '../metrics/evaluation-result.js';
 import { METRIC_LABELS, METRIC_NAMES } from '../metrics/ood-metrics.js';
 import { rocCurve } from '../metrics/roc-curve.js';
 import { amplifiedPerturbation } from './perturbation-image.js';
-import { estimateText, percent } from './summary-table.js';
+import { WORST_CASE_CAPTION, WORST_CASE_HEADERS, estimateText, percent, worstCaseCells } from './summary-table.js';
+import { worstCaseRows } from './worst-case.js';
 import { escapeXml, histogramSvg, rocChartSvg } from './svg-charts.js';
 
 export interface GalleryItem {
@@ -69,6 +70,13 @@ function summaryTableHtml(result: EvaluationResult): string {
     html +=
       `<h3>Collapse: clean → adversarial (Δ)</h3><table><tr><th>Detector</th><th>Adversarial</th><th>Clean source</th>` +
       `${METRIC_NAMES.map((m) => `<th>${METRIC_LABELS[m]}</th>`).join('')}</tr>${collapseRows.join('')}</table>`;
+  }
+  const worstCase = worstCaseRows(result);
+  if (worstCase.length > 0) {
+    const rows = worstCase.map((row) => `<tr><td>${escapeXml(row.detector)}</td>${worstCaseCells(row).map((c) => `<td>${escapeXml(c)}</td>`).join('')}</tr>`);
+    html +=
+      `<h3>Worst case per detector</h3><p class="note">${escapeXml(WORST_CASE_CAPTION)}</p>` +
+      `<table><tr><th>Detector</th>${WORST_CASE_HEADERS.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr>${rows.join('')}</table>`;
   }
   return html;
 }

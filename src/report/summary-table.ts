@@ -5,6 +5,7 @@
  */
 import type { EvaluationResult } from '../metrics/evaluation-result.js';
 import { type Estimate, METRIC_LABELS, METRIC_NAMES } from '../metrics/ood-metrics.js';
+import { type WorstCaseCell, type WorstCaseRow, worstCaseRows } from './worst-case.js';
 
 /** Percent with one decimal, e.g. 93.2. */
 export function percent(value: number): string {
@@ -45,6 +46,15 @@ export function summaryMarkdown(result: EvaluationResult): string {
       lines.push(`| ${c.detector} | ${c.adversarial} | ${c.clean} | ${cells.join(' | ')} |`);
     }
   }
+  const worstCase = worstCaseRows(result);
+  if (worstCase.length > 0) {
+    lines.push('');
+    lines.push(`Worst case per detector: ${WORST_CASE_CAPTION}`);
+    lines.push('');
+    lines.push(`| Detector | ${WORST_CASE_HEADERS.join(' | ')} |`);
+    lines.push(`|---|${WORST_CASE_HEADERS.map(() => '---:').join('|')}|`);
+    for (const row of worstCase) lines.push(`| ${row.detector} | ${worstCaseCells(row).join(' | ')} |`);
+  }
   const notes = result.detectors.filter((d) => d.notes.length > 0);
   if (notes.length > 0) {
     lines.push('');
@@ -78,8 +88,19 @@ export function summaryCsv(result: EvaluationResult): string {
   return lines.join('\n') + '\n';
 }
 
-/** Everything but the per-sample scores (those go to the Arrow file). */
+/** Everything but the per-sample scores (those go to the Arrow file), plus the worst case per detector. */
 export function summaryJson(result: EvaluationResult): string {
   const { scores: _scores, ...summary } = result;
-  return JSON.stringify(summary, null, 2) + '\n';
+  const worstCase = worstCaseRows(result);
+  return JSON.stringify(worstCase.length > 0 ? { ...summary, worstCase } : summary, null, 2) + '\n';
+}
+
+export const WORST_CASE_CAPTION =
+  "AUROC in % on clean OOD, under the paper's attack (its worst release), under an attack on the detector's own score (adaptive), and the minimum; — = not attacked that way.";
+export const WORST_CASE_HEADERS = ['Clean OOD', "Paper's attack", 'Own (adaptive) attack', 'Worst'];
+
+/** The four cells of a worst-case row: AUROC [CI] (set). */
+export function worstCaseCells(row: WorstCaseRow): string[] {
+  const text = (c: WorstCaseCell | null) => (c ? `${estimateText(c.auroc)} (${c.set})` : '—');
+  return [text(row.clean), text(row.paper), text(row.adaptive), text(row.worst)];
 }

@@ -66,7 +66,7 @@ for (const attack of attackNames()) {
       after.forEach((c, i) => t.true(c > before[i]! + 0.01, `item ${i}: ${before[i]} → ${c}`));
       result.stats.forEach((s, i) => {
         t.is(s.stepsUsed, 15);
-        t.true(Math.abs(s.cosFinal - after[i]!) < 1e-4);
+        t.true(Math.abs(s.objectiveFinal - after[i]!) < 1e-4);
       });
       const pixels = result.adv.dataSync();
       t.true(pixels.every((p) => p >= 0 && p <= 1));
@@ -193,7 +193,7 @@ test('finished items stop at the threshold and stop changing', (t) => {
   const converged = short.stats.flatMap((s, i) => (s.converged ? [i] : []));
   t.true(converged.length > 0 && converged.length < 4, `some but not all items converged within ${shortSteps} steps`);
   for (const i of converged) {
-    t.true(short.stats[i]!.cosFinal >= threshold);
+    t.true(short.stats[i]!.objectiveFinal >= threshold);
     t.true(short.stats[i]!.stepsUsed < shortSteps);
     t.deepEqual(long.stats[i], short.stats[i]);
     const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(tf.slice(short.adv, [i, 0, 0, 0], [1, -1, -1, -1]), tf.slice(long.adv, [i, 0, 0, 0], [1, -1, -1, -1])))).dataSync()[0]!);

@@ -1,16 +1,15 @@
 import test from 'ava';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodePng } from '../../src/data/decode-image.js';
 import { generateRelease, type GenerateOptions } from '../../src/pipeline/generate.js';
 import { readManifest } from '../../src/release/release-manifest.js';
 import { verifyRelease } from '../../src/release/release-verify.js';
 import { type BackendReport } from '../../src/runtime/backend.js';
 import { UserError } from '../../src/core/errors.js';
-import { SeededRandom } from '../../src/core/seeded-random.js';
 import { fakeEncoder } from '../helpers/attack-fake-encoder.js';
 import { initTestBackend } from '../helpers/test-backend.js';
+import { writeImages } from '../helpers/test-image-files.js';
 
 const root = mkdtempSync(join(tmpdir(), 'advood-generate-'));
 process.env.ADVOOD_CACHE = join(root, 'cache');
@@ -18,18 +17,6 @@ test.after.always(() => rmSync(root, { recursive: true, force: true }));
 
 let backend: BackendReport;
 const SIZE = 32;
-
-async function writeImages(dir: string, count: number, seed: number, tint: number): Promise<void> {
-  mkdirSync(dir, { recursive: true });
-  const random = new SeededRandom(seed);
-  for (let i = 0; i < count; i++) {
-    // Non-square on purpose: the CLIP preprocessing resizes and crops to SIZE.
-    const h = 40;
-    const w = 48;
-    const pixels = Float32Array.from({ length: h * w * 3 }, (_, j) => Math.min(1, Math.max(0, tint + 0.3 * Math.sin(j / (17 + i)) + 0.05 * random.next())));
-    writeFileSync(join(dir, `img${String(i).padStart(2, '0')}.png`), await encodePng(pixels, h, w));
-  }
-}
 
 test.before(async () => {
   backend = await initTestBackend();

@@ -208,7 +208,7 @@ parity('the attack ends at the same cos and PSNR per item on both backends', asy
     try {
       const result = createAttack(params, 0).run(encoder, { clean, targets, itemKeys: ['a', 'b', 'c', 'd'] });
       const mse = tf.tidy(() => tf.mean(tf.squaredDifference(result.adv, clean), [1, 2, 3]).dataSync());
-      perBackend[name] = { cos: result.stats.map((s) => s.cosFinal), psnr: Array.from(mse, (m) => 10 * Math.log10(1 / m)) };
+      perBackend[name] = { cos: result.stats.map((s) => s.objectiveFinal), psnr: Array.from(mse, (m) => 10 * Math.log10(1 / m)) };
       result.adv.dispose();
     } finally {
       tf.dispose([clean, targets]);

@@ -1,0 +1,142 @@
+/**
+ * `advood evaluate --adaptive`: for every differentiable detector under evaluation, a release attacked on that
+ * detector's own score (Carlini et al. 2019, "On Evaluating Adversarial Robustness"; Tramèr et al. 2020, "On
+ * Adaptive Attacks to Adversarial Example Defenses"), so each detector is measured against an attack on its
+ * own decision function and not only against the paper's feature collision.
+ *
+ * Each adaptive release copies the attack of a paper release given with --ood (its resolved params, OOD source,
+ * seed) and only swaps the objective for `detector:SPEC`; the detector is fitted on evaluate's --id-train. The
+ * releases live in <out>/adaptive/<detector>-<key>, the key a hash of everything they depend on (the base run,
+ * the detector spec, the ID train source, the size overrides): a second evaluation with the same inputs
+ * reuses a finished one as it is, resumes an interrupted one (generate's journal), and changed inputs get a
+ * new directory.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { type AttackParams, attackPresetNames } from '../../attacks/attack-params.js';
+import { detectorObjectiveName } from '../../attacks/objective.js';
+import { canonicalJson } from '../core/canonical-json.js';
+import { sha256Hex } from '../core/digest.js';
+import { UserError } from '../core/errors.js';
+import type { ImageSource } from '../data/image-source.js';
+import { type DetectorSpec, createDetectors, detectorEntry, detectorSpecText } from '../detectors/registry.js';
+import type { Encoder } from '../models/encoder.js';
+import type { ReleaseImageSource } from '../release/release-image-source.js';
+import { MANIFEST_FILE } from '../release/release-manifest.js';
+import type { BackendReport } from '../runtime/backend.js';
+import { generateRelease } from './generate.js';
+
+/** How large the adaptive attacks are; absent fields copy the base release. */
+export interface AdaptiveSize {
+  /** Attack the first N images of the base release's OOD source. */
+  n?: number;
+  /** Optimiser steps (a detector objective has no early stop, so every item runs all of them). */
+  steps?: number;
+}
+
+export interface AdaptiveReleaseOptions {
+  encoder: Encoder;
+  /** The paper release whose attack the adaptive ones copy. */
+  base: ReleaseImageSource;
+  detectors: readonly (string | DetectorSpec)[];
+  /** evaluate's --id-train (and its first-N), on which each attacked detector is fitted. */
+  idTrain: string;
+  idTrainN?: number;
+  fullIdTrain: ImageSource;
+  /** Parent directory of the adaptive releases. */
+  dir: string;
+  size: AdaptiveSize;
+  backend: BackendReport;
+  command: string;
+  onStage?: (message: string) => void;
+}
+
+export interface AdaptiveRelease {
+  /** Report name of the attacked detector. */
+  detector: string;
+  dir: string;
+}
+
+/** What generate recorded about the base run (src/pipeline/generate.ts writes this config). */
+interface BaseRunConfig {
+  attack: { preset: string; origin: string; params: AttackParams };
+  ood: string;
+  n: number | null;
+  seed: number;
+  idSource?: { fingerprint?: string };
+  objective?: unknown;
+}
+
+function baseRunConfig(base: ReleaseImageSource): BaseRunConfig {
+  const config = base.release.manifest.config as Partial<BaseRunConfig> | null;
+  const dir = base.release.dir;
+  if (!config?.attack?.params || typeof config.ood !== 'string' || typeof config.seed !== 'number') {
+    throw new UserError(`${dir}: its manifest does not record the attack, OOD source and seed that --adaptive needs to repeat it`);
+  }
+  if (config.objective !== undefined) throw new UserError(`${dir}: --adaptive needs a paper (feature-collision) release to copy, and this one is itself adaptive`);
+  return config as BaseRunConfig;
+}
+
+/** The first paper release among the OOD sets: the attack the adaptive releases copy. */
+export function adaptiveBase(sources: readonly { release?: ReleaseImageSource }[]): ReleaseImageSource {
+  const base = sources.map((s) => s.release).find((r) => r !== undefined && (r.release.manifest.config as { objective?: unknown } | null)?.objective === undefined);
+  if (!base) throw new UserError('--adaptive needs a paper release among --ood (an advood release made with the default objective) whose attack it repeats per detector');
+  return base;
+}
+
+/** The encoder input size the base release was attacked at (null: the target's default). */
+export function adaptiveInputSize(base: ReleaseImageSource): number | null {
+  return baseRunConfig(base).attack.params.inputSize;
+}
+
+/** Generates (or reuses) one release per differentiable detector; returns them in detector order. */
+export async function generateAdaptiveReleases(options: AdaptiveReleaseOptions): Promise<AdaptiveRelease[]> {
+  const config = baseRunConfig(options.base);
+  const recorded = config.idSource?.fingerprint;
+  if (recorded !== undefined && recorded !== options.fullIdTrain.fingerprint) {
+    throw new UserError(`${options.base.release.dir}: it was attacked against another ID source than --id-train; --adaptive fits the attacked detectors on --id-train, so pass the same one`);
+  }
+  const stage = options.onStage ?? (() => {});
+  const out: AdaptiveRelease[] = [];
+  for (const spec of options.detectors) {
+    const specText = typeof spec === 'string' ? spec : detectorSpecText(spec);
+    const name = typeof spec === 'string' ? spec.split(':')[0]! : spec.name;
+    if (!detectorEntry(name).differentiable) {
+      stage(`adaptive: ${name} has no differentiable score; it is evaluated under the paper's attack only`);
+      continue;
+    }
+    const detector = createDetectors([spec])[0]!.name;
+    const overrides = { ...config.attack.params, ...(options.size.steps !== undefined && { steps: options.size.steps }) };
+    const n = options.size.n ?? config.n ?? undefined;
+    const key = sha256Hex(
+      canonicalJson({ base: options.base.release.manifest.paramsHash, objective: specText, idTrain: options.fullIdTrain.fingerprint, idTrainN: options.idTrainN ?? null, n: n ?? null, overrides }),
+    ).slice(0, 12);
+    const dir = join(options.dir, `${detector}-${key}`);
+    out.push({ detector, dir });
+    if (existsSync(join(dir, MANIFEST_FILE))) {
+      // Finished earlier with the same inputs (the key says so); evaluate verifies its bytes when it opens it.
+      stage(`adaptive ${detector}: reusing the finished release in ${dir}`);
+      continue;
+    }
+    stage(`adaptive: attacking ${detector}'s own score (${dir})`);
+    await generateRelease({
+      encoder: options.encoder,
+      id: options.idTrain,
+      idN: options.idTrainN,
+      ood: config.ood,
+      n,
+      // The params are all overridden; the preset contributes its name and description to the rows and card.
+      attack: attackPresetNames().includes(config.attack.preset) || !existsSync(config.attack.origin) ? config.attack.preset : config.attack.origin,
+      overrides,
+      objective: detectorObjectiveName(specText),
+      seed: config.seed,
+      out: dir,
+      backend: options.backend,
+      command: options.command,
+      onProgress: (event) => {
+        if (event.kind === 'batch') stage(`adaptive ${detector}: attacked ${event.done}/${event.total}`);
+      },
+    });
+  }
+  return out;
+}
