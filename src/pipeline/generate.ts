@@ -17,7 +17,7 @@ import { advoodVersion } from '../core/repo-paths.js';
 import { iterateBatches, type OnError } from '../data/batches.js';
 import { firstItems } from '../data/first-items.js';
 import { preprocessFor } from '../data/preprocess.js';
-import { openImageSource } from '../sources/open-source.js';
+import { openImageSource, pinSourceSpec } from '../sources/open-source.js';
 import type { Encoder } from '../models/encoder.js';
 import type { ReleaseManifest, ShardSpec } from '../release/release-manifest.js';
 import type { ReleaseError } from '../release/release-row.js';
@@ -115,12 +115,15 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
   // Everything the params can refuse at this input size is refused now, before the output folder is touched.
   buildConstraintSet(params.constraints, encoder.inputSize, encoder.inputSize).dispose();
 
-  report({ kind: 'stage', message: `ID features of ${options.id}` });
+  // Hub sources are pinned to their commits: what is read and what the release records is one content.
+  const idSpec = await pinSourceSpec(options.id);
+  const oodSpec = await pinSourceSpec(options.ood);
+  report({ kind: 'stage', message: `ID features of ${idSpec}` });
   const { fullIdSource, idSource, idFeatures, prototypes, targets } = await prepareGenerationTargets({
     encoder,
     preset,
     preprocess,
-    id: options.id,
+    id: idSpec,
     idN: options.idN,
     seed,
     onError,
@@ -131,7 +134,7 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
   if (objective !== FEATURE_COLLISION_OBJECTIVE) report({ kind: 'stage', message: `fitting the attacked detector (${objective})` });
   const attacked = await fitDetectorObjective({ encoder, objective, idSource, preprocess, batchSize: params.batch });
 
-  const oodSource = firstItems(await openImageSource(options.ood), options.n, '--n', options.ood);
+  const oodSource = firstItems(await openImageSource(oodSpec), options.n, '--n', oodSpec);
   const items = shardItems(oodSource.items, options.shard ?? { index: 0, count: 1 });
   // Held from the first write to the last, so that two runs cannot write one --out at once.
   const lock: OutputLock = acquireOutputLock(options.out, 'advood generate');
@@ -141,11 +144,11 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
       config: {
         attack: { preset: preset.name, origin: preset.origin, params },
         target: encoder.id,
-        id: options.id,
+        id: idSpec,
         idN: options.idN ?? null,
         // target_index counts rows of this source's features; evaluate checks it is given the same source.
         idSource: { fingerprint: fullIdSource.fingerprint },
-        ood: options.ood,
+        ood: oodSpec,
         n: options.n ?? null,
         seed,
         // Absent for the paper's objective, so that its releases stay byte-identical to those made before.

@@ -11,7 +11,7 @@ import type { ImageSource } from '../data/image-source.js';
 import type { OpenedSource, SourceKind, SourceOptions } from './source-kind.js';
 import { sourceSpecHelp } from './source-help.js';
 import { SOURCE_KINDS } from './source-kinds.js';
-import { mergeChoice, splitSpecChoice } from './source-spec.js';
+import { joinSpecChoice, mergeChoice, splitSpecChoice } from './source-spec.js';
 
 function kindOfPrefix(spec: string, kinds: readonly SourceKind[] = SOURCE_KINDS): SourceKind | undefined {
   return kinds.find((kind) => spec.startsWith(kind.prefix));
@@ -51,6 +51,19 @@ export async function openSourceAmong(kinds: readonly SourceKind[], text: string
   const unknown = /^([a-z][a-z0-9+.-]*):./.exec(spec);
   if (unknown && !existsSync(spec)) throw new UserError(`unknown data spec '${text}': unknown kind '${unknown[1]}:'; expected ${sourceSpecHelp()}`);
   return openLocal(spec, options);
+}
+
+/**
+ * The spec that names exactly the content it reads now: a URI kind's location pinned (a Hub branch → its
+ * commit, fetching the data on the way), anything else unchanged. generate records this, so a release says
+ * which commit of a Hub dataset it attacked, and a resumed run refuses a branch that has moved since.
+ */
+export async function pinSourceSpec(text: string, defaults: SourceOptions = {}): Promise<string> {
+  const { spec, choice } = splitSpecChoice(text);
+  const kind = kindOfPrefix(spec);
+  if (!kind?.resolve) return text;
+  const resolved = await kind.resolve(spec.slice(kind.prefix.length), { ...defaults, ...mergeChoice(choice, defaults) });
+  return resolved.pinned === undefined ? text : joinSpecChoice(`${kind.prefix}${resolved.pinned}`, choice);
 }
 
 /** Opens a spec as images: a release gives its adversarial images. */

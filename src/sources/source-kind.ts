@@ -18,6 +18,8 @@ export interface ResolvedLocation {
   readonly path: string;
   /** See SourceOptions.trustedLinksInto. */
   readonly trustedLinksInto?: string;
+  /** The location (after the prefix) that names exactly this content: a Hub revision replaced by its commit. */
+  readonly pinned?: string;
 }
 
 /** An opened source: images, or an advood release (its adversarial and clean columns are two image sets). */

@@ -11,6 +11,7 @@ import { extname, join } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { openFileList } from '../data/file-list-source.js';
 import { isHfArrowDir, openHfArrowDataset } from '../data/hf-arrow-source.js';
+import { formatHubDatasetUri } from '../hub/hub-dataset-uri.js';
 import { resolveHubDataset } from '../hub/hub-dataset.js';
 import { openIdxWithClasses } from '../data/idx-classes.js';
 import { idxPairForImagesFile, idxPairForPrefix, idxPrefixesInDir, isIdxImagesFile } from '../data/idx-source.js';
@@ -94,7 +95,8 @@ export const SOURCE_KINDS: readonly SourceKind[] = [
       'a dataset on the Hugging Face Hub ($HF_ENDPOINT, $HF_TOKEN): the revision pinned to its commit, the files downloaded into the Hugging Face cache (hash-checked) and reused offline; then opened by content (an advood release as a release, else save_to_disk or Parquet)',
     async resolve(location) {
       const resolved = await resolveHubDataset(`hf://${location}`, { log: (message) => process.stderr.write(`${message}\n`) });
-      return { path: resolved.localDir, trustedLinksInto: resolved.blobsDir };
+      const pinned = formatHubDatasetUri({ ...resolved, revision: resolved.commit }).slice('hf://'.length);
+      return { path: resolved.localDir, trustedLinksInto: resolved.blobsDir, pinned };
     },
   },
   {

@@ -1,7 +1,8 @@
 /**
  * The publishing round trip: a release generated here, pushed to the mock Hub (test/helpers/mock-hub.ts), read
  * back as `hf://datasets/OWNER/NAME` by `evaluate` — downloaded into the Hugging Face cache layout, verified
- * through its links into blobs/ — gives exactly the local run's metrics and scores, and again offline.
+ * through its links into blobs/ — gives exactly the local run's metrics and scores, and again offline; generate
+ * records the commit a Hub source's branch pointed at.
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,7 @@ import test from 'ava';
 import { SeededRandom } from '../../src/core/seeded-random.js';
 import { encodePng } from '../../src/data/decode-image.js';
 import { runEvaluation } from '../../src/pipeline/evaluate.js';
-import { generateRelease } from '../../src/pipeline/generate.js';
+import { type GenerateOptions, generateRelease } from '../../src/pipeline/generate.js';
 import { pushReleaseToHub } from '../../src/publish/hub-push.js';
 import { openSource } from '../../src/sources/open-source.js';
 import { fakeEncoder } from '../helpers/attack-fake-encoder.js';
@@ -47,17 +48,18 @@ test('push → hf://datasets/… → evaluate equals the local run, online and o
   t.teardown(() => (hubRunning ? hub.close() : undefined));
   try {
     const releaseDir = join(root, 'release');
-    await generateRelease({
+    const generateOptions = (ood: string, out: string): GenerateOptions => ({
       encoder,
       id: join(root, 'id-train'),
-      ood: join(root, 'ood'),
+      ood,
       attack: 'paper-smooth',
       overrides: { steps: 4, lr: 0.01, batch: 3, 'target.strategy': 'prototype' },
       seed: 3,
-      out: releaseDir,
+      out,
       backend,
       command: 'advood generate (test)',
     });
+    await generateRelease(generateOptions(join(root, 'ood'), releaseDir));
     const repo = `${hub.user}/adv-clipart`;
     const pushed = await pushReleaseToHub({ releaseDir, repo, token: hub.token, endpoint: hub.url, retry: { baseDelayMs: 1 } });
     process.env.HF_ENDPOINT = hub.url;
@@ -94,6 +96,14 @@ test('push → hf://datasets/… → evaluate equals the local run, online and o
     const parquet = await openSource(`hf://datasets/${repo}/data?image-column=image&label-column=label`);
     t.is(parquet.type, 'images');
     t.is(parquet.type === 'images' ? parquet.images.items.length : -1, local.sets.find((s) => s.name === 'adv')!.size);
+
+    // generate reads a Hub source at the commit its branch points at, and records that commit.
+    const regenerated = await generateRelease({
+      ...generateOptions(`hf://datasets/${repo}/data?image-column=clean_image&label-column=label`, join(root, 'from-hub')),
+      overrides: { steps: 1, batch: 3, 'target.strategy': 'prototype' },
+    });
+    t.is((regenerated.manifest.config as { ood: string }).ood, `hf://datasets/${repo}@${pushed.commit}/data?image-column=clean_image&label-column=label`);
+    t.is(regenerated.rows, local.sets.find((s) => s.name === 'adv')!.size);
 
     // Offline, the pinned snapshot is reused as it is.
     await hub.close();
