@@ -13,6 +13,9 @@
  * Unchanged content makes no request that uploads and no commit. A failure after some commits landed says how
  * many did; the result is returned only when step 5 passed, so a half-pushed repository is never reported done.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { commitIter, createBranch, createRepo, datasetInfo, whoAmI, HubApiError, type CommitOperation } from '@huggingface/hub';
 import { UserError } from '../core/errors.js';
@@ -22,7 +25,9 @@ import { listRemoteFiles, type HubConnection, type RemoteFile } from '../hub/rem
 import { retryingFetch, type RetryPolicy } from '../hub/retrying-fetch.js';
 import { defaultExportDir } from '../release/export-target.js';
 import { verifyRelease } from '../release/release-verify.js';
-import { readManifest } from '../release/release-manifest.js';
+import { CARD_FILE } from '../release/release-card.js';
+import { type ReleaseManifest, readManifest } from '../release/release-manifest.js';
+import { parquetExportCard } from '../release/parquet-export.js';
 import { refuseUnverified } from '../release/verified-release.js';
 import { OWNED_FOLDERS, hubRepoFiles, type PushFile } from './hub-repo-layout.js';
 import { parquetExportForPush } from './parquet-for-push.js';
@@ -191,8 +196,18 @@ export async function pushReleaseToHub(options: HubPushOptions): Promise<HubPush
   refuseUnverified(options.releaseDir, report, 'not pushing it');
   const { manifest } = readManifest(options.releaseDir);
   const parquet = await parquetExportForPush(options.releaseDir, manifest, options.parquetDir ?? defaultExportDir(options.releaseDir, 'parquet'), options.log);
-  const files = await hubRepoFiles(options.releaseDir, manifest, parquet);
+  // The pushed card is the export's, telling readers to load the data by this repository's name.
+  const cardDir = mkdtempSync(join(tmpdir(), 'advood-hub-card-'));
+  try {
+    const card = join(cardDir, CARD_FILE);
+    writeFileSync(card, parquetExportCard(manifest, parquet.bytes, { kind: 'hub', repo: options.repo }));
+    return await pushFiles(options, manifest, await hubRepoFiles(options.releaseDir, manifest, parquet, card), revision);
+  } finally {
+    rmSync(cardDir, { recursive: true, force: true });
+  }
+}
 
+async function pushFiles(options: HubPushOptions, manifest: ReleaseManifest, files: PushFile[], revision: string): Promise<HubPushResult> {
   const hub = { hubUrl: options.endpoint, accessToken: options.token, fetch: retryingFetch({ log: options.log, ...options.retry }) };
   const context: HubCallContext = { endpoint: options.endpoint, repo: options.repo, revision, action: 'pushing to' };
   const made: string[] = [];

@@ -1,7 +1,8 @@
 /**
  * What a pushed release looks like on the Hub, file by file (listed explicitly, never "the folder"):
  *
- *   README.md                    the Parquet export's card: `configs` → data/train-*, `dataset_info` = its schema
+ *   README.md                    the Parquet export's card: `configs` → data/train-*, `dataset_info` = its schema,
+ *                                and how to load it by this repository's name
  *   data/train-0000i-of-0000N.parquet
  *   release/<every file the manifest lists>, release/manifest.json   the sealed advood release, verbatim
  *
@@ -30,13 +31,14 @@ export interface PushFile extends HubContentHashes {
 /** Folders of the repository that a push owns: remote files there that the push does not list are deleted. */
 export const OWNED_FOLDERS = [PARQUET_FOLDER, RELEASE_FOLDER];
 
-export async function hubRepoFiles(releaseDir: string, manifest: ReleaseManifest, parquet: ParquetExportFiles): Promise<PushFile[]> {
+/** `card`: the local file to push as README.md (the export's card, addressed to the repository). */
+export async function hubRepoFiles(releaseDir: string, manifest: ReleaseManifest, parquet: ParquetExportFiles, card: string): Promise<PushFile[]> {
   const entries: Omit<PushFile, keyof HubContentHashes>[] = [
     ...parquet.parquetFiles.map((localPath) => ({ repoPath: `${PARQUET_FOLDER}/${localPath.split(/[\\/]/).at(-1)}`, localPath })),
     ...manifest.files.map((f) => ({ repoPath: `${RELEASE_FOLDER}/${f.path}`, localPath: join(releaseDir, f.path), manifestSha256: f.sha256 })),
     { repoPath: `${RELEASE_FOLDER}/${MANIFEST_FILE}`, localPath: join(releaseDir, MANIFEST_FILE) },
     // Last: the card is what makes the repository a dataset the Hub and load_dataset read.
-    { repoPath: CARD_FILE, localPath: parquet.card },
+    { repoPath: CARD_FILE, localPath: card },
   ];
   const files: PushFile[] = [];
   for (const entry of entries) {

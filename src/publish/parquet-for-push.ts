@@ -16,7 +16,8 @@ import { PARQUET_ROW_GROUP_ROWS, exportParquet, parquetExportCard, parquetFileNa
 export interface ParquetExportFiles {
   /** Absolute paths of data/train-*.parquet, in order. */
   parquetFiles: string[];
-  card: string;
+  /** Their total size, for the card's dataset_info. */
+  bytes: number;
 }
 
 async function rowGroupSizes(path: string): Promise<number[]> {
@@ -54,5 +55,5 @@ export async function parquetExportForPush(releaseDir: string, manifest: Release
     rows += groups.reduce((a, b) => a + b, 0);
   }
   if (rows !== manifest.counts.rows) throw new UserError(`${parquetDir}: ${rows} rows where the release has ${manifest.counts.rows}; ${redo}`);
-  return { parquetFiles, card };
+  return { parquetFiles, bytes };
 }

@@ -13,7 +13,7 @@ import { writeFileAtomic } from './atomic-file.js';
 import type { ExporterEntry } from './exporter.js';
 import { type ExportOptions, refuseInsideRelease, refuseNonEmptyOutput } from './export-target.js';
 import { hfSchemaMetadata } from './hf-features.js';
-import { CARD_FILE, renderCard } from './release-card.js';
+import { CARD_FILE, type CardHome, renderCard } from './release-card.js';
 import { releaseFeatures } from './release-columns.js';
 import type { ReleaseManifest } from './release-manifest.js';
 import { fixedSizeListsAsLists } from './parquet-lists.js';
@@ -29,9 +29,10 @@ export function parquetFileName(index: number, count: number): string {
 export const PARQUET_DATA_GLOB = 'data/train-*';
 
 /** The export's README.md: the release's card with `configs` pointing at the Parquet files of `parquetBytes` in all. */
-export function parquetExportCard(manifest: ReleaseManifest, parquetBytes: number): string {
+/** The export's card; `home` a Hub repository for the card a push puts at the repository's root. */
+export function parquetExportCard(manifest: ReleaseManifest, parquetBytes: number, home: CardHome = { kind: 'parquet-export' }): string {
   const { files: _files, manifestSha256: _seal, ...source } = manifest;
-  return renderCard(source, { features: releaseFeatures(manifest.schema), dataFilesGlob: PARQUET_DATA_GLOB, datasetBytes: parquetBytes });
+  return renderCard(source, { features: releaseFeatures(manifest.schema), dataFilesGlob: PARQUET_DATA_GLOB, datasetBytes: parquetBytes, home });
 }
 
 export async function exportParquet(dir: string, out: string, options: ExportOptions = {}): Promise<{ files: string[]; rows: number }> {

@@ -18,6 +18,53 @@ export interface CardLayout {
   dataFilesGlob: string;
   /** Bytes of the data files, for `dataset_info`. */
   datasetBytes: number;
+  /** Where the card sits, which decides how it tells a reader to load the data (default: a release folder). */
+  home?: CardHome;
+}
+
+/** A release folder (load_from_disk), its Parquet export (the parquet builder), or a Hub repository (load_dataset). */
+export type CardHome = { kind: 'release' } | { kind: 'parquet-export' } | { kind: 'hub'; repo: string };
+
+/** The "How to load it" section for the card's home. */
+function loadingSection(home: CardHome): string[] {
+  const python = (lines: string[]) => ['```python', 'from datasets import ' + (home.kind === 'release' ? 'load_from_disk' : 'load_dataset'), ...lines, 'ds[0]["image"]  # PIL image', '```'];
+  const advood = (source: string, verify: string[]) => [
+    'advood (verifies every byte against `manifest.json` first, then evaluates detectors on the clean and adversarial images):',
+    '',
+    '```sh',
+    ...verify,
+    `advood evaluate --id-train ID_TRAIN --id-test ID_TEST --ood adv=${source}`,
+    '```',
+  ];
+  switch (home.kind) {
+    case 'release':
+      return [
+        'Python (Hugging Face `datasets`), from a local copy of this directory:',
+        '',
+        ...python(['ds = load_from_disk("path/to/this/release")']),
+        '',
+        ...advood('path/to/this/release', ['advood release verify path/to/this/release']),
+      ];
+    case 'parquet-export':
+      return [
+        'Python (Hugging Face `datasets`), from a local copy of this directory (or, once published with',
+        '`advood release push`, by its repository name):',
+        '',
+        ...python(['ds = load_dataset("parquet", data_dir="path/to/this/directory/data", split="train")']),
+        '',
+        'This export holds the rows only; advood evaluates the sealed release it was made from.',
+      ];
+    case 'hub':
+      return [
+        'Python (Hugging Face `datasets`):',
+        '',
+        ...python([`ds = load_dataset(${JSON.stringify(home.repo)}, split="train")`]),
+        '',
+        '`release/` holds the sealed advood release itself, byte for byte (`load_from_disk` reads a download of it).',
+        '',
+        ...advood(`hf://datasets/${home.repo}`, []),
+      ];
+  }
 }
 
 /** The Hub's size buckets (huggingface_hub's size_categories vocabulary). */
@@ -84,20 +131,7 @@ export function renderCard(source: CardSource, layout: CardLayout): string {
     '',
     '## How to load it',
     '',
-    'Python (Hugging Face `datasets`), from a local copy of this directory:',
-    '',
-    '```python',
-    'from datasets import load_from_disk',
-    'ds = load_from_disk("path/to/this/release")',
-    'ds[0]["image"]  # PIL image',
-    '```',
-    '',
-    'advood (checks integrity first, then evaluates detectors on it):',
-    '',
-    '```sh',
-    'advood release verify path/to/this/release',
-    'advood evaluate --ood-release path/to/this/release',
-    '```',
+    ...loadingSection(layout.home ?? { kind: 'release' }),
     '',
     '## Limitations',
     '',

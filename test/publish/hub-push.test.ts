@@ -67,6 +67,9 @@ test('the first push creates the repo with data/, release/ and the card; a re-pu
   t.deepEqual(hub.file(repo, 'release/manifest.json'), readFileSync(join(releaseDir, 'manifest.json')));
   // The card's configs point at the Parquet files; it came last, in the last of the commits of ≤ 3 files.
   t.regex(hub.file(repo, 'README.md')!.toString(), /configs:\n- config_name: default\n {2}data_files:\n {2}- split: train\n {4}path: "data\/train-\*"/);
+  // …and tells readers to load it by this repository's name.
+  t.true(hub.file(repo, 'README.md')!.toString().includes(`ds = load_dataset("${repo}", split="train")`));
+  t.true(hub.file(repo, 'README.md')!.toString().includes(`--ood adv=hf://datasets/${repo}`));
   t.is(result.commits.length, Math.ceil(9 / 3));
   t.deepEqual(result.uploaded.at(-1), 'README.md');
   t.true(hub.requests.some((r) => /\/part\/\d+$/.test(r.url)), 'a shard larger than 8 KiB went up multipart');
