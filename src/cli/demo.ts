@@ -43,7 +43,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     process.env.ADVOOD_CACHE = cache;
     // The embedded target is a 64 px MobileNetV2: hundreds of tiny ops per attack step, where TensorFlow's eager
     // dispatch costs more than the arithmetic: on 2 cores the full demo's first release alone took 8 min on
-    // tensorflow, the whole demo 190 s on wasm (BENCHMARKS.md). So an unforced demo runs on wasm; --backend or
+    // tensorflow, under 2½ min on wasm (the demo's own timer). So an unforced demo runs on wasm; --backend or
     // ADVOOD_BACKEND still choose.
     const request = args.backend === 'auto' && !process.env.ADVOOD_BACKEND ? 'wasm' : args.backend;
     const backend = await initBackend({ request });
