@@ -7,8 +7,8 @@ import { SINGULAR_SHRINKAGE } from '../../src/detectors/gaussian-fit.js';
 import { SeededRandom } from '../../src/core/seeded-random.js';
 import { UserError } from '../../src/core/errors.js';
 import { featureSet, gaussianClusters } from '../helpers/synthetic-features.js';
+import { referencePython } from '../helpers/reference-venv.js';
 
-const PYTHON = '/usr/bin/python3';
 const REFERENCE = fileURLToPath(new URL('../reference/mahalanobis_reference.py', import.meta.url));
 
 // Two classes, each the points μ ± (1,0), μ ± (0,2): sample covariance (ddof 1) is exactly diag(2/3, 8/3).
@@ -36,15 +36,11 @@ test('relative Mahalanobis subtracts the global-Gaussian distance', async (t) =>
   t.true(Math.abs(s[0]! + (1.875 - md0)) < 1e-12, `${s[0]}`);
 });
 
-const hasNumpy = (() => {
-  try {
-    execFileSync(PYTHON, ['-c', 'import numpy'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    console.warn(`skipping Mahalanobis numpy parity: ${PYTHON} with numpy not found`);
-    return false;
-  }
-})();
+// numpy from the reference venv (scripts/reference-venv.sh); where it cannot be made, the parity test skips.
+const reference = referencePython();
+const PYTHON = 'python' in reference ? reference.python : '';
+const hasNumpy = PYTHON !== '';
+if (!hasNumpy) console.warn(`skipping Mahalanobis numpy parity: ${'unavailable' in reference ? reference.unavailable : ''}`);
 
 (hasNumpy ? test : test.skip)('parity with numpy (explicit inverse) on random clusters', async (t) => {
   const random = new SeededRandom(4);

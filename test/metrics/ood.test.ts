@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { oodMetricValues, oodMetrics } from '../../src/metrics/ood-metrics.js';
@@ -7,8 +6,8 @@ import { rocCurve } from '../../src/metrics/roc-curve.js';
 import { percentile } from '../../src/metrics/percentile.js';
 import { SeededRandom } from '../../src/core/seeded-random.js';
 import { UserError } from '../../src/core/errors.js';
+import { referencePython } from '../helpers/reference-venv.js';
 
-const PYTHON = '/usr/bin/python3';
 const REFERENCE = fileURLToPath(new URL('../reference/ood_metrics_reference.py', import.meta.url));
 
 function gaussian(random: SeededRandom, n: number, mean: number): Float64Array {
@@ -111,14 +110,10 @@ test('ROC curve runs from (0,0) to (1,1) and is thinned', (t) => {
   for (let i = 1; i < 100; i++) t.true(roc.fpr[i]! >= roc.fpr[i - 1]! && roc.tpr[i]! >= roc.tpr[i - 1]!);
 });
 
-const hasNumpy = existsSync(PYTHON) && (() => {
-  try {
-    execFileSync(PYTHON, ['-c', 'import numpy'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+// numpy from the reference venv (scripts/reference-venv.sh); where it cannot be made, the parity test skips.
+const reference = referencePython();
+const PYTHON = 'python' in reference ? reference.python : '';
+const hasNumpy = PYTHON !== '';
 
 (hasNumpy ? test : test.skip)('parity with the numpy re-implementation of sklearn (test/reference)', (t) => {
   const random = new SeededRandom(2024);
@@ -140,4 +135,4 @@ const hasNumpy = existsSync(PYTHON) && (() => {
     }
   });
 });
-if (!hasNumpy) console.warn(`skipping numpy parity: ${PYTHON} with numpy not found`);
+if (!hasNumpy) console.warn(`skipping numpy parity: ${'unavailable' in reference ? reference.unavailable : ''}`);

@@ -28,7 +28,9 @@ def metrics(id_scores, ood_scores):
     fps, tps, _ = binary_clf_curve(y_true, y_score)
     fpr = np.r_[0, fps] / fps[-1]
     tpr = np.r_[0, tps] / tps[-1]
-    auroc = float(np.trapz(tpr, fpr))
+    # numpy 2 renamed trapz to trapezoid (and removed trapz in 2.4); the same rule either way.
+    trapezoid = getattr(np, "trapezoid", None) or np.trapz
+    auroc = float(trapezoid(tpr, fpr))
     fpr95 = float(fpr[np.searchsorted(tpr, 0.95, side="left")])
 
     def average_precision(y, s):
