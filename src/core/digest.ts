@@ -1,6 +1,6 @@
 /**
  * sha256 digests: of bytes, and of files streamed in 1 MiB chunks so that a 500 MB shard or a 10 GB checkpoint
- * never sits in memory. Every file hash in advood goes through hashFileInto.
+ * never sits in memory. Every file hash in advood goes through hashFileInto (the Hub's sha256 + git sha1 pair too).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -10,8 +10,13 @@ export interface FileDigest {
   size: number;
 }
 
+/** What hashFileInto feeds: one hash, or several fed from one read (the Hub's sha256 and git sha1). */
+export interface HashSink {
+  update(chunk: Buffer): unknown;
+}
+
 /** Feeds the file's bytes (the first `length` of them when given) into `hash`; returns the byte count. */
-export async function hashFileInto(hash: Hash, path: string, length?: number): Promise<number> {
+export async function hashFileInto(hash: HashSink, path: string, length?: number): Promise<number> {
   if (length === 0) return 0;
   let size = 0;
   const range = length === undefined ? {} : { start: 0, end: length - 1 };

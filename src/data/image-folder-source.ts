@@ -6,10 +6,11 @@
  * An optional `classes.txt` at the root fixes label order and display names, one class per line:
  * `<folder>` or `<folder>\t<display name>` (Fashion-MNIST's "T-shirt/top" cannot be a folder name).
  */
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
 import { UserError, errorMessage } from '../core/errors.js';
 import { describeFsError, isFsError } from '../core/fs-error.js';
+import { isDirectory } from '../core/path-kind.js';
 import type { DecodeOptions } from './decode-image.js';
 import { IMAGE_EXTENSIONS, hasImageExtension, makeFileSource } from './image-file.js';
 import type { ImageItem, ImageSource } from './image-source.js';
@@ -19,19 +20,6 @@ export const CLASS_LIST_FILE = 'classes.txt';
 interface ClassFolder {
   folder: string;
   name: string;
-}
-
-/**
- * A directory to descend into. An entry that cannot be stat'ed (a dangling symlink, a symlink loop, no
- * permission) is not one: it is listed like a file, so that loading it fails as that one item, named and
- * skipped, instead of the listing failing for the whole folder.
- */
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 function visibleEntries(dir: string): string[] {

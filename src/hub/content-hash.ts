@@ -4,7 +4,8 @@
  * `oid` and ETag). Both are computed in one streamed read.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { hashFileInto } from '../core/digest.js';
 
 export interface HubContentHashes {
   size: number;
@@ -16,12 +17,13 @@ export async function hubContentHashes(path: string): Promise<HubContentHashes> 
   const size = statSync(path).size;
   const sha256 = createHash('sha256');
   const gitSha1 = createHash('sha1').update(`blob ${size}\0`);
-  let read = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-    sha256.update(chunk as Buffer);
-    gitSha1.update(chunk as Buffer);
-    read += (chunk as Buffer).length;
-  }
+  const bothHashes = {
+    update(chunk: Buffer) {
+      sha256.update(chunk);
+      gitSha1.update(chunk);
+    },
+  };
+  const read = await hashFileInto(bothHashes, path);
   // A file growing or shrinking while read would give a git sha1 over the wrong header: name neither.
   if (read !== size) throw new Error(`${path} changed size while being hashed (${size} → ${read} bytes)`);
   return { size, sha256: sha256.digest('hex'), gitSha1: gitSha1.digest('hex') };

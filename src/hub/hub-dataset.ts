@@ -14,7 +14,7 @@ import { parseGuardedJson } from '../core/json-guard.js';
 import { writeFileSafely } from '../core/safe-write.js';
 import { COMMIT_SHA, downloadSnapshot, hubCacheRoot, hubRepoDir, readRef, writeRef } from './hub-download.js';
 import { formatHubDatasetUri, parseHubDatasetUri, type HubDatasetUri } from './hub-dataset-uri.js';
-import { hubEndpoint } from './hub-endpoint.js';
+import { hubEndpoint, hubReadToken } from './hub-endpoint.js';
 import { hubErrorLine, networkReason } from './hub-error-line.js';
 import { listRemoteFiles, type HubConnection } from './remote-listing.js';
 import { retryingFetch, type RetryPolicy } from './retrying-fetch.js';
@@ -117,10 +117,9 @@ export async function resolveHubDataset(text: string, options: ResolveHubDataset
   if (process.env.HF_HUB_OFFLINE === '1') return fromCache(uri, repoDir, root, 'HF_HUB_OFFLINE=1 forbids asking the Hub', options);
 
   const endpoint = options.endpoint ?? hubEndpoint();
-  const envToken = process.env.HF_TOKEN?.startsWith('hf_') ? process.env.HF_TOKEN : undefined;
   const hub: HubConnection = {
     hubUrl: endpoint,
-    accessToken: options.token ?? envToken,
+    accessToken: options.token ?? hubReadToken(),
     fetch: retryingFetch({ retryNetworkErrors: false, log: options.log, ...options.retry }),
   };
   const context = { endpoint, repo: uri.repo, revision: uri.revision, action: 'reading' };

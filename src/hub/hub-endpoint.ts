@@ -11,6 +11,11 @@ export function hubEndpoint(): string {
   return (process.env.HF_ENDPOINT || DEFAULT_HUB_ENDPOINT).replace(/\/+$/, '');
 }
 
+/** The read token: HF_TOKEN when it is an hf_ token (public repositories need none, so anything else is no token). */
+export function hubReadToken(): string | undefined {
+  return process.env.HF_TOKEN?.startsWith('hf_') ? process.env.HF_TOKEN : undefined;
+}
+
 /**
  * The write token: `--token`, else HF_TOKEN. @huggingface/hub refuses any token not starting with `hf_`
  * (checkAccessToken), so advood refuses it first, with the flag's name instead of a library stack.

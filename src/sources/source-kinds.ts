@@ -6,9 +6,10 @@
  * A bare local path is opened by what it holds: the kinds' sniffers are tried in SOURCE_KINDS order (a release
  * before the save_to_disk folder it also is, a folder of Parquet files before a folder of images).
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { UserError } from '../core/errors.js';
+import { isDirectory } from '../core/path-kind.js';
 import { openFileList } from '../data/file-list-source.js';
 import { isHfArrowDir, openHfArrowDataset } from '../data/hf-arrow-source.js';
 import { openIdxWithClasses } from '../data/idx-classes.js';
@@ -23,14 +24,6 @@ import { openReleaseImageSource } from '../release/release-image-source.js';
 import type { OpenedSource, SourceKind } from './source-kind.js';
 
 const FILE_LIST_EXTENSIONS = ['.txt', '.tsv', '.lst'];
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
 
 export function isReleaseDir(path: string): boolean {
   return existsSync(join(path, MANIFEST_FILE)) && existsSync(join(path, 'state.json'));
