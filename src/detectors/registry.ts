@@ -54,6 +54,11 @@ export function parseDetectorSpec(text: string): DetectorSpec {
   return { name: name.trim(), options };
 }
 
+/** The detector name a spec (string or parsed) names. */
+export function detectorSpecName(spec: string | DetectorSpec): string {
+  return typeof spec === 'string' ? parseDetectorSpec(spec).name : spec.name;
+}
+
 /** The string form of a spec, as parseDetectorSpec reads it back ('knn:k=5,excludeIds=a|b'). */
 export function detectorSpecText(spec: DetectorSpec): string {
   const options = Object.entries(spec.options ?? {}).map(([key, value]) => `${key}=${Array.isArray(value) ? value.join('|') : String(value)}`);

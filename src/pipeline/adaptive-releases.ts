@@ -19,7 +19,7 @@ import { canonicalJson } from '../core/canonical-json.js';
 import { sha256Hex } from '../core/digest.js';
 import { UserError } from '../core/errors.js';
 import type { ImageSource } from '../data/image-source.js';
-import { type DetectorSpec, createDetectors, detectorEntry, detectorSpecText } from '../detectors/registry.js';
+import { type DetectorSpec, createDetectors, detectorEntry, detectorSpecName, detectorSpecText } from '../detectors/registry.js';
 import type { Encoder } from '../models/encoder.js';
 import type { ReleaseImageSource } from '../release/release-image-source.js';
 import { MANIFEST_FILE } from '../release/release-manifest.js';
@@ -100,7 +100,7 @@ export async function generateAdaptiveReleases(options: AdaptiveReleaseOptions):
   const out: AdaptiveRelease[] = [];
   for (const spec of options.detectors) {
     const specText = typeof spec === 'string' ? spec : detectorSpecText(spec);
-    const name = typeof spec === 'string' ? spec.split(':')[0]! : spec.name;
+    const name = detectorSpecName(spec);
     if (!detectorEntry(name).differentiable) {
       stage(`adaptive: ${name} has no differentiable score; it is evaluated under the paper's attack only`);
       continue;

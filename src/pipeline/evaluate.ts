@@ -14,7 +14,7 @@ import type { ImageSource, Preprocess } from '../data/image-source.js';
 import { preprocessFor } from '../data/preprocess.js';
 import type { Detector } from '../detectors/detector.js';
 import { type FeatureViews, type OodSetInput, evaluateDetectors } from '../detectors/evaluate-detectors.js';
-import { type DetectorSpec, createDetectors, supportedDetectorNames } from '../detectors/registry.js';
+import { type DetectorSpec, createDetectors, detectorSpecName, supportedDetectorNames } from '../detectors/registry.js';
 import type { EvaluationResult } from '../metrics/evaluation-result.js';
 import type { Encoder, FeatureKind } from '../models/encoder.js';
 import type { ReleaseImageSource } from '../release/release-image-source.js';
@@ -179,7 +179,7 @@ export async function runEvaluation(options: EvaluateOptions, opened?: Evaluatio
 
   const detectors: Detector[] = createDetectors(specs);
   const targetIds = attackTargetIds(oodSources, fullIdTrain, train['pre-projection']!);
-  const specNames = specs.map((spec) => (typeof spec === 'string' ? spec.split(':')[0] : spec.name));
+  const specNames = specs.map(detectorSpecName);
   if (targetIds.length > 0 && specNames.includes('knn')) {
     // The paper's second 1-NN figure: the bank without the images the attack aimed at.
     detectors.push(...createDetectors([{ name: 'knn', options: { excludeIds: targetIds } }]));
