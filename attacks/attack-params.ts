@@ -11,16 +11,24 @@ import { UserError, errorMessage } from '../src/core/errors.js';
 import { parseGuardedJson } from '../src/core/json-guard.js';
 import { packagePath } from '../src/core/repo-paths.js';
 import { FEATURE_KINDS, type FeatureKind } from '../src/models/encoder.js';
+import { CONSTRAINT_FIELDS, constraintEntries, noConstraints, type ConstraintParams } from './constraints/constraint-set.js';
+import { DEFAULT_OPTIMISER, optimiserNames } from './optimisers/optimisers.js';
+import { ATTACKS, attackNames } from './registry.js';
 import { TARGET_STRATEGY_NAMES, type TargetStrategyName } from './targets/target-strategy-names.js';
 
-export const BUDGET_NORMS = ['linf', 'l2'] as const;
-export type BudgetNorm = (typeof BUDGET_NORMS)[number];
+export { BUDGET_NORMS, type BudgetNorm } from './constraints/norm-budget.js';
 
 export interface AttackParams {
   /** Key into the attack registry (attacks/registry.ts). */
   attack: string;
   steps: number;
-  /** Adam learning rate, or the step size of the signed-gradient variant. */
+  /**
+   * Key into the optimiser registry (attacks/optimisers/optimisers.ts). Absent means the default (Adam, the
+   * paper's): validation leaves the default out, so a preset that names it has the same params hash as one
+   * written before presets could name an optimiser.
+   */
+  optimiser?: string;
+  /** Adam learning rate, or the step size of the signed-gradient optimiser. */
   lr: number;
   /** Items optimised together; also the 1/B in the paper's batch-mean loss. */
   batch: number;
@@ -38,12 +46,8 @@ export interface AttackParams {
     /** Class name or index for 'prototype' / 'text'; null draws one per item. */
     class: string | number | null;
   };
-  constraints: {
-    smoothness: { lambda: number } | null;
-    lowResolution: { scale: number } | null;
-    dctLowPass: { k: number } | null;
-    budget: { norm: BudgetNorm; epsilon: number } | null;
-  };
+  /** One field per entry of the constraint registry (attacks/constraints/constraint-set.ts). */
+  constraints: ConstraintParams;
   /** Side of the low DCT band for the energy statistic, as a fraction of the input side. */
   energyBand: number;
 }
@@ -81,7 +85,7 @@ const DEFAULTS: AttackParams = {
   features: 'pre-projection',
   inputSize: null,
   target: { strategy: 'sample', class: null },
-  constraints: { smoothness: null, lowResolution: null, dctLowPass: null, budget: null },
+  constraints: noConstraints(),
   energyBand: 0.125,
 };
 
@@ -113,23 +117,20 @@ function expandDotted(overrides: Record<string, unknown>): Record<string, unknow
   return out;
 }
 
-const TOP_FIELDS = ['name', 'description', ...Object.keys(DEFAULTS)] as const;
+const TOP_FIELDS = ['name', 'description', 'optimiser', ...Object.keys(DEFAULTS)] as const;
 
 /** Validates a merged raw object into AttackParams (plus name/description). */
 export function validateAttackParams(raw: unknown, origin: string): { params: AttackParams; description: string } {
   const check = new ConfigChecker(origin);
   const top = check.fields(raw, '', TOP_FIELDS);
   const target = check.fields(top.target, 'target', ['strategy', 'class']);
-  const constraints = check.fields(top.constraints, 'constraints', ['smoothness', 'lowResolution', 'dctLowPass', 'budget']);
-  const optional = <T>(value: unknown, field: string, keys: readonly string[], read: (v: Record<string, unknown>) => T): T | null =>
-    value === null || value === undefined ? null : read(check.fields(value, field, keys));
-
+  const constraints = check.fields(top.constraints, 'constraints', CONSTRAINT_FIELDS);
   const targetClass = target.class;
   if (targetClass !== null && typeof targetClass !== 'string' && !(typeof targetClass === 'number' && Number.isInteger(targetClass) && targetClass >= 0)) {
     check.fail('target.class', `must be a class name, a class index ≥ 0 or null, got ${JSON.stringify(targetClass)}`);
   }
   const params: AttackParams = {
-    attack: check.string(top.attack, 'attack'),
+    attack: check.oneOf(top.attack, 'attack', attackNames()),
     steps: check.number(top.steps, 'steps', { min: 1, integer: true }),
     lr: check.number(top.lr, 'lr', { above: 0 }),
     batch: check.number(top.batch, 'batch', { min: 1, integer: true }),
@@ -142,30 +143,35 @@ export function validateAttackParams(raw: unknown, origin: string): { params: At
       strategy: check.oneOf(target.strategy, 'target.strategy', TARGET_STRATEGY_NAMES),
       class: targetClass as string | number | null,
     },
-    constraints: {
-      smoothness: optional(constraints.smoothness, 'constraints.smoothness', ['lambda'], (v) => ({
-        lambda: check.number(v.lambda, 'constraints.smoothness.lambda', { min: 0 }),
-      })),
-      lowResolution: optional(constraints.lowResolution, 'constraints.lowResolution', ['scale'], (v) => ({
-        scale: check.number(v.scale, 'constraints.lowResolution.scale', { min: 1, integer: true }),
-      })),
-      dctLowPass: optional(constraints.dctLowPass, 'constraints.dctLowPass', ['k'], (v) => ({
-        k: check.number(v.k, 'constraints.dctLowPass.k', { min: 1, integer: true }),
-      })),
-      budget: optional(constraints.budget, 'constraints.budget', ['norm', 'epsilon'], (v) => ({
-        norm: check.oneOf(v.norm, 'constraints.budget.norm', BUDGET_NORMS),
-        epsilon: check.number(v.epsilon, 'constraints.budget.epsilon', { min: 0 }),
-      })),
-    },
+    constraints: readConstraints(constraints, check),
     energyBand: check.number(top.energyBand, 'energyBand', { above: 0, max: 1 }),
   };
-  if (params.constraints.lowResolution && params.constraints.dctLowPass) {
-    check.fail('constraints', 'may hold lowResolution or dctLowPass, not both (each is a parametrisation of δ)');
+  const parametrisations = constraintEntries().filter((entry) => entry.role === 'parametrisation');
+  const given = parametrisations.filter((entry) => (params.constraints as Record<string, unknown>)[entry.field] !== null);
+  if (given.length > 1) {
+    check.fail('constraints', `may hold one parametrisation of δ (${parametrisations.map((e) => e.field).join(' or ')}), not ${given.map((e) => e.field).join(' and ')}`);
+  }
+  if (top.optimiser !== undefined) {
+    const optimiser = check.oneOf(top.optimiser, 'optimiser', optimiserNames());
+    const fixed = ATTACKS[params.attack]!.fixedOptimiser;
+    if (fixed !== undefined && optimiser !== fixed) check.fail('optimiser', `must be '${fixed}' (or absent) with attack '${params.attack}', got '${optimiser}'`);
+    if (optimiser !== DEFAULT_OPTIMISER && optimiser !== fixed) params.optimiser = optimiser;
   }
   if (params.target.strategy === 'text' && params.features !== 'projected') {
     check.fail('features', "must be 'projected' with target.strategy 'text' (text embeddings live in the projected space)");
   }
   return { params, description: typeof top.description === 'string' ? top.description : '' };
+}
+
+/** Each registered constraint field: null when absent, else its entry's validated value. */
+function readConstraints(raw: Record<string, unknown>, check: ConfigChecker): ConstraintParams {
+  const out: Record<string, unknown> = {};
+  for (const entry of constraintEntries()) {
+    const value = raw[entry.field];
+    const path = `constraints.${entry.field}`;
+    out[entry.field] = value === null || value === undefined ? null : entry.read(check.fields(value, path, entry.keys), check, path);
+  }
+  return out as ConstraintParams;
 }
 
 function readPresetFile(path: string): unknown {

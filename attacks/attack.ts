@@ -47,6 +47,8 @@ export interface Attack {
 export interface AttackEntry {
   readonly name: string;
   readonly description: string;
+  /** The optimiser this attack always uses, where it fixes one; a preset naming another is refused. */
+  readonly fixedOptimiser?: string;
   /** `objective`: what to maximise (attacks/objective.ts); the paper's cosine when absent. */
   build(params: AttackParams, seed: number, objective?: AttackObjective): Attack;
 }

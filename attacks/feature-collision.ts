@@ -20,9 +20,9 @@ import { type AttackObjective, featureCollisionObjective } from './objective.js'
 import { buildConstraintSet } from './constraints/constraint-set.js';
 import type { ConstraintSet } from './constraints/constraint.js';
 import { itemGaussian } from './item-random.js';
-import { adamOptimiser } from './optimisers/adam.js';
 import type { Optimiser, OptimiserState } from './optimisers/optimiser.js';
-import { signedGradientOptimiser } from './optimisers/signed-gradient.js';
+import { DEFAULT_OPTIMISER, optimiserEntry } from './optimisers/optimisers.js';
+import { signedGradientEntry } from './optimisers/signed-gradient.js';
 
 export interface FeatureCollisionOptions {
   name: string;
@@ -209,8 +209,8 @@ export function featureCollisionAttack(options: FeatureCollisionOptions): Attack
   };
 }
 
-/** The attack as a preset configures it, with the entry's optimiser on δ; the paper's objective unless one is given. */
-function fromParams(params: AttackParams, seed: number, optimiser: (lr: number) => Optimiser, objective?: AttackObjective): Attack {
+/** The attack as a preset configures it, with the preset's optimiser on δ; the paper's objective unless one is given. */
+function fromParams(params: AttackParams, seed: number, optimiser: Optimiser, objective?: AttackObjective): Attack {
   return featureCollisionAttack({
     name: params.attack,
     steps: params.steps,
@@ -218,19 +218,25 @@ function fromParams(params: AttackParams, seed: number, optimiser: (lr: number) 
     initStd: params.initStd,
     objective: objective ?? featureCollisionObjective(params.features, params.threshold),
     seed,
-    optimiser: optimiser(params.lr),
+    optimiser,
     constraints: (h, w) => buildConstraintSet(params.constraints, h, w),
   });
 }
 
 export const featureCollisionEntry: AttackEntry = {
   name: 'feature-collision',
-  description: 'Adam on δ (the paper)',
-  build: (params, seed, objective) => fromParams(params, seed, adamOptimiser, objective),
+  description: "the objective maximised over δ by the preset's optimiser (default Adam, the paper's)",
+  build: (params, seed, objective) => fromParams(params, seed, optimiserEntry(params.optimiser ?? DEFAULT_OPTIMISER).build(params.lr), objective),
 };
 
+/**
+ * The signed-gradient optimiser under the name presets gave it before an optimiser could be named; kept so that
+ * those presets, and the releases that record them, keep their params hash. New presets write
+ * `"attack": "feature-collision", "optimiser": "signed-gradient"`.
+ */
 export const featureCollisionPgdEntry: AttackEntry = {
   name: 'feature-collision-pgd',
-  description: 'signed-gradient descent on δ (PGD step, lr = step size)',
-  build: (params, seed, objective) => fromParams(params, seed, signedGradientOptimiser, objective),
+  description: "feature-collision with the signed-gradient optimiser (an older name for optimiser 'signed-gradient')",
+  fixedOptimiser: signedGradientEntry.name,
+  build: (params, seed, objective) => fromParams(params, seed, signedGradientEntry.build(params.lr), objective),
 };

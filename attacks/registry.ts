@@ -1,7 +1,7 @@
 /**
  * The one registry of attacks and target strategies. Names here are the values accepted in presets
  * (configs/attacks/*.json) and on the command line. Each attack entry lives beside its attack and builds it
- * from the preset's params; constraints are in constraints/constraint-set.ts.
+ * from the preset's params; constraints are in constraints/constraint-set.ts, optimisers in optimisers/optimisers.ts.
  */
 import { UserError } from '../src/core/errors.js';
 import type { Attack, AttackEntry } from './attack.js';
@@ -16,7 +16,8 @@ import type { TargetStrategyName } from './targets/target-strategy-names.js';
 import { textTargets } from './targets/text.js';
 
 export type { AttackEntry } from './attack.js';
-export { CONSTRAINTS, buildConstraintSet } from './constraints/constraint-set.js';
+export { CONSTRAINT_ENTRIES, buildConstraintSet, constraintEntries } from './constraints/constraint-set.js';
+export { OPTIMISERS, DEFAULT_OPTIMISER, optimiserEntry, optimiserNames } from './optimisers/optimisers.js';
 
 /** Every attack by name; a new attack is a new file exporting its entry, listed here. */
 export const ATTACKS: Readonly<Record<string, AttackEntry>> = Object.fromEntries(

@@ -6,6 +6,7 @@
  * An attack has exactly one parametrisation and any number of penalties and projections.
  */
 import type * as tf from '@tensorflow/tfjs';
+import type { ConfigChecker } from '../../src/core/config-checker.js';
 
 export interface Parametrisation {
   readonly name: string;
@@ -37,3 +38,26 @@ export interface ConstraintSet {
   readonly projections: readonly Projection[];
   dispose(): void;
 }
+
+interface ConstraintEntryBase<Field extends string, Value> {
+  /** The key under a preset's `constraints`, e.g. `dctLowPass`. */
+  readonly field: Field;
+  readonly description: string;
+  /** The keys of the field's object in a preset, e.g. ['k']. */
+  readonly keys: readonly string[];
+  /** Validates the field's object (already checked to hold only `keys`); `path` is e.g. 'constraints.dctLowPass'. */
+  read(value: Record<string, unknown>, check: ConfigChecker, path: string): Value;
+  /** A small valid value: what the registry-wide tests run and the README's table shows. */
+  readonly example: Value;
+}
+
+/**
+ * A registry entry (attacks/constraints/constraint-set.ts): one constraint field of a preset, its role, and how
+ * to build it. Methods, not function fields, so that an entry of a specific Value fits the registry's list.
+ */
+export type ConstraintEntry<Field extends string = string, Value = unknown> = ConstraintEntryBase<Field, Value> &
+  (
+    | { readonly role: 'parametrisation'; build(value: Value, height: number, width: number): Parametrisation }
+    | { readonly role: 'penalty'; build(value: Value): Penalty | null }
+    | { readonly role: 'projection'; build(value: Value): Projection }
+  );

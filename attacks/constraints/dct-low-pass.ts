@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../src/core/errors.js';
-import type { Parametrisation } from './constraint.js';
+import type { ConstraintEntry, Parametrisation } from './constraint.js';
 import { applySeparable, dctMatrix } from './separable-basis.js';
 
 /** The first k rows of the orthonormal DCT-II matrix of the given size, [k×size]. */
@@ -29,3 +29,13 @@ export function dctLowPassParametrisation(height: number, width: number, k: numb
     },
   };
 }
+
+export const dctLowPassEntry = {
+  field: 'dctLowPass',
+  role: 'parametrisation',
+  description: 'δ synthesised from its k×k lowest DCT-II coefficients per channel (no energy above the band)',
+  keys: ['k'],
+  read: (v, check, path) => ({ k: check.number(v.k, `${path}.k`, { min: 1, integer: true }) }),
+  example: { k: 8 },
+  build: (c, height, width) => dctLowPassParametrisation(height, width, c.k),
+} satisfies ConstraintEntry<'dctLowPass', { k: number }>;

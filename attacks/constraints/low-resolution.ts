@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../src/core/errors.js';
-import type { Parametrisation } from './constraint.js';
+import type { ConstraintEntry, Parametrisation } from './constraint.js';
 import { applySeparable, bilinearUpsampleMatrix, transposedTensor } from './separable-basis.js';
 
 export function lowResolutionParametrisation(height: number, width: number, scale: number): Parametrisation {
@@ -30,3 +30,13 @@ export function lowResolutionParametrisation(height: number, width: number, scal
     },
   };
 }
+
+export const lowResolutionEntry = {
+  field: 'lowResolution',
+  role: 'parametrisation',
+  description: 'δ optimised on a grid `scale` times coarser, bilinearly upsampled',
+  keys: ['scale'],
+  read: (v, check, path) => ({ scale: check.number(v.scale, `${path}.scale`, { min: 1, integer: true }) }),
+  example: { scale: 4 },
+  build: (c, height, width) => lowResolutionParametrisation(height, width, c.scale),
+} satisfies ConstraintEntry<'lowResolution', { scale: number }>;

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../src/core/errors.js';
-import type { Parametrisation, Projection } from './constraint.js';
+import type { ConstraintEntry, Parametrisation, Projection } from './constraint.js';
 
 export type BudgetNorm = 'linf' | 'l2';
 
@@ -34,3 +34,15 @@ export function normBudgetProjection(norm: BudgetNorm, epsilon: number): Project
     },
   };
 }
+
+export const BUDGET_NORMS = ['linf', 'l2'] as const satisfies readonly BudgetNorm[];
+
+export const normBudgetEntry = {
+  field: 'budget',
+  role: 'projection',
+  description: 'an L∞ or L2 budget ε on δ, projected after every step',
+  keys: ['norm', 'epsilon'],
+  read: (v, check, path) => ({ norm: check.oneOf(v.norm, `${path}.norm`, BUDGET_NORMS), epsilon: check.number(v.epsilon, `${path}.epsilon`, { min: 0 }) }),
+  example: { norm: 'linf', epsilon: 16 / 255 },
+  build: (c) => normBudgetProjection(c.norm, c.epsilon),
+} satisfies ConstraintEntry<'budget', { norm: BudgetNorm; epsilon: number }>;

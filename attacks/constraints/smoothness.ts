@@ -8,7 +8,7 @@
  * 1/B factor is applied by the attack to the summed loss.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Penalty } from './constraint.js';
+import type { ConstraintEntry, Penalty } from './constraint.js';
 
 export function smoothnessPenalty(lambda: number): Penalty {
   return {
@@ -25,3 +25,13 @@ export function smoothnessPenalty(lambda: number): Penalty {
     },
   };
 }
+
+export const smoothnessEntry = {
+  field: 'smoothness',
+  role: 'penalty',
+  description: 'λ · total variation of δ added to the loss (the paper\'s smooth setting); λ = 0 is no penalty',
+  keys: ['lambda'],
+  read: (v, check, path) => ({ lambda: check.number(v.lambda, `${path}.lambda`, { min: 0 }) }),
+  example: { lambda: 10 },
+  build: (c) => (c.lambda > 0 ? smoothnessPenalty(c.lambda) : null),
+} satisfies ConstraintEntry<'smoothness', { lambda: number }>;

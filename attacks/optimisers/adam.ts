@@ -5,7 +5,7 @@
  *   θ ← θ − (lr / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + eps)
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Optimiser, OptimiserState } from './optimiser.js';
+import type { Optimiser, OptimiserEntry, OptimiserState } from './optimiser.js';
 
 const BETA1 = 0.9;
 const BETA2 = 0.999;
@@ -31,3 +31,9 @@ export function adamOptimiser(lr: number): Optimiser {
     },
   };
 }
+
+export const adamEntry: OptimiserEntry = {
+  name: 'adam',
+  description: "Adam with torch.optim.Adam's semantics (the paper's optimiser); lr is its learning rate",
+  build: adamOptimiser,
+};

@@ -17,3 +17,13 @@ export interface Optimiser {
   /** One descent step on the loss; returns the new variable and state (the caller disposes the old ones). */
   update(variable: tf.Tensor4D, gradient: tf.Tensor4D, state: OptimiserState): { variable: tf.Tensor4D; state: OptimiserState };
 }
+
+/**
+ * A registry entry (attacks/optimisers/optimisers.ts): the name a preset gives in `optimiser`, and how to build
+ * the optimiser from the preset's step size (`lr`).
+ */
+export interface OptimiserEntry {
+  readonly name: string;
+  readonly description: string;
+  build(lr: number): Optimiser;
+}

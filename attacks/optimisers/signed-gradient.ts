@@ -1,6 +1,6 @@
 /** Signed-gradient descent (the PGD update of Madry et al. 2018): θ ← θ − α·sign(g). No state. */
 import * as tf from '@tensorflow/tfjs';
-import type { Optimiser } from './optimiser.js';
+import type { Optimiser, OptimiserEntry } from './optimiser.js';
 
 export function signedGradientOptimiser(stepSize: number): Optimiser {
   return {
@@ -14,3 +14,9 @@ export function signedGradientOptimiser(stepSize: number): Optimiser {
     },
   };
 }
+
+export const signedGradientEntry: OptimiserEntry = {
+  name: 'signed-gradient',
+  description: 'signed-gradient descent (the PGD step); lr is the step size α',
+  build: signedGradientOptimiser,
+};

@@ -1,5 +1,5 @@
 /**
- * Every registered attack and constraint on the real encoders, a few steps each: the embedded MobileNetV2 at
+ * Every registered attack, optimiser and constraint on the real encoders, a few steps each: the embedded MobileNetV2 at
  * 32 px and a micro CLIP (32 px, 2 layers; text targets through its text tower).
  */
 import test from 'ava';
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { attackParamsFrom } from '../../attacks/attack-params.js';
-import { attackNames, createAttack, TARGET_STRATEGIES } from '../../attacks/registry.js';
+import { attackNames, constraintEntries, createAttack, optimiserNames, TARGET_STRATEGIES } from '../../attacks/registry.js';
 import { createEncoder } from '../../src/models/create-encoder.js';
 import type { Encoder, FeatureKind } from '../../src/models/encoder.js';
 import { type BackendReport } from '../../src/runtime/backend.js';
@@ -36,11 +36,28 @@ test.after.always(() => {
   clip?.dispose();
 });
 
-const CONSTRAINTS: Record<string, Record<string, unknown>> = {
-  smoothness: { smoothness: { lambda: 10 } },
-  lowResolution: { lowResolution: { scale: 4 } },
-  dctLowPass: { dctLowPass: { k: 8 }, budget: { norm: 'linf', epsilon: 16 / 255 } },
-};
+/**
+ * Built from the constraint registry: each entry alone with its example value, and each projection on top of each
+ * parametrisation (a budget acts on the variable through the parametrisation, attacks/constraints/norm-budget.ts).
+ */
+const CONSTRAINTS: Record<string, Record<string, unknown>> = Object.fromEntries([
+  ...constraintEntries().map((entry) => [entry.field, { [entry.field]: entry.example }]),
+  ...constraintEntries()
+    .filter((projection) => projection.role === 'projection')
+    .flatMap((projection) =>
+      constraintEntries()
+        .filter((p) => p.role === 'parametrisation')
+        .map((p) => [`${p.field}+${projection.field}`, { [p.field]: p.example, [projection.field]: projection.example }]),
+    ),
+]);
+
+/** Every optimiser, under the attack that takes one, plus the attacks that fix their own. */
+const ATTACK_VARIANTS: { label: string; raw: Record<string, unknown>; lr: number }[] = [
+  ...optimiserNames().map((optimiser) => ({ label: `feature-collision/${optimiser}`, raw: { attack: 'feature-collision', optimiser }, lr: optimiser === 'signed-gradient' ? 2e-3 : 1e-2 })),
+  ...attackNames()
+    .filter((attack) => attack !== 'feature-collision')
+    .map((attack) => ({ label: attack, raw: { attack }, lr: attack === 'feature-collision-pgd' ? 2e-3 : 1e-2 })),
+];
 
 function cosines(encoder: Encoder, kind: FeatureKind, images: tf.Tensor4D, targets: tf.Tensor2D): number[] {
   return tf.tidy(() => {
@@ -55,14 +72,13 @@ function imageTargets(encoder: Encoder, kind: FeatureKind, n: number): tf.Tensor
   return tf.tidy(() => encoder.encodeImage(testImages(n, 32, 99), kind));
 }
 
-for (const attack of attackNames()) {
+for (const { label, raw, lr } of ATTACK_VARIANTS) {
   for (const [name, constraints] of Object.entries(CONSTRAINTS)) {
-    test(`mobilenet-v2@32 · ${attack} · ${name}: cos to the target increases, pixels in [0,1]`, (t) => {
+    test(`mobilenet-v2@32 · ${label} · ${name}: cos to the target increases, pixels in [0,1]`, (t) => {
       const before = tf.memory().numTensors;
       const clean = testImages(2, 32, 5);
       const targets = imageTargets(mobilenet, 'pre-projection', 2);
-      const lr = attack === 'feature-collision-pgd' ? 2e-3 : 1e-2;
-      const result = createAttack(attackParamsFrom({ attack, steps: 6, lr, batch: 2, constraints }), 1).run(mobilenet, {
+      const result = createAttack(attackParamsFrom({ ...raw, steps: 6, lr, batch: 2, constraints }), 1).run(mobilenet, {
         clean,
         targets,
         itemKeys: ['a', 'b'],
@@ -86,13 +102,13 @@ test('micro CLIP: text-prototype targets in the projected space; every attack ra
   t.is(choices[0]!.vector.length, 32);
   const targets = tf.tensor2d(choices.flatMap((c) => Array.from(c.vector)), [2, 32]);
   const clean = testImages(2, 32, 6);
-  for (const attack of attackNames()) {
+  for (const { label, raw, lr } of ATTACK_VARIANTS) {
     for (const constraints of Object.values(CONSTRAINTS)) {
-      const params = attackParamsFrom({ attack, steps: 4, lr: attack === 'feature-collision-pgd' ? 2e-3 : 1e-2, features: 'projected', constraints });
+      const params = attackParamsFrom({ ...raw, steps: 4, lr, features: 'projected', constraints });
       const result = createAttack(params, 1).run(clip, { clean, targets, itemKeys: ['a', 'b'] });
       const before = cosines(clip, 'projected', clean, targets);
       const after = cosines(clip, 'projected', result.adv, targets);
-      after.forEach((c, i) => t.true(c > before[i]!, `${attack} ${JSON.stringify(constraints)} item ${i}: ${before[i]} → ${c}`));
+      after.forEach((c, i) => t.true(c > before[i]!, `${label} ${JSON.stringify(constraints)} item ${i}: ${before[i]} → ${c}`));
       result.adv.dispose();
     }
   }

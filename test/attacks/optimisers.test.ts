@@ -2,6 +2,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { adamOptimiser } from '../../attacks/optimisers/adam.js';
+import { OPTIMISERS } from '../../attacks/optimisers/optimisers.js';
 import { signedGradientOptimiser } from '../../attacks/optimisers/signed-gradient.js';
 import { initTestBackend } from '../helpers/test-backend.js';
 
@@ -46,3 +47,30 @@ test('signed-gradient descent moves every coordinate by exactly the step size ag
   t.deepEqual(Array.from(variable.dataSync()), [0.75, 1.25, 1, 1.25]);
   tf.dispose([theta, gradient, variable]);
 });
+
+for (const entry of Object.values(OPTIMISERS)) {
+  test(`optimiser '${entry.name}' (registry): descends a per-item quadratic, keeps per-row state, leaks no tensor`, (t) => {
+    const before = tf.memory().numTensors;
+    const optimiser = entry.build(0.05);
+    t.is(optimiser.name, entry.name);
+    t.true(entry.description.length > 10);
+    // Two items with different minima c: f_i(θ) = Σ (θ − c_i)²; ∇ = 2(θ − c_i).
+    const c = tf.tensor4d([1, 1, 1, 1, -2, -2, -2, -2], [2, 1, 4, 1]);
+    let theta = tf.zeros([2, 1, 4, 1]) as tf.Tensor4D;
+    let state = optimiser.init(theta);
+    for (const tensor of state.tensors) t.is(tensor.shape[0], 2, 'state is per item (row), so finished items can be gathered out');
+    const loss = () => tf.tidy(() => Array.from(tf.sum(tf.square(tf.sub(theta, c)), [1, 2, 3]).dataSync()));
+    const start = loss();
+    for (let step = 0; step < 10; step++) {
+      const gradient = tf.tidy(() => tf.mul(tf.sub(theta, c), 2)) as tf.Tensor4D;
+      const next = optimiser.update(theta, gradient, state);
+      tf.dispose([theta, gradient, ...state.tensors]);
+      theta = next.variable;
+      state = next.state;
+    }
+    t.is(state.step, 10);
+    loss().forEach((value, i) => t.true(value < start[i]!, `item ${i}: ${start[i]} → ${value}`));
+    tf.dispose([theta, c, ...state.tensors]);
+    t.is(tf.memory().numTensors, before);
+  });
+}

@@ -2,7 +2,8 @@ import test from 'ava';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { attackPresetNames, paramsHash, resolveAttackPreset } from '../../attacks/attack-params.js';
+import { attackParamsFrom, attackPresetNames, paramsHash, resolveAttackPreset } from '../../attacks/attack-params.js';
+import { createAttack, DEFAULT_OPTIMISER, optimiserNames } from '../../attacks/registry.js';
 import { UserError } from '../../src/core/errors.js';
 
 test('paper-smooth is the paper recipe (official notebook settings)', (t) => {
@@ -48,10 +49,12 @@ const BAD: [string, Record<string, unknown>, RegExp][] = [
   ['unknown budget norm', { 'constraints.budget': { norm: 'l1', epsilon: 1 } }, /norm' must be one of linf, l2/],
   ['unknown field', { stepz: 3 }, /'stepz' is not a known field/],
   ['unknown nested field', { 'constraints.blur': { sigma: 1 } }, /'constraints\.blur' is not a known field/],
-  ['two parametrisations', { 'constraints.dctLowPass': { k: 4 }, 'constraints.lowResolution': { scale: 4 } }, /lowResolution or dctLowPass, not both/],
+  ['two parametrisations', { 'constraints.dctLowPass': { k: 4 }, 'constraints.lowResolution': { scale: 4 } }, /one parametrisation of δ \(lowResolution or dctLowPass\), not lowResolution and dctLowPass/],
   ['text target without projected features', { 'target.strategy': 'text' }, /must be 'projected'/],
   ['unknown strategy', { 'target.strategy': 'nearest' }, /target\.strategy' must be one of/],
   ['string steps', { steps: '10' }, /'steps' must be a finite number/],
+  ['unknown attack', { attack: 'feature-colision' }, /'attack' must be one of feature-collision, feature-collision-pgd, got "feature-colision"/],
+  ['unknown optimiser', { optimiser: 'sgd' }, /'optimiser' must be one of adam, signed-gradient, got "sgd"/],
 ];
 
 for (const [name, overrides, message] of BAD) {
@@ -73,4 +76,38 @@ test('an unknown preset and an unreadable file are clear errors', (t) => {
   const resolved = resolveAttackPreset(custom);
   t.is(resolved.name, 'custom');
   t.is(resolved.params.steps, 7);
+});
+
+test('a preset names its optimiser; the default is left out of the params, so the params hash does not move', (t) => {
+  const base = resolveAttackPreset('paper-smooth');
+  const namedDefault = resolveAttackPreset('paper-smooth', { optimiser: DEFAULT_OPTIMISER });
+  t.false('optimiser' in namedDefault.params);
+  t.is(namedDefault.paramsHash, base.paramsHash);
+  for (const name of optimiserNames().filter((n) => n !== DEFAULT_OPTIMISER)) {
+    const other = resolveAttackPreset('paper-smooth', { optimiser: name });
+    t.is(other.params.optimiser, name);
+    t.not(other.paramsHash, base.paramsHash, name);
+  }
+});
+
+test("the older name 'feature-collision-pgd' is the signed-gradient optimiser and refuses another one", (t) => {
+  const named = attackParamsFrom({ attack: 'feature-collision-pgd', optimiser: 'signed-gradient' });
+  // The attack fixes its optimiser, so naming it changes nothing, the params hash included.
+  t.is(paramsHash(named), paramsHash(attackParamsFrom({ attack: 'feature-collision-pgd' })));
+  t.notThrows(() => createAttack(named, 1));
+  t.throws(() => attackParamsFrom({ attack: 'feature-collision-pgd', optimiser: 'adam' }), { instanceOf: UserError, message: /'optimiser' must be 'signed-gradient' \(or absent\) with attack 'feature-collision-pgd', got 'adam'/ });
+});
+
+/**
+ * Release rows record the params hash of their preset (release-format stability): reorganising how params are
+ * validated must not move it. These are the hashes of the shipped presets as releases made with them record.
+ */
+test('the shipped presets keep the params hash their releases record', (t) => {
+  const recorded: Record<string, string> = {
+    'demo-lowfreq': '72087de7ce009009ea00aac8d04608d6a527a825800720ddeab41fab30ad2107',
+    'lowfreq-prototype': 'efd989204fbb508234e897c03dbc62003e23aaaa8c0685a2289d6340a7d05c2e',
+    'paper-patchy': '5adcd1563f8858ba4d2577375093f20540aa4e45d7f956bdd46ca04174a98714',
+    'paper-smooth': '9dd9c79eed484b0e47b6f89a1a8b35e5b58eb08bcabece6151b0fb524e9e1abb',
+  };
+  for (const [name, hash] of Object.entries(recorded)) t.is(resolveAttackPreset(name).paramsHash, hash, name);
 });
