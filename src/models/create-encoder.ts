@@ -17,6 +17,10 @@ import { mobileNetV2Family } from './mobilenet/mobilenet-family.js';
 /** The one registry of encoder families. */
 const FAMILIES: readonly EncoderFamily[] = [mobileNetV2Family, clipFamily];
 
+export function encoderFamilyNames(): string[] {
+  return FAMILIES.map((family) => family.name);
+}
+
 export const TARGET_PRESET_DIR = packagePath('configs', 'targets');
 
 export function targetPresetNames(): string[] {
