@@ -100,19 +100,20 @@ function realpathOfExisting(path: string, depth = 0): string {
 }
 
 /**
- * Throws unless `path` lies inside `root` once every symlink on the way is resolved (the part that does not
- * exist yet is taken as written). Run it before each write, link or read of a place built from outside names.
+ * Throws unless `path` lies inside `root` as written and, once every symlink on the way is resolved (the part that
+ * does not exist yet is taken as written), inside `realRoot` — `root` itself unless a caller's layout links out of
+ * it on purpose (a Hugging Face snapshot's files are links into its repository's blobs/). Run it before each write,
+ * link or read of a place built from outside names.
  */
-export function assertInside(root: string, path: string, what: string): string {
-  const realRoot = realpathOfExisting(root);
-  if (!within(resolve(root), resolve(path)) || !within(realRoot, realpathOfExisting(path))) {
+export function assertInside(root: string, path: string, what: string, realRoot = root): string {
+  if (!within(resolve(root), resolve(path)) || !within(realpathOfExisting(realRoot), realpathOfExisting(path))) {
     throw new UserError(`${what}: ${shown(path)} would lead outside ${root}; refused`);
   }
   return path;
 }
 
-/** `root/relativePath` after checking the name part by part and proving the result stays inside `root`. */
-export function resolveInside(root: string, relativePath: unknown, what: string): string {
+/** `root/relativePath` after checking the name part by part and proving the result stays inside `root` (see assertInside). */
+export function resolveInside(root: string, relativePath: unknown, what: string, realRoot = root): string {
   const parts = checkRelativePath(relativePath, what);
-  return assertInside(root, join(root, ...parts), what);
+  return assertInside(root, join(root, ...parts), what, realRoot);
 }

@@ -4,6 +4,7 @@
  * the Hub's special refs `refs/pr/N` and `refs/convert/NAME`, which HfFileSystem also accepts unencoded.
  */
 import { UserError } from '../core/errors.js';
+import { checkRevision } from '../core/untrusted-names.js';
 
 export const HUB_DATASET_SCHEME = 'hf://datasets/';
 
@@ -44,6 +45,7 @@ export function parseHubDatasetUri(uri: string): HubDatasetUri {
       throw bad(`revision '${segment}' is not valid percent-encoding`);
     }
     if (!revision) throw bad('the revision after @ is empty');
+    checkRevision(revision, uri);
   }
   const subdir = path.replace(/^\/+|\/+$/g, '');
   if (subdir.split('/').some((part) => part === '..' || part === '.') || subdir.includes('//')) throw bad(`folder '${subdir}' is not a plain relative path`);

@@ -18,6 +18,8 @@ import { hubEndpoint, hubReadToken } from './hub-endpoint.js';
 import { hubErrorLine, networkReason } from './hub-error-line.js';
 import { listRemoteFiles, type HubConnection } from './remote-listing.js';
 import { retryingFetch, type RetryPolicy } from './retrying-fetch.js';
+import { timedFetch } from './hub-timeouts.js';
+import { checkCommitSha, checkRelativePath, resolveInside } from '../core/untrusted-names.js';
 
 export interface ResolvedHubDataset extends HubDatasetUri {
   /** The SUBDIR of the cached snapshot: every file of it is present and hash-checked. */
@@ -70,16 +72,31 @@ function readListing(repoDir: string, commit: string, subdir: string): SnapshotL
   if (!existsSync(path)) return null;
   try {
     const listing = parseGuardedJson(readFileSync(path, 'utf8')) as SnapshotListing;
-    return listing.commit === commit && listing.subdir === subdir && Array.isArray(listing.files) ? listing : null;
+    if (listing.commit !== commit || listing.subdir !== subdir || !Array.isArray(listing.files)) return null;
+    // The record is read back by later runs: it is held to the same rules as the Hub's own listing.
+    for (const file of listing.files) checkListedFile(file, `${path}`);
+    return listing;
   } catch {
     return null; // A damaged record only costs a new listing from the Hub.
   }
 }
 
-/** Every listed file is in the snapshot (its link resolves to a blob) with the listed size. */
+const OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+/** A listed file names a place in the cache and a blob: a plain relative path, a whole size, a content hash. */
+function checkListedFile(file: ListedFile, where: string): void {
+  checkRelativePath(file?.path, `${where}: listed file`);
+  if (!Number.isSafeInteger(file.size) || file.size < 0) throw new UserError(`${where}: listed file ${JSON.stringify(file.path)} has size ${JSON.stringify(file.size)}`);
+  if (typeof file.oid !== 'string' || !OID.test(file.oid)) throw new UserError(`${where}: listed file ${JSON.stringify(file.path)} has hash ${JSON.stringify(file.oid)}, not a sha256 or git sha1`);
+}
+
+/** Every listed file is in the snapshot (its link resolves to the listed blob) with the listed size. */
 function snapshotComplete(repoDir: string, listing: SnapshotListing): boolean {
   const snapshot = join(repoDir, 'snapshots', listing.commit);
-  return listing.files.every((f) => existsSync(join(snapshot, f.path)) && statSync(join(snapshot, f.path)).size === f.size);
+  return listing.files.every((f) => {
+    const place = resolveInside(snapshot, f.path, `${repoDir}: cached file`, repoDir);
+    return existsSync(place) && statSync(place).size === f.size && existsSync(join(repoDir, 'blobs', f.oid));
+  });
 }
 
 function refuseMoved(uri: HubDatasetUri, commit: string, expected: string | undefined): void {
@@ -120,14 +137,15 @@ export async function resolveHubDataset(text: string, options: ResolveHubDataset
   const hub: HubConnection = {
     hubUrl: endpoint,
     accessToken: options.token ?? hubReadToken(),
-    fetch: retryingFetch({ retryNetworkErrors: false, log: options.log, ...options.retry }),
+    fetch: retryingFetch({ retryNetworkErrors: false, log: options.log, ...options.retry }, timedFetch()),
   };
   const context = { endpoint, repo: uri.repo, revision: uri.revision, action: 'reading' };
   let listing: SnapshotListing;
   try {
     const info = (await datasetInfo({ ...hub, name: uri.repo, revision: uri.revision, additionalFields: ['sha'] })) as { sha?: string };
-    if (!info.sha || !COMMIT_SHA.test(info.sha)) throw new UserError(`${name}: ${endpoint} named no commit for '${uri.revision}'; is it a Hugging Face Hub?`);
-    const commit = info.sha;
+    if (!info.sha) throw new UserError(`${name}: ${endpoint} named no commit for '${uri.revision}'; is it a Hugging Face Hub?`);
+    const commit = checkCommitSha(info.sha, `${name}: the commit ${endpoint} named for '${uri.revision}'`);
+    if (COMMIT_SHA.test(uri.revision) && commit !== uri.revision) throw new UserError(`${name}: asked for commit ${uri.revision}, ${endpoint} answered for ${commit}`);
     refuseMoved(uri, commit, options.expectedCommit);
     const before = readRef(repoDir, uri.revision);
     if (before && before !== commit && !COMMIT_SHA.test(uri.revision)) options.log?.(`${name}: '${uri.revision}' moved from ${before} to ${commit} since it was last read; reading ${commit}`);
@@ -149,10 +167,11 @@ export async function resolveHubDataset(text: string, options: ResolveHubDataset
   }
 
   const snapshot = join(repoDir, 'snapshots', listing.commit);
-  const missing = listing.files.filter((f) => !existsSync(join(snapshot, f.path)) || !existsSync(join(repoDir, 'blobs', f.oid)));
+  const missing = listing.files.filter((f) => !existsSync(resolveInside(snapshot, f.path, name, repoDir)) || !existsSync(join(repoDir, 'blobs', f.oid)));
   if (missing.length > 0) {
     options.log?.(`${name}: downloading ${missing.length} of ${listing.files.length} files at commit ${listing.commit}`);
-    await downloadSnapshot({ repo: uri.repo, type: 'dataset', revision: listing.commit, files: missing.map((f) => f.path) }, { endpoint, cacheRoot: root, token: hub.accessToken, log: options.log });
+    const expectedOids = Object.fromEntries(missing.map((f) => [f.path, f.oid]));
+    await downloadSnapshot({ repo: uri.repo, type: 'dataset', revision: listing.commit, files: missing.map((f) => f.path), expectedOids }, { endpoint, cacheRoot: root, token: hub.accessToken, log: options.log });
     // The downloader checked each file against the hash the server announced; that hash must be the listed one.
     const wrong = missing.find((f) => !existsSync(join(repoDir, 'blobs', f.oid)));
     if (wrong) throw new UserError(`${name}: ${wrong.path} was served with a different hash than the listing of commit ${listing.commit} gives (${wrong.oid})`);
@@ -165,6 +184,7 @@ export async function resolveHubDataset(text: string, options: ResolveHubDataset
 
 async function listRemote(hub: HubConnection, uri: HubDatasetUri, commit: string): Promise<SnapshotListing> {
   const files = (await listRemoteFiles(hub, uri.repo, commit, uri.subdir)).map(({ path, size, oid }) => ({ path, size, oid }));
+  for (const file of files) checkListedFile(file, `${formatHubDatasetUri(uri)}: the Hub's listing of commit ${commit}`);
   if (files.length === 0) throw new UserError(`${formatHubDatasetUri(uri)}: no files${uri.subdir ? ` under '${uri.subdir}'` : ''} at commit ${commit}`);
   return { commit, subdir: uri.subdir, files };
 }

@@ -10,13 +10,23 @@
  *
  * Downloads respect $HF_ENDPOINT, resume partial files with HTTP Range, verify the hash the server
  * announces (X-Linked-Etag / ETag) and move the blob into place atomically. HF_HUB_OFFLINE=1 forbids them.
+ *
+ * Everything the Hub says is data, never a path (src/core/untrusted-names.ts): the commit must be 40 hex digits,
+ * the ETag a content hash or a plain token, file names plain relative paths, and every place written or linked is
+ * proven inside the cache root. A body is capped at its announced size, and a blob is linked into snapshots/
+ * only once its size and hash match what was announced and, where a listing gave one, the listed hash: wrong
+ * bytes are deleted, never left where huggingface_hub (which shares the cache) would read them. Every request
+ * is bounded in time (src/hub/hub-timeouts.ts).
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, openSync, closeSync, writeSync, ftruncateSync, copyFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { hubContentHashes } from './content-hash.js';
 import { UserError, errorMessage } from '../core/errors.js';
+import { COMMIT_SHA, assertInside, checkCommitSha, checkRelativePath, checkRevision, resolveInside } from '../core/untrusted-names.js';
 import { hubEndpoint } from './hub-endpoint.js';
+import { downloadIdleTimeoutMs, metadataTimeoutMs, timeoutLine } from './hub-timeouts.js';
 
 export type HubRepoType = 'model' | 'dataset';
 
@@ -29,6 +39,11 @@ export interface HubFiles {
   revision: string;
   /** Paths inside the repository. */
   files: readonly string[];
+  /**
+   * The hash a listing gave for each file (sha256 for LFS, git blob sha1 otherwise), checked before the file is
+   * linked into the snapshot, so that a server answering a listing and a download differently poisons nothing.
+   */
+  expectedOids?: Readonly<Record<string, string>>;
 }
 
 export interface DownloadOptions {
@@ -45,7 +60,7 @@ export interface DownloadOptions {
   fallbackHint?: string;
 }
 
-export const COMMIT_SHA = /^[0-9a-f]{40}$/;
+export { COMMIT_SHA };
 const COMMIT = COMMIT_SHA;
 const SHA256 = /^[0-9a-f]{64}$/;
 const REPO = /^[\w.-]+\/[\w.-]+$/;
@@ -68,9 +83,7 @@ export function hubResolveUrl(endpoint: string, spec: Pick<HubFiles, 'repo' | 't
 }
 
 export function checkFileName(file: string): void {
-  if (file.startsWith('/') || file.split('/').some((part) => part === '..' || part === '')) {
-    throw new UserError(`hub file name '${file}' is not a plain relative path`);
-  }
+  checkRelativePath(file, 'hub file name');
 }
 
 /** The snapshot directory holding every requested file, or null when the cache lacks any of them. */
@@ -79,7 +92,7 @@ export function findCachedSnapshot(spec: HubFiles, cacheRoot = hubCacheRoot()): 
   const commit = COMMIT.test(spec.revision) ? spec.revision : readRef(dir, spec.revision);
   if (!commit) return null;
   const snapshot = join(dir, 'snapshots', commit);
-  return spec.files.every((f) => existsSync(join(snapshot, f))) ? snapshot : null;
+  return spec.files.every((f) => existsSync(resolveInside(snapshot, f, `${spec.repo}: cached file`, dir))) ? snapshot : null;
 }
 
 interface RemoteHead {
@@ -101,8 +114,9 @@ async function headRemote(url: string, spec: HubFiles, file: string, hint: strin
   for (let hop = 0; hop < 5; hop++) {
     let response: Response;
     try {
-      response = await fetch(target, { method: 'HEAD', redirect: 'manual', headers: authHeaders(token) });
+      response = await fetch(target, { method: 'HEAD', redirect: 'manual', headers: authHeaders(token), signal: AbortSignal.timeout(metadataTimeoutMs()) });
     } catch (error) {
+      if ((error as Error).name === 'TimeoutError') throw new UserError(`${spec.repo}/${file}: ${timeoutLine(target, 'metadata')}${hint}`);
       throw new UserError(`${spec.repo}/${file}: cannot reach ${target} (${errorMessage(error)}); set HF_ENDPOINT${hint}`);
     }
     const location = response.headers.get('location');
@@ -120,9 +134,15 @@ async function headRemote(url: string, spec: HubFiles, file: string, hint: strin
     const etag = normaliseEtag(response.headers.get('x-linked-etag')) ?? normaliseEtag(response.headers.get('etag'));
     const commit = response.headers.get('x-repo-commit') ?? (COMMIT.test(spec.revision) ? spec.revision : null);
     if (!etag || !commit) throw new UserError(`${spec.repo}/${file}: the server sent no ETag or X-Repo-Commit; is ${url} a Hugging Face hub?`);
-    if (!/^[\w.-]+$/.test(etag)) throw new UserError(`${spec.repo}/${file}: unusable ETag '${etag}'`);
-    const size = response.headers.get('x-linked-size') ?? response.headers.get('content-length');
-    return { etag, commit, size: size ? Number(size) : null };
+    // The ETag names a blob file and the commit a snapshot folder: neither may be anything but a plain token.
+    if (!/^[\w-][\w.-]{0,127}$/.test(etag) || etag.includes('..')) throw new UserError(`${spec.repo}/${file}: unusable ETag ${JSON.stringify(etag)}`);
+    checkCommitSha(commit, `${spec.repo}/${file}: X-Repo-Commit from ${target}`);
+    if (COMMIT.test(spec.revision) && commit !== spec.revision) {
+      throw new UserError(`${spec.repo}/${file}: asked for commit ${spec.revision}, the server answered for ${commit}`);
+    }
+    const sizeText = response.headers.get('x-linked-size') ?? response.headers.get('content-length');
+    const size = sizeText && /^\d{1,15}$/.test(sizeText.trim()) ? Number(sizeText) : null;
+    return { etag, commit, size };
   }
   throw new UserError(`${spec.repo}/${file}: too many redirects from ${url}`);
 }
@@ -130,54 +150,99 @@ async function headRemote(url: string, spec: HubFiles, file: string, hint: strin
 /** GETs `url` into `partial`, resuming from its current length; returns when the body is complete. */
 async function fetchResuming(url: string, partial: string, expectedSize: number | null, label: string, attempts: number, token: string | undefined, log?: (m: string) => void): Promise<void> {
   let lastError: unknown = null;
+  const idleMs = downloadIdleTimeoutMs();
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const have = existsSync(partial) ? statSync(partial).size : 0;
     if (expectedSize !== null && have === expectedSize) return;
-    const headers: Record<string, string> = { ...authHeaders(token), ...(have > 0 ? { Range: `bytes=${have}-` } : {}) };
+    if (expectedSize !== null && have > expectedSize) ftruncateSync(openSync(partial, 'r+'), 0);
+    const headers: Record<string, string> = { ...authHeaders(token), ...(have > 0 && (expectedSize === null || have < expectedSize) ? { Range: `bytes=${have}-` } : {}) };
     const fd = openSync(partial, 'a');
+    // One controller for the connection, the headers and every pause between body chunks.
+    const controller = new AbortController();
+    let idle: NodeJS.Timeout = setTimeout(() => controller.abort(new Error('idle')), idleMs);
+    const stillAlive = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => controller.abort(new Error('idle')), idleMs);
+    };
     try {
-      const response = await fetch(url, { headers, redirect: 'follow' });
+      const response = await fetch(url, { headers, redirect: 'follow', signal: controller.signal });
+      stillAlive();
       if (response.status === 416) {
         // Our partial file is longer than the remote one: start over.
         ftruncateSync(fd, 0);
         continue;
       }
       if (!response.ok || !response.body) throw new UserError(`${label}: GET answered HTTP ${response.status}`);
+      let written = have;
       if (have > 0 && response.status !== 206) {
         ftruncateSync(fd, 0); // The server ignored Range and sends everything.
+        written = 0;
         log?.(`${label}: server does not resume; restarting`);
       } else if (have > 0) {
         log?.(`${label}: resuming at byte ${have}`);
       }
-      for await (const chunk of response.body) writeSync(fd, chunk as Uint8Array);
+      for await (const chunk of response.body) {
+        stillAlive();
+        const bytes = chunk as Uint8Array;
+        // A body longer than announced is cut at the announced size: it can never fill the disk.
+        if (expectedSize !== null && written + bytes.length > expectedSize) {
+          controller.abort(new Error('oversized'));
+          ftruncateSync(fd, 0);
+          throw new UserError(`${label}: the server sent more than the ${expectedSize} bytes it announced; the download was stopped and deleted`);
+        }
+        writeSync(fd, bytes);
+        written += bytes.length;
+      }
       const size = statSync(partial).size;
       if (expectedSize === null || size === expectedSize) return;
       lastError = new Error(`got ${size} of ${expectedSize} bytes`);
     } catch (error) {
       if (error instanceof UserError) throw error;
+      if (controller.signal.aborted && (controller.signal.reason as Error)?.message === 'idle') {
+        lastError = new Error(`no data for ${idleMs / 1000} s`);
+        log?.(`${label}: ${timeoutLine(url, 'download')}; attempt ${attempt} of ${attempts}`);
+        continue;
+      }
       lastError = error;
       log?.(`${label}: transfer interrupted (${errorMessage(error)}); attempt ${attempt} of ${attempts}`);
     } finally {
+      clearTimeout(idle);
       closeSync(fd);
     }
   }
   throw new UserError(`${label}: download failed after ${attempts} attempts (${errorMessage(lastError)}); rerun to resume`);
 }
 
-/** refs/<revision> holds the commit a branch or tag pointed at when last resolved, as huggingface_hub records it. */
+/**
+ * refs/<revision> holds the commit a branch or tag pointed at when last resolved, as huggingface_hub records it
+ * (a revision with slashes is a path under refs/, as there). The revision passes git's ref rules first, so it can
+ * name nothing outside refs/.
+ */
 export function writeRef(repoDir: string, revision: string, commit: string): void {
-  checkFileName(revision);
-  mkdirSync(join(repoDir, 'refs', dirname(revision)), { recursive: true });
-  writeFileSync(join(repoDir, 'refs', revision), commit);
+  const ref = refPath(repoDir, revision);
+  checkCommitSha(commit, `${repoDir}: commit for '${revision}'`);
+  mkdirSync(dirname(ref), { recursive: true });
+  assertInside(repoDir, ref, `refs/${revision}`);
+  writeFileSync(ref, commit);
 }
 
+function refPath(repoDir: string, revision: string): string {
+  checkRevision(revision, `${repoDir}: revision`);
+  return resolveInside(join(repoDir, 'refs'), revision, `${repoDir}: revision`);
+}
+
+/** The recorded commit, or null when none is recorded or the record is not a commit id (never its content). */
 export function readRef(repoDir: string, revision: string): string | null {
-  const ref = join(repoDir, 'refs', revision);
-  return existsSync(ref) ? readFileSync(ref, 'utf8').trim() : null;
+  const ref = refPath(repoDir, revision);
+  if (!existsSync(ref) || !statSync(ref).isFile() || statSync(ref).size > 64) return null;
+  const commit = readFileSync(ref, 'utf8').trim();
+  return COMMIT.test(commit) ? commit : null;
 }
 
-function linkIntoSnapshot(blob: string, target: string): void {
+function linkIntoSnapshot(root: string, blob: string, target: string): void {
+  assertInside(root, blob, 'blob');
   mkdirSync(dirname(target), { recursive: true });
+  assertInside(root, target, 'snapshot file');
   rmSync(target, { force: true });
   try {
     symlinkSync(relative(dirname(target), blob), target);
@@ -196,33 +261,44 @@ export async function downloadSnapshot(spec: HubFiles, options: DownloadOptions 
   const endpoint = options.endpoint ?? hubEndpoint();
   const dir = hubRepoDir(root, spec.repo, spec.type);
   let snapshot: string | null = null;
+  if (!COMMIT.test(spec.revision)) checkRevision(spec.revision, `${spec.repo}: revision`);
   for (const file of spec.files) {
     checkFileName(file);
     const label = `${spec.repo}/${file}`;
     const url = hubResolveUrl(endpoint, spec, file);
     const remote = await headRemote(url, spec, file, hint, options.token);
     snapshot = join(dir, 'snapshots', remote.commit);
-    const blob = join(dir, 'blobs', remote.etag);
+    const listed = spec.expectedOids?.[file];
+    if (listed !== undefined && listed !== remote.etag) {
+      throw new UserError(`${label}: the Hub announces hash ${remote.etag}, but the listing of commit ${remote.commit} gives ${listed}; nothing was downloaded`);
+    }
+    const blob = assertInside(root, join(dir, 'blobs', remote.etag), label);
     if (!existsSync(blob)) {
       mkdirSync(dirname(blob), { recursive: true });
-      const partial = `${blob}.incomplete`;
+      // A name of this process's own: a second run or another tool never appends to it, and it never outlives a failure.
+      const partial = `${blob}.${process.pid}.${randomBytes(4).toString('hex')}.incomplete`;
       options.log?.(`downloading ${label}${remote.size ? ` (${(remote.size / 1024 ** 2).toFixed(1)} MiB)` : ''}`);
-      await fetchResuming(url, partial, remote.size, label, options.maxAttempts ?? 5, options.token, options.log);
-      const isSha256 = SHA256.test(remote.etag);
-      const isGitSha1 = COMMIT.test(remote.etag);
-      if (isSha256 || isGitSha1) {
-        const hashes = await hubContentHashes(partial);
-        const actual = isSha256 ? hashes.sha256 : hashes.gitSha1;
-        if (actual !== remote.etag) {
-          rmSync(partial, { force: true });
-          throw new UserError(`${label}: downloaded bytes have ${isSha256 ? 'sha256' : 'git sha1'} ${actual}, but the hub announced ${remote.etag}; the partial file was deleted, rerun to retry`);
+      try {
+        await fetchResuming(url, partial, remote.size, label, options.maxAttempts ?? 5, options.token, options.log);
+        const isSha256 = SHA256.test(remote.etag);
+        const isGitSha1 = COMMIT.test(remote.etag);
+        if (isSha256 || isGitSha1) {
+          const hashes = await hubContentHashes(partial);
+          const actual = isSha256 ? hashes.sha256 : hashes.gitSha1;
+          if (actual !== remote.etag) {
+            throw new UserError(`${label}: downloaded bytes have ${isSha256 ? 'sha256' : 'git sha1'} ${actual}, but the hub announced ${remote.etag}; the bytes were deleted and nothing was linked, rerun to retry`);
+          }
+        } else if (listed !== undefined) {
+          throw new UserError(`${label}: the server's ETag is not a content hash, so the listed hash ${listed} cannot be checked; refused`);
+        } else {
+          options.log?.(`${label}: the server's ETag is not a content hash; integrity not verified`);
         }
-      } else {
-        options.log?.(`${label}: the server's ETag is not a content hash; integrity not verified`);
+        renameSync(partial, blob); // Same directory, so atomic: a blob either is complete or absent.
+      } finally {
+        rmSync(partial, { force: true });
       }
-      renameSync(partial, blob); // Same directory, so atomic: a blob either is complete or absent.
     }
-    linkIntoSnapshot(blob, join(snapshot, file));
+    linkIntoSnapshot(root, blob, resolveInside(snapshot, file, label, dir));
     if (!COMMIT.test(spec.revision)) writeRef(dir, spec.revision, remote.commit);
   }
   if (!snapshot) throw new UserError(`${spec.repo}: no files requested`);
