@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { DecodeOptions } from './decode-image.js';
 import { type DatasetChoice, type DatasetColumns, labelOf, numberedClassNames } from './hf-dataset-columns.js';
@@ -71,6 +71,7 @@ export function assembleDatasetSource(spec: DatasetSourceSpec): ImageSource {
     items,
     positions,
     readBlock: (block) => spec.readImageBlock(blockFiles[block].file, blockFiles[block].block),
+    imageRootOf: (block) => dirname(spec.files[blockFiles[block].file].path),
     decode: spec.decode,
   });
 }

@@ -150,19 +150,22 @@ test('a save_to_disk folder with a wrong --split is refused; its state.json cann
   await t.throwsAsync(openHfArrowDataset(crafted), { instanceOf: UserError, message: /is not a plain name inside .*crafted; refusing to follow it$/ });
 });
 
-test('path-only images load from an absolute path; an integer Value label column gets numbered class names', async (t) => {
+test('path-only images load only from inside the dataset folder, never from an absolute path; an integer Value label column gets numbered class names', async (t) => {
+  // A private file of the user's, outside the dataset: a crafted row must not turn its pixels into a release's.
   const file = join(root, 'outside.png');
   writeFileSync(file, await png(70));
   const dir = join(root, 'paths');
-  const cells = [{ bytes: null, path: file }, { bytes: null, path: 'relative.png' }];
+  const cells = [{ bytes: null, path: file }, { bytes: null, path: 'relative.png' }, { bytes: null, path: '../outside.png' }];
   writeSaveToDisk(dir, [
     { name: 'image', feature: { _type: 'Image' }, values: cells },
-    { name: 'y', feature: { dtype: 'int64', _type: 'Value' }, values: [2n, 0n] },
+    { name: 'y', feature: { dtype: 'int64', _type: 'Value' }, values: [2n, 0n, 1n] },
   ]);
+  writeFileSync(join(dir, 'relative.png'), await png(30));
   const source = await openHfArrowDataset(dir, { labelColumn: 'y' });
   t.deepEqual(source.classNames, ['0', '1', '2']);
-  t.deepEqual(source.items.map((i) => i.label), [2, 0]);
-  t.is(Math.round((await source.load(source.items[0], pre)).pixels[0] * 255), 70);
-  await t.throwsAsync(source.load(source.items[1], pre), { instanceOf: ItemError, message: /#1: the image has no bytes, only the relative path 'relative\.png'$/ });
+  t.deepEqual(source.items.map((i) => i.label), [2, 0, 1]);
+  await t.throwsAsync(source.load(source.items[0], pre), { instanceOf: ItemError, message: /#0: the image has no bytes, and its path ".*outside\.png" is not inside the dataset folder .*paths; refused$/ });
+  t.is(Math.round((await source.load(source.items[1], pre)).pixels[0] * 255), 30);
+  await t.throwsAsync(source.load(source.items[2], pre), { instanceOf: ItemError, message: /#2: the image has no bytes, and its path "\.\.\/outside\.png" is not inside/ });
   t.deepEqual((await openHfArrowDataset(dir)).classNames, [], 'without --label-column an integer Value is not taken for labels');
 });
