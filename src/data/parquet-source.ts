@@ -142,8 +142,33 @@ async function openParquetFile(path: string): Promise<ParquetFile> {
   }
 }
 
-function arrowSchemaOf(file: ParquetFile): Schema {
-  return tableFromIPC(file.schema().intoIPCStream()).schema;
+function arrowSchemaOf(file: ParquetFile, path: string): Schema {
+  try {
+    return tableFromIPC(file.schema().intoIPCStream()).schema;
+  } catch (error) {
+    throw new UserError(`${path}: not a readable Parquet file (its schema: ${errorMessage(error)})`);
+  }
+}
+
+/**
+ * The rows of each row group, as the footer claims them, bounded by the bytes present before anything is sized by
+ * them: every row of an image dataset holds at least one byte of its image (bytes or path) in the file, so a
+ * footer claiming more rows than the file has bytes is crafted or damaged (a 7 KB file claiming 3·10⁹ rows would
+ * otherwise size arrays of 3·10⁹ labels).
+ */
+function rowGroupSizes(file: ParquetFile, path: string): number[] {
+  let sizes: number[];
+  try {
+    sizes = file.metadata().rowGroups().map((group) => group.numRows());
+  } catch (error) {
+    throw new UserError(`${path}: not a readable Parquet file (its footer: ${errorMessage(error)})`);
+  }
+  const bytes = statSync(path).size;
+  const total = sizes.reduce((sum, rows) => sum + rows, 0);
+  if (sizes.some((rows) => !Number.isSafeInteger(rows) || rows < 0) || total > bytes) {
+    throw new UserError(`${path}: its footer claims ${total} rows in ${bytes} bytes; not a readable Parquet file (crafted or damaged)`);
+  }
+  return sizes;
 }
 
 export async function openParquetDataset(location: string, choice: DatasetChoice = {}, decode: DecodeOptions = {}): Promise<ImageSource> {
@@ -156,12 +181,12 @@ export async function openParquetDataset(location: string, choice: DatasetChoice
   for (const path of paths) {
     const handle = await openParquetFile(path);
     handles.push(handle);
-    const schema = arrowSchemaOf(handle);
+    const schema = arrowSchemaOf(handle, path);
     columns ??= chooseDatasetColumns(schema, featuresFromSchemaMetadata(schema.metadata, path), choice, path);
     for (const name of [columns.image, columns.label]) {
       if (name !== null && schema.fields.every((field) => field.name !== name)) throw new UserError(`${path}: has no column '${name}' (${paths[0]} has)`);
     }
-    const groupRows = handle.metadata().rowGroups().map((group) => group.numRows());
+    const groupRows = rowGroupSizes(handle, path);
     const labels = columns.label === null ? null : await readColumn(handle, path, columns.label);
     let start = 0;
     const blockLabels = groupRows.map((rows) => {
