@@ -6,8 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import type { FileDigest } from './digest.js';
-import { sha256Hex } from './digest.js';
+import { sha256Hex, type FileDigest } from './digest.js';
 
 export interface HashedRead {
   /** The file's bytes in order, each chunk hashed as it is handed out. Iterate it once. */
