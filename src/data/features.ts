@@ -2,6 +2,12 @@
  * Features of a whole image source under one encoder, cached on disk so that detectors and attacks reuse
  * them. The cache key is everything that changes the numbers: encoder id and weights sha256, feature kind,
  * preprocessing, and the source's fingerprint. Cached files live in advoodCacheDir('features').
+ *
+ * A source that knows the sha256 of its items' bytes in advance (a verified release: its fingerprint is made
+ * of those bytes' digests) binds the key to them both ways: a fill refuses features decoded from other bytes,
+ * and a hit is served only when every row it holds was decoded from the expected bytes (the file records the
+ * sha256 of the bytes each row was decoded from), so neither a swap before reading nor a file filled from one
+ * can stand for the verified content.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -57,7 +63,7 @@ export function featureCachePath(provenance: FeatureProvenance): string {
 }
 
 /** A cache file, or null (reported) when it fails its content digest or does not hold what its key promises. */
-function readCachedFeatures(path: string, provenance: FeatureProvenance, progress: FeatureProgress | undefined): FeatureFile | null {
+function readCachedFeatures(path: string, provenance: FeatureProvenance, source: ImageSource, progress: FeatureProgress | undefined): FeatureFile | null {
   let file: FeatureFile;
   try {
     file = readFeatureFile(path);
@@ -67,6 +73,11 @@ function readCachedFeatures(path: string, provenance: FeatureProvenance, progres
   }
   if (featureCacheKey(file.provenance) !== featureCacheKey(provenance)) {
     progress?.onCacheRejected?.(path, 'holds features of another encoder, source or preprocessing than its name says');
+    return null;
+  }
+  const other = source.expectedSha256 ? file.ids.findIndex((id, i) => source.expectedSha256!(id) !== file.sourceSha256[i]) : -1;
+  if (other >= 0) {
+    progress?.onCacheRejected?.(path, `row ${JSON.stringify(file.ids[other])} was decoded from bytes with sha256 ${file.sourceSha256[other]!.slice(0, 12)}…, not the bytes of this source`);
     return null;
   }
   return file;
@@ -98,7 +109,7 @@ export async function computeFeatures(encoder: Encoder, source: ImageSource, opt
   const onError = options.onError ?? 'skip';
   const total = source.items.length;
 
-  const cached = cachePath && existsSync(cachePath) ? readCachedFeatures(cachePath, provenance, options.progress) : null;
+  const cached = cachePath && existsSync(cachePath) ? readCachedFeatures(cachePath, provenance, source, options.progress) : null;
   if (cachePath && cached) {
     const set = cached;
     const failures = failuresFromFile(source, set);
@@ -127,6 +138,12 @@ export async function computeFeatures(encoder: Encoder, source: ImageSource, opt
       failures.push(failure);
       options.progress?.onFailure?.(failure);
     }
+    batch.items.forEach((item, i) => {
+      const expected = source.expectedSha256?.(item.id);
+      if (expected !== undefined && batch.sourceSha256[i] !== expected) {
+        throw new UserError(`${item.origin}: changed since it was verified (decoded from bytes with sha256 ${batch.sourceSha256[i]!.slice(0, 12)}…, verified ${expected.slice(0, 12)}…); not caching or using its features`);
+      }
+    });
     const count = batch.items.length;
     if (count > 0) {
       const features = tf.tidy(() => encoder.encodeImage(tf.tensor4d(batch.pixels, [count, size, size, 3]), kind));

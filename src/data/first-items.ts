@@ -20,5 +20,6 @@ export function firstItems(source: ImageSource, n: number | undefined, flag: str
     fingerprint: createHash('sha256').update(`${source.fingerprint}\u0000first ${n}`).digest('hex'),
     items: source.items.slice(0, n),
     load: (item, preprocess) => source.load(item, preprocess),
+    ...(source.expectedSha256 && { expectedSha256: (id: string) => source.expectedSha256!(id) }),
   };
 }

@@ -32,6 +32,11 @@ export interface ImageSource {
   readonly items: readonly ImageItem[];
   /** Reads and decodes one item; throws ItemError (naming item.origin) when it cannot. */
   load(item: ImageItem, preprocess: Preprocess): Promise<DecodedImage>;
+  /**
+   * The sha256 an item's bytes are known to have before they are read (a verified release's rows), or
+   * undefined. The feature cache only holds, and only serves, features of items decoded from exactly these bytes.
+   */
+  expectedSha256?(id: string): string | undefined;
 }
 
 /**

@@ -5,10 +5,16 @@
  * Releases are streams (Arrow IPC), not random-access files. Feature extraction asks for items in source
  * order, a few at a time, so one forward cursor serves it: rows read past on the way to a requested one wait
  * in a small buffer. Asking for an item behind the cursor restarts it (correct, only slower).
+ *
+ * The cursor's reads are not the verified read: the file can be swapped in between. So opening makes one full
+ * pass whose every shard is hashed as decoded and must match what verify measured (release-reader.ts), and
+ * records the sha256 of each row's image bytes from it; every load hashes the bytes it is about to decode and
+ * refuses, naming the shard, unless they are those. What gets decoded, scored and cached is what was verified.
  */
+import { sha256Hex } from '../core/digest.js';
 import { decodeImage } from '../data/decode-image.js';
 import type { DecodedImage, ImageItem, ImageSource, Preprocess } from '../data/image-source.js';
-import { ItemError } from '../core/errors.js';
+import { ItemError, UserError } from '../core/errors.js';
 import type { OpenedRelease } from './release-reader.js';
 import type { ReleaseRow } from './release-row.js';
 import type { VerifyOptions } from './release-verify.js';
@@ -39,27 +45,42 @@ export async function openReleaseImageSource(
   const { release, contentSha256 } = await openVerifiedRelease(dir, 'not evaluating it', verify);
   const rows: ReleaseRowInfo[] = [];
   const items: ImageItem[] = [];
-  for await (const row of release.rows()) {
-    if (column === 'cleanImage' && row.cleanImage === null) {
-      throw new ItemError(`${dir}#${row.id}`, 'this release was written without clean images (--no-clean-image); pass the clean source with --ood instead');
+  /** Per row id: the sha256 of its image bytes in the verified pass (null: the row has none), and its shard. */
+  const verifiedBytes = new Map<string, { sha256: string | null; shard: string }>();
+  for (let index = 0; index < release.shardPaths.length; index++) {
+    for await (const row of release.shardRows(index)) {
+      const bytes = row[column];
+      if (column === 'cleanImage' && bytes === null) {
+        throw new ItemError(`${dir}#${row.id}`, 'this release was written without clean images (--no-clean-image); pass the clean source with --ood instead');
+      }
+      const { image: _image, cleanImage: _clean, feature: _feature, ...info } = row;
+      rows.push(info);
+      items.push({ id: row.id, label: row.label >= 0 ? row.label : null, origin: `${dir}#${row.id}` });
+      verifiedBytes.set(row.id, { sha256: bytes && sha256Hex(bytes), shard: release.shardPaths[index]! });
     }
-    const { image: _image, cleanImage: _clean, feature: _feature, ...info } = row;
-    rows.push(info);
-    items.push({ id: row.id, label: row.label >= 0 ? row.label : null, origin: `${dir}#${row.id}` });
   }
   const cursor = new ForwardCursor(release, column);
   return {
     name,
     classNames: release.manifest.schema.classNames,
+    // Equal to the digests of the bytes the pass above decoded: it refuses any shard that hashed otherwise.
     fingerprint: `release:${contentSha256}:${column}`,
     items,
     release,
     rows,
     async load(item: ImageItem, preprocess: Preprocess): Promise<DecodedImage> {
+      const verified = verifiedBytes.get(item.id);
+      if (!verified) throw new ItemError(item.origin, 'not a row of this release');
+      if (verified.sha256 === null) throw new ItemError(item.origin, `the row has no ${column} bytes`);
       const bytes = await cursor.bytesOf(item.id);
-      if (!bytes) throw new ItemError(item.origin, `row not found in the release's shards`);
+      // Not an ItemError: skipping the row would let the rest be cached under the verified release's name.
+      if (!bytes || sha256Hex(bytes) !== verified.sha256) {
+        const what = bytes ? `has other ${column} bytes than were verified` : 'is no longer in it';
+        throw new UserError(`${verified.shard}: changed since it was verified (row ${JSON.stringify(item.id)} ${what}); not evaluating it`);
+      }
       return decodeImage(bytes, item.origin, preprocess);
     },
+    expectedSha256: (id) => verifiedBytes.get(id)?.sha256 ?? undefined,
   };
 }
 

@@ -2,17 +2,23 @@
  * Reads a release row by row (what `advood evaluate` iterates), one record batch in memory at a time.
  * Shard names come from state.json and must agree with manifest.json; names that are not plain files inside
  * the release directory are refused, so a crafted release cannot make advood read elsewhere.
+ *
+ * Every file is hashed in the read that decodes it and compared with the digest it must have: what verify
+ * measured (openVerifiedRelease passes it), else the manifest's sha256. A file swapped after verification is
+ * therefore refused, naming it, rather than read as if it were the verified one.
  */
 import { parseGuardedJson } from '../core/json-guard.js';
-import { createReadStream, readFileSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { RecordBatchReader } from 'apache-arrow';
+import { sha256Hex, type FileDigest } from '../core/digest.js';
 import { UserError } from '../core/errors.js';
+import { openHashedRead, readHashed } from '../core/hashed-read.js';
 import { type HfFeatures, parseHfFeatures } from './hf-features.js';
 import { DATASET_INFO_FILE, resolveReleaseFile, STATE_FILE } from './hf-layout.js';
 import { decodeReleaseBatch } from './release-batch-codec.js';
 import { releaseColumns } from './release-columns.js';
-import { readManifest, type ReleaseManifest } from './release-manifest.js';
+import { MANIFEST_FILE, readManifest, type ReleaseManifest } from './release-manifest.js';
 import type { ReleaseRow } from './release-row.js';
 
 export interface DatasetInfoJson {
@@ -32,11 +38,36 @@ export interface OpenedRelease {
   /** Number of rows. */
   length: number;
   rows(): AsyncIterable<ReleaseRow>;
+  /**
+   * Rows of shard `index`. The shard is hashed as it is decoded; once its stream ends, a digest other than the
+   * expected one throws (naming the shard) instead of ending the iteration, so a full pass never completes on
+   * bytes other than the verified ones. A pass stopped early has not been checked.
+   */
+  shardRows(index: number): AsyncIterable<ReleaseRow>;
 }
 
-export async function openRelease(dir: string): Promise<OpenedRelease> {
-  const { manifest } = readManifest(dir);
-  const state = readJson(join(dir, STATE_FILE)) as { _data_files?: unknown };
+/** What a release's files must hash to, by path inside the release (verify's `measured`). */
+export type ExpectedFiles = readonly ({ path: string } & FileDigest)[];
+
+/** `verified`: the digests verify measured; without it, the manifest's own sha256 of each file. */
+export async function openRelease(dir: string, verified?: ExpectedFiles): Promise<OpenedRelease> {
+  const { manifest, text } = readManifest(dir);
+  const expected = new Map((verified ?? manifest.files).map((file) => [file.path, file]));
+  const checkDigest = (path: string, read: FileDigest, name: string) => refuseOtherBytes(path, read, expected.get(name), verified !== undefined);
+  if (verified) checkDigest(join(dir, MANIFEST_FILE), { sha256: sha256Hex(text), size: Buffer.byteLength(text) }, MANIFEST_FILE);
+  const readJson = async (name: string): Promise<unknown> => {
+    const path = join(dir, name);
+    const read = await readHashed(path).catch((error: Error) => {
+      throw new UserError(`${path}: cannot read (${error.message})`);
+    });
+    checkDigest(path, read, name);
+    try {
+      return parseGuardedJson(read.bytes.toString('utf8'));
+    } catch (error) {
+      throw new UserError(`${path}: cannot read (${(error as Error).message})`);
+    }
+  };
+  const state = (await readJson(STATE_FILE)) as { _data_files?: unknown };
   if (!Array.isArray(state._data_files)) throw new UserError(`${join(dir, STATE_FILE)}: "_data_files" is not a list`);
   const stateNames = state._data_files.map((entry: unknown) => (entry as { filename?: unknown })?.filename);
   const shardPaths = stateNames.map((name, i) => resolveReleaseFile(dir, name, `${join(dir, STATE_FILE)} _data_files[${i}]`));
@@ -46,7 +77,7 @@ export async function openRelease(dir: string): Promise<OpenedRelease> {
   if (JSON.stringify(stateNames) !== JSON.stringify(manifestNames)) {
     throw new UserError(`${dir}: state.json lists shards ${JSON.stringify(stateNames)} but manifest.json lists ${JSON.stringify(manifestNames)}`);
   }
-  const rawInfo = readJson(join(dir, DATASET_INFO_FILE)) as Record<string, unknown>;
+  const rawInfo = (await readJson(DATASET_INFO_FILE)) as Record<string, unknown>;
   const info: DatasetInfoJson = {
     features: parseHfFeatures(rawInfo.features, join(dir, DATASET_INFO_FILE)),
     description: String(rawInfo.description ?? ''),
@@ -55,34 +86,47 @@ export async function openRelease(dir: string): Promise<OpenedRelease> {
     homepage: String(rawInfo.homepage ?? ''),
   };
   const columns = releaseColumns(manifest.schema);
+  async function* shardRows(index: number): AsyncGenerator<ReleaseRow> {
+    const path = shardPaths[index]!;
+    const read = openHashedRead(path);
+    let finished = false;
+    try {
+      for await (const batch of await readShardBatches(path, read.chunks)) yield* decodeReleaseBatch(batch, columns);
+      finished = true;
+      checkDigest(path, await read.finish(), stateNames[index] as string);
+    } finally {
+      if (!finished) read.close();
+    }
+  }
   return {
     dir,
     manifest,
     info,
     shardPaths,
     length: manifest.counts.rows,
+    shardRows,
     async *rows() {
-      for (const path of shardPaths) {
-        for await (const batch of await readShardBatches(path)) yield* decodeReleaseBatch(batch, columns);
-      }
+      for (let index = 0; index < shardPaths.length; index++) yield* shardRows(index);
     },
   };
 }
 
-/** Record batches of one shard, streamed from disk. */
-export async function readShardBatches(path: string) {
+/** Refuses bytes other than those expected of the file at `path` (verify's measure, else the manifest's), in one line naming it. */
+function refuseOtherBytes(path: string, read: FileDigest, want: FileDigest | undefined, verified: boolean): void {
+  if (!want) throw new UserError(`${path}: the manifest records no sha256 for it, so what is read cannot be checked; not using it`);
+  if (read.sha256 === want.sha256 && read.size === want.size) return;
+  const [what, whose] = verified ? ['changed since it was verified', 'verified'] : ['does not match the manifest', 'the manifest says'];
+  throw new UserError(
+    `${path}: ${what} (read ${read.size} bytes, sha256 ${read.sha256.slice(0, 12)}…; ${whose} ${want.size} bytes, ${want.sha256.slice(0, 12)}…); not using it`,
+  );
+}
+
+/** Record batches of one shard, streamed from disk (or from `bytes`, a hashed read of it). */
+export async function readShardBatches(path: string, bytes: AsyncIterable<Uint8Array> = createReadStream(path, { highWaterMark: 1 << 20 })) {
   try {
-    const reader = await RecordBatchReader.from(createReadStream(path, { highWaterMark: 1 << 20 }));
+    const reader = await RecordBatchReader.from(bytes);
     return reader;
   } catch (error) {
     throw new UserError(`${path}: cannot be read as an Arrow IPC stream (${(error as Error).message})`);
-  }
-}
-
-function readJson(path: string): unknown {
-  try {
-    return parseGuardedJson(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new UserError(`${path}: cannot read (${(error as Error).message})`);
   }
 }

@@ -3,6 +3,9 @@
  * what the manifest says against the data), refuse it when that fails, and name its content by the digests
  * of the bytes verify actually read. A cache keyed by that name cannot be filled by a tampered copy and then
  * served for the genuine release, as a key made of the manifest's own hash could.
+ *
+ * The release returned reads against those same digests (openRelease's `verified`): a file swapped after this
+ * verification is refused when it is read, so the name can never stand for bytes it was not measured from.
  */
 import { UserError } from '../core/errors.js';
 import { sha256Hex } from '../core/digest.js';
@@ -27,5 +30,5 @@ export async function openVerifiedRelease(dir: string, use = 'not using it', opt
   const report = await verifyRelease(dir, options);
   refuseUnverified(dir, report, use);
   const contentSha256 = sha256Hex(report.measured.map((f) => `${f.path}\t${f.size}\t${f.sha256}`).join('\n'));
-  return { release: await openRelease(dir), contentSha256 };
+  return { release: await openRelease(dir, report.measured), contentSha256 };
 }

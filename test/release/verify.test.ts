@@ -97,7 +97,14 @@ test('path traversal in state.json or manifest.json is refused by the reader and
   const viaState = copy();
   const state = JSON.parse(readFileSync(join(viaState, 'state.json'), 'utf8'));
   state._data_files[0].filename = '../pristine/data-00000-of-00001.arrow';
-  writeFileSync(join(viaState, 'state.json'), JSON.stringify(state, null, 2));
+  const stateText = JSON.stringify(state, null, 2);
+  writeFileSync(join(viaState, 'state.json'), stateText);
+  // Resealed with the edited state.json's digest, so the reader's own name check is what refuses it.
+  tamperManifest(viaState, (m) => {
+    const entry = m.files.find((f) => f.path === 'state.json')!;
+    entry.sha256 = createHash('sha256').update(stateText).digest('hex');
+    entry.size = Buffer.byteLength(stateText);
+  });
   await t.throwsAsync(openRelease(viaState), { message: /not a plain file name inside the release; refusing/ });
 
   const viaManifest = copy();
