@@ -24,17 +24,20 @@ export function unitVector(v: Float32Array): Float32Array {
 export function classPrototypes(set: FeatureSet): ClassPrototypes {
   const classes = set.classNames.length;
   if (classes === 0) throw new UserError(`ID features of '${set.ids[0] ?? 'an empty source'}…' have no class labels; prototypes need a labelled ID source`);
-  const sums = Array.from({ length: classes }, () => new Float64Array(set.dim));
-  const counts = new Int32Array(classes);
+  // Sums only for the classes that have rows: a ClassLabel may name far more classes than the source holds
+  // images of, and a dense [classes, dim] table would be sized by the metadata rather than by the data.
+  const sums = new Map<number, { sum: Float64Array; count: number }>();
   for (let row = 0; row < set.ids.length; row++) {
     const label = set.labels[row]!;
     if (label < 0) continue;
     const unit = unitVector(set.vectors.subarray(row * set.dim, (row + 1) * set.dim));
-    const sum = sums[label]!;
-    for (let d = 0; d < set.dim; d++) sum[d]! += unit[d]!;
-    counts[label]!++;
+    let entry = sums.get(label);
+    if (!entry) sums.set(label, (entry = { sum: new Float64Array(set.dim), count: 0 }));
+    for (let d = 0; d < set.dim; d++) entry.sum[d]! += unit[d]!;
+    entry.count++;
   }
-  const means = sums.map((sum, c) => (counts[c]! > 0 ? Float32Array.from(sum, (x) => x / counts[c]!) : null));
+  const means: (Float32Array | null)[] = new Array<Float32Array | null>(classes).fill(null);
+  for (const [label, { sum, count }] of sums) means[label] = Float32Array.from(sum, (x) => x / count);
   return { classNames: set.classNames, dim: set.dim, means, units: means.map((m) => (m ? unitVector(m) : null)) };
 }
 

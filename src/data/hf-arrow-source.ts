@@ -71,6 +71,9 @@ async function openDataset(dir: string, dictSplit: string | null, datasetName: s
   }
   if (!Array.isArray(state._data_files) || state._data_files.length === 0) throw new UserError(`${statePath}: "_data_files" is not a list of files`);
   const paths = state._data_files.map((entry: unknown, i) => childPath(dir, (entry as { filename?: unknown } | null)?.filename, `${statePath} _data_files[${i}]`));
+  paths.forEach((path, i) => {
+    if (!existsSync(path)) throw new UserError(`${statePath}: _data_files[${i}] lists ${basename(path)}, which is not in ${dir}`);
+  });
   const info = existsSync(join(dir, DATASET_INFO_FILE)) ? readJsonObject(join(dir, DATASET_INFO_FILE)) : {};
   const infoFeatures = typeof info.features === 'object' && info.features !== null ? (info.features as Record<string, Record<string, unknown>>) : null;
 

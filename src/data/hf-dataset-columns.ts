@@ -130,6 +130,14 @@ function classLabelNames(feature: FeatureJson, where: string, column: string): s
 }
 
 /**
+ * The most classes an integer label column without a ClassLabel may number (labels 0…MAX-1). Its names are made
+ * as '0'…'max', so a crafted label (2,147,483,647) would otherwise size an allocation no file's bytes justify;
+ * 100,000 is over four times ImageNet-21k's 21,843 classes. A dataset with more classes declares a ClassLabel,
+ * whose names are bounded by the bytes of its metadata.
+ */
+export const MAX_NUMBERED_CLASSES = 100_000;
+
+/**
  * Class index of one label cell: ClassLabel's -1 (and null) mean "no label"; any other value must name a class.
  * `classCount` is null for an integer column, whose names are made from the largest label afterwards.
  */
@@ -139,6 +147,11 @@ export function labelOf(value: unknown, classCount: number | null, origin: strin
   if (label === -1) return null;
   if (!Number.isInteger(label) || label < 0 || (classCount !== null && label >= classCount)) {
     throw new UserError(`${origin}: label ${String(value)} in column '${column}' is not a class index${classCount === null ? '' : ` (0…${classCount - 1})`}`);
+  }
+  if (classCount === null && label >= MAX_NUMBERED_CLASSES) {
+    throw new UserError(
+      `${origin}: label ${String(value)} in column '${column}' is beyond the ${MAX_NUMBERED_CLASSES.toLocaleString('en-US')} classes an integer column may number; declare the column a ClassLabel with its names`,
+    );
   }
   return label;
 }

@@ -5,16 +5,17 @@
  * `train/….parquet`); files that name no split are `train`, as `datasets` does.
  *
  * Files are opened as Blobs (fs.openAsBlob) so parquet-wasm reads the footer and then one row group's image
- * column at a time; listing reads only the label column.
+ * column at a time; listing reads only the label column. parquet-wasm runs on a worker thread
+ * (./parquet-decoder.ts), so a file that makes it trap is one line naming the file.
  */
-import { openAsBlob, readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
 import { type Schema, tableFromIPC } from 'apache-arrow';
-import { ParquetFile } from 'parquet-wasm/node';
 import { UserError, errorMessage } from '../core/errors.js';
 import type { DecodeOptions } from './decode-image.js';
 import { type DatasetChoice, type DatasetColumns, chooseDatasetColumns, featuresFromSchemaMetadata } from './hf-dataset-columns.js';
 import { type DatasetFile, assembleDatasetSource, chooseSplit } from './hf-dataset-source.js';
+import { ParquetDecoder } from './parquet-decoder.js';
 import type { ImageSource } from './image-source.js';
 import { imageCells } from './row-block-source.js';
 
@@ -134,20 +135,20 @@ function splitFiles(location: string): Map<string, string[]> {
   return byName;
 }
 
-async function openParquetFile(path: string): Promise<ParquetFile> {
+async function readFooter(decoder: ParquetDecoder, path: string): Promise<{ schema: Schema; rowGroupRows: number[] }> {
+  let footer;
   try {
-    return await ParquetFile.fromFile(await openAsBlob(path));
+    footer = await decoder.footer(path);
   } catch (error) {
     throw new UserError(`${path}: cannot be read as Parquet (${errorMessage(error)})`);
   }
-}
-
-function arrowSchemaOf(file: ParquetFile, path: string): Schema {
+  let schema: Schema;
   try {
-    return tableFromIPC(file.schema().intoIPCStream()).schema;
+    schema = tableFromIPC(footer.schemaIpc).schema;
   } catch (error) {
     throw new UserError(`${path}: not a readable Parquet file (its schema: ${errorMessage(error)})`);
   }
+  return { schema, rowGroupRows: checkedRowGroups(footer.rowGroupRows, path) };
 }
 
 /**
@@ -156,38 +157,29 @@ function arrowSchemaOf(file: ParquetFile, path: string): Schema {
  * footer claiming more rows than the file has bytes is crafted or damaged (a 7 KB file claiming 3·10⁹ rows would
  * otherwise size arrays of 3·10⁹ labels).
  */
-function rowGroupSizes(file: ParquetFile, path: string): number[] {
-  let sizes: number[];
-  try {
-    sizes = file.metadata().rowGroups().map((group) => group.numRows());
-  } catch (error) {
-    throw new UserError(`${path}: not a readable Parquet file (its footer: ${errorMessage(error)})`);
-  }
+function checkedRowGroups(sizes: readonly number[], path: string): number[] {
   const bytes = statSync(path).size;
   const total = sizes.reduce((sum, rows) => sum + rows, 0);
   if (sizes.some((rows) => !Number.isSafeInteger(rows) || rows < 0) || total > bytes) {
     throw new UserError(`${path}: its footer claims ${total} rows in ${bytes} bytes; not a readable Parquet file (crafted or damaged)`);
   }
-  return sizes;
+  return [...sizes];
 }
 
 export async function openParquetDataset(location: string, choice: DatasetChoice = {}, decode: DecodeOptions = {}): Promise<ImageSource> {
   const bySplit = splitFiles(location);
   const split = chooseSplit([...bySplit.keys()].sort(), choice, location);
   const paths = bySplit.get(split)!;
-  const handles: ParquetFile[] = [];
+  const decoder = new ParquetDecoder();
   let columns: DatasetColumns | null = null;
   const files: DatasetFile[] = [];
   for (const path of paths) {
-    const handle = await openParquetFile(path);
-    handles.push(handle);
-    const schema = arrowSchemaOf(handle, path);
+    const { schema, rowGroupRows: groupRows } = await readFooter(decoder, path);
     columns ??= chooseDatasetColumns(schema, featuresFromSchemaMetadata(schema.metadata, path), choice, path);
     for (const name of [columns.image, columns.label]) {
       if (name !== null && schema.fields.every((field) => field.name !== name)) throw new UserError(`${path}: has no column '${name}' (${paths[0]} has)`);
     }
-    const groupRows = rowGroupSizes(handle, path);
-    const labels = columns.label === null ? null : await readColumn(handle, path, columns.label);
+    const labels = columns.label === null ? null : await readColumn(decoder, path, columns.label);
     let start = 0;
     const blockLabels = groupRows.map((rows) => {
       const cells = Array.from({ length: rows }, (_, row) => (labels ? labels.get(start + row) : null));
@@ -205,16 +197,15 @@ export async function openParquetDataset(location: string, choice: DatasetChoice
     split,
     columns: chosen,
     files,
-    readImageBlock: async (file, group) => imageCells(await readColumn(handles[file], paths[file], chosen.image, group)),
+    readImageBlock: async (file, group) => imageCells(await readColumn(decoder, paths[file], chosen.image, group)),
     decode,
   });
 }
 
 /** One column of a file (or of one row group) as an apache-arrow vector. */
-async function readColumn(handle: ParquetFile, path: string, column: string, rowGroup?: number) {
+async function readColumn(decoder: ParquetDecoder, path: string, column: string, rowGroup?: number) {
   try {
-    const table = await handle.read({ columns: [column], ...(rowGroup === undefined ? {} : { rowGroups: [rowGroup] }) });
-    return tableFromIPC(table.intoIPCStream()).getChild(column);
+    return tableFromIPC(await decoder.column(path, column, rowGroup)).getChild(column);
   } catch (error) {
     throw new UserError(`${path}${rowGroup === undefined ? '' : ` row group ${rowGroup}`}: cannot read column '${column}' (${errorMessage(error)})`);
   }

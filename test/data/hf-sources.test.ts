@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -168,4 +168,24 @@ test('path-only images load only from inside the dataset folder, never from an a
   t.is(Math.round((await source.load(source.items[1], pre)).pixels[0] * 255), 30);
   await t.throwsAsync(source.load(source.items[2], pre), { instanceOf: ItemError, message: /#2: the image has no bytes, and its path "\.\.\/outside\.png" is not inside/ });
   t.deepEqual((await openHfArrowDataset(dir)).classNames, [], 'without --label-column an integer Value is not taken for labels');
+});
+
+test('crafted labels are bounded before anything is sized by them: 2,147,483,647 and 3,000,000 in an integer column are one line naming file#row', async (t) => {
+  for (const label of [2_147_483_647n, 3_000_000n]) {
+    const dir = join(root, `label-${label}`);
+    writeSaveToDisk(dir, [(await rows(2))[0], { name: 'y', feature: { dtype: 'int64', _type: 'Value' }, values: [0n, label] }]);
+    await t.throwsAsync(openHfArrowDataset(dir, { labelColumn: 'y' }), {
+      instanceOf: UserError,
+      message: new RegExp(`data-00000-of-00001\\.arrow#1: label ${label} in column 'y' is beyond the 100,000 classes an integer column may number; declare the column a ClassLabel with its names$`),
+    });
+  }
+});
+
+test('a state.json listing a shard that is missing names the missing file', async (t) => {
+  const dir = join(root, 'missing-shard');
+  writeSaveToDisk(dir, await rows(2));
+  const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { _data_files: { filename: string }[] };
+  state._data_files.push({ filename: 'data-00001-of-00002.arrow' });
+  writeFileSync(join(dir, 'state.json'), JSON.stringify(state));
+  await t.throwsAsync(openHfArrowDataset(dir), { instanceOf: UserError, message: /state\.json: _data_files\[1\] lists data-00001-of-00002\.arrow, which is not in .*missing-shard$/ });
 });

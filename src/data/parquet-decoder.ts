@@ -1,0 +1,91 @@
+/**
+ * Parquet decoding on a worker thread (./parquet-decoder-worker.mjs). parquet-wasm traps on some damaged pages
+ * (measured: random bytes over the pages of a real file behind its intact footer end in `RuntimeError:
+ * unreachable` thrown from its async reader's own callback, beyond any promise), which in-process would end the
+ * run with an internal error. On the worker it ends the thread: every pending request is refused with one line
+ * naming the file, and the next request starts a fresh worker, so the other files of the run are still read.
+ *
+ * The worker is unreferenced while idle, so an open dataset never keeps the process alive.
+ */
+import { Worker } from 'node:worker_threads';
+
+interface Pending {
+  resolve(answer: WorkerAnswer): void;
+  reject(error: Error): void;
+}
+
+interface WorkerAnswer {
+  readonly schema?: Uint8Array;
+  readonly rowGroups?: number[];
+  readonly ipc?: Uint8Array;
+}
+
+export interface ParquetFooter {
+  /** The Arrow schema, as an IPC stream. */
+  readonly schemaIpc: Uint8Array;
+  /** Rows per row group, as the footer claims them (not yet checked against the file's size). */
+  readonly rowGroupRows: readonly number[];
+}
+
+const WORKER_URL = new URL('./parquet-decoder-worker.mjs', import.meta.url);
+
+export class ParquetDecoder {
+  private worker: Worker | null = null;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+
+  /** The footer of `path`; a file parquet-wasm cannot open is one line naming it. */
+  async footer(path: string): Promise<ParquetFooter> {
+    const answer = await this.ask({ op: 'open', path });
+    return { schemaIpc: answer.schema!, rowGroupRows: answer.rowGroups! };
+  }
+
+  /** One column of `path` (of one row group when given) as an Arrow IPC stream. */
+  async column(path: string, column: string, rowGroup?: number): Promise<Uint8Array> {
+    const answer = await this.ask({ op: 'read', path, column, rowGroup });
+    return answer.ipc!;
+  }
+
+  /** Rejects with a plain Error (the worker's message, or the crash); callers say which file and what was read. */
+  private ask(request: { op: string; path: string; column?: string; rowGroup?: number }): Promise<WorkerAnswer> {
+    const worker = this.started();
+    const id = this.nextId++;
+    return new Promise<WorkerAnswer>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      if (this.pending.size === 1) worker.ref();
+      worker.postMessage({ id, ...request });
+    });
+  }
+
+  private started(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(WORKER_URL);
+    worker.unref();
+    worker.on('message', (answer: WorkerAnswer & { id: number; ok: boolean; message?: string }) => {
+      const pending = this.settle(answer.id);
+      if (!pending) return;
+      if (answer.ok) pending.resolve(answer);
+      else pending.reject(new Error(answer.message));
+    });
+    // A trap (or any uncaught error) ends the worker: every request it held is refused.
+    const fail = (error: Error) => {
+      if (this.worker !== worker) return;
+      this.worker = null;
+      for (const [id, pending] of [...this.pending]) {
+        this.settle(id);
+        pending.reject(new Error(`the Parquet decoder crashed on it (${error.message}): the file is damaged or crafted`));
+      }
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`its thread exited with code ${code}`)));
+    this.worker = worker;
+    return worker;
+  }
+
+  private settle(id: number): Pending | undefined {
+    const pending = this.pending.get(id);
+    this.pending.delete(id);
+    if (pending && this.pending.size === 0) this.worker?.unref();
+    return pending;
+  }
+}
