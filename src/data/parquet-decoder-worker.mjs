@@ -10,18 +10,19 @@ import { ParquetFile } from 'parquet-wasm/node';
 /** path → ParquetFile, opened once per worker; a respawned worker reopens on first use. */
 const files = new Map();
 
-async function fileAt(path) {
+/** `bytes`: the file's content as the parent read (and hashed) it; else the file is read from `path`. */
+async function fileAt(path, bytes) {
   let file = files.get(path);
   if (!file) {
-    file = await ParquetFile.fromFile(await openAsBlob(path));
+    file = await ParquetFile.fromFile(bytes ? new Blob([bytes]) : await openAsBlob(path));
     files.set(path, file);
   }
   return file;
 }
 
 /** Footer facts: the Arrow schema as an IPC stream, and the rows of each row group. */
-async function open({ path }) {
-  const file = await fileAt(path);
+async function open({ path, bytes }) {
+  const file = await fileAt(path, bytes);
   let schema;
   try {
     schema = file.schema().intoIPCStream();
@@ -37,10 +38,10 @@ async function open({ path }) {
   return { schema, rowGroups };
 }
 
-/** One column, of the whole file or of one row group, as an Arrow IPC stream. */
-async function read({ path, column, rowGroup }) {
+/** Some columns, of the whole file or of one row group, as an Arrow IPC stream. */
+async function read({ path, columns, rowGroup }) {
   const file = await fileAt(path);
-  const table = await file.read({ columns: [column], ...(rowGroup === undefined ? {} : { rowGroups: [rowGroup] }) });
+  const table = await file.read({ columns, ...(rowGroup === undefined ? {} : { rowGroups: [rowGroup] }) });
   return { ipc: table.intoIPCStream() };
 }
 

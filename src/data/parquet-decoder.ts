@@ -34,26 +34,30 @@ export class ParquetDecoder {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
 
-  /** The footer of `path`; a file parquet-wasm cannot open is one line naming it. */
-  async footer(path: string): Promise<ParquetFooter> {
-    const answer = await this.ask({ op: 'open', path });
+  /**
+   * The footer of `path`. `bytes`: the file's content, when the caller has read (and hashed) it, so that what is
+   * decoded is exactly what was hashed; the buffer is handed over to the worker.
+   */
+  async footer(path: string, bytes?: Uint8Array): Promise<ParquetFooter> {
+    const answer = await this.ask({ op: 'open', path, bytes });
     return { schemaIpc: answer.schema!, rowGroupRows: answer.rowGroups! };
   }
 
-  /** One column of `path` (of one row group when given) as an Arrow IPC stream. */
-  async column(path: string, column: string, rowGroup?: number): Promise<Uint8Array> {
-    const answer = await this.ask({ op: 'read', path, column, rowGroup });
+  /** Columns of `path` (of one row group when given) as an Arrow IPC stream; `footer` first when it was given bytes. */
+  async columns(path: string, columns: readonly string[], rowGroup?: number): Promise<Uint8Array> {
+    const answer = await this.ask({ op: 'read', path, columns, rowGroup });
     return answer.ipc!;
   }
 
   /** Rejects with a plain Error (the worker's message, or the crash); callers say which file and what was read. */
-  private ask(request: { op: string; path: string; column?: string; rowGroup?: number }): Promise<WorkerAnswer> {
+  private ask(request: { op: string; path: string; bytes?: Uint8Array; columns?: readonly string[]; rowGroup?: number }): Promise<WorkerAnswer> {
     const worker = this.started();
     const id = this.nextId++;
     return new Promise<WorkerAnswer>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       if (this.pending.size === 1) worker.ref();
-      worker.postMessage({ id, ...request });
+      const bytes = request.bytes && ownBuffer(request.bytes);
+      worker.postMessage({ id, ...request, bytes }, bytes ? [bytes.buffer as ArrayBuffer] : []);
     });
   }
 
@@ -88,4 +92,9 @@ export class ParquetDecoder {
     if (pending && this.pending.size === 0) this.worker?.unref();
     return pending;
   }
+}
+
+/** A view that is its whole ArrayBuffer, so handing the buffer over moves only these bytes (a Buffer may share Node's pool). */
+function ownBuffer(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice();
 }

@@ -205,7 +205,7 @@ export async function openParquetDataset(location: string, choice: DatasetChoice
 /** One column of a file (or of one row group) as an apache-arrow vector. */
 async function readColumn(decoder: ParquetDecoder, path: string, column: string, rowGroup?: number) {
   try {
-    return tableFromIPC(await decoder.column(path, column, rowGroup)).getChild(column);
+    return tableFromIPC(await decoder.columns(path, [column], rowGroup)).getChild(column);
   } catch (error) {
     throw new UserError(`${path}${rowGroup === undefined ? '' : ` row group ${rowGroup}`}: cannot read column '${column}' (${errorMessage(error)})`);
   }

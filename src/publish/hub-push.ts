@@ -24,11 +24,10 @@ import { sameContent } from '../hub/content-hash.js';
 import { listRemoteFiles, type HubConnection, type RemoteFile } from '../hub/remote-listing.js';
 import { retryingFetch, type RetryPolicy } from '../hub/retrying-fetch.js';
 import { defaultExportDir } from '../release/export-target.js';
-import { verifyRelease } from '../release/release-verify.js';
 import { CARD_FILE } from '../release/release-card.js';
-import { type ReleaseManifest, readManifest } from '../release/release-manifest.js';
+import type { ReleaseManifest } from '../release/release-manifest.js';
 import { parquetExportCard } from '../release/parquet-export.js';
-import { refuseUnverified } from '../release/verified-release.js';
+import { openVerifiedRelease } from '../release/verified-release.js';
 import { OWNED_FOLDERS, hubRepoFiles, type PushFile } from './hub-repo-layout.js';
 import { parquetExportForPush } from './parquet-for-push.js';
 import { guardUploads } from './upload-guard.js';
@@ -113,8 +112,8 @@ function checkPushed(files: readonly PushFile[], remote: readonly RemoteFile[], 
     const r = byPath.get(file.repoPath);
     if (!r) throw new UserError(`${where}: ${file.repoPath} is missing after the push; the push is not complete, rerun it`);
     if (!sameContent(r, file)) throw new UserError(`${where}: ${file.repoPath} has ${r.lfs ? 'sha256' : 'git sha1'} ${r.oid} after the push, not that of ${file.localPath}; rerun the push`);
-    if (file.manifestSha256 && r.lfs && r.oid !== file.manifestSha256) {
-      throw new UserError(`${where}: ${file.repoPath} has sha256 ${r.oid}, the manifest says ${file.manifestSha256}; the pushed release does not verify, rerun the push`);
+    if (file.expectedSha256 && r.lfs && r.oid !== file.expectedSha256) {
+      throw new UserError(`${where}: ${file.repoPath} has sha256 ${r.oid}, where ${file.expectedSha256} was checked; the pushed release does not verify, rerun the push`);
     }
   }
 }
@@ -192,10 +191,9 @@ async function commitBatch(
 export async function pushReleaseToHub(options: HubPushOptions): Promise<HubPushResult> {
   if (!REPO_NAME.test(options.repo) || options.repo.includes('..')) throw new UserError(`--repo ${options.repo}: expected OWNER/NAME`);
   const revision = options.revision ?? 'main';
-  const report = await verifyRelease(options.releaseDir);
-  refuseUnverified(options.releaseDir, report, 'not pushing it');
-  const { manifest } = readManifest(options.releaseDir);
-  const parquet = await parquetExportForPush(options.releaseDir, manifest, options.parquetDir ?? defaultExportDir(options.releaseDir, 'parquet'), options.log);
+  const { release } = await openVerifiedRelease(options.releaseDir, 'not pushing it');
+  const { manifest } = release;
+  const parquet = await parquetExportForPush(release, options.parquetDir ?? defaultExportDir(options.releaseDir, 'parquet'), options.log);
   // The pushed card is the export's, telling readers to load the data by this repository's name.
   const cardDir = mkdtempSync(join(tmpdir(), 'advood-hub-card-'));
   try {

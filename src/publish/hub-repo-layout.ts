@@ -24,8 +24,11 @@ export interface PushFile extends HubContentHashes {
   /** Path in the repository. */
   repoPath: string;
   localPath: string;
-  /** sha256 the release's manifest records for it (release files other than the manifest itself). */
-  manifestSha256?: string;
+  /**
+   * sha256 the file must still have: the manifest's, for release files other than the manifest itself; the one
+   * its rows were checked in, for the Parquet export (parquet-for-push.ts).
+   */
+  expectedSha256?: string;
 }
 
 /** Folders of the repository that a push owns: remote files there that the push does not list are deleted. */
@@ -34,8 +37,8 @@ export const OWNED_FOLDERS = [PARQUET_FOLDER, RELEASE_FOLDER];
 /** `card`: the local file to push as README.md (the export's card, addressed to the repository). */
 export async function hubRepoFiles(releaseDir: string, manifest: ReleaseManifest, parquet: ParquetExportFiles, card: string): Promise<PushFile[]> {
   const entries: Omit<PushFile, keyof HubContentHashes>[] = [
-    ...parquet.parquetFiles.map((localPath) => ({ repoPath: `${PARQUET_FOLDER}/${localPath.split(/[\\/]/).at(-1)}`, localPath })),
-    ...manifest.files.map((f) => ({ repoPath: `${RELEASE_FOLDER}/${f.path}`, localPath: join(releaseDir, f.path), manifestSha256: f.sha256 })),
+    ...parquet.parquetFiles.map(({ path, sha256 }) => ({ repoPath: `${PARQUET_FOLDER}/${path.split(/[\\/]/).at(-1)}`, localPath: path, expectedSha256: sha256 })),
+    ...manifest.files.map((f) => ({ repoPath: `${RELEASE_FOLDER}/${f.path}`, localPath: join(releaseDir, f.path), expectedSha256: f.sha256 })),
     { repoPath: `${RELEASE_FOLDER}/${MANIFEST_FILE}`, localPath: join(releaseDir, MANIFEST_FILE) },
     // Last: the card is what makes the repository a dataset the Hub and load_dataset read.
     { repoPath: CARD_FILE, localPath: card },
@@ -43,7 +46,7 @@ export async function hubRepoFiles(releaseDir: string, manifest: ReleaseManifest
   const files: PushFile[] = [];
   for (const entry of entries) {
     const file = { ...entry, ...(await hubContentHashes(entry.localPath)) };
-    if (file.manifestSha256 && file.manifestSha256 !== file.sha256) throw changedUnderPush(file.localPath, file.manifestSha256, file.sha256);
+    if (file.expectedSha256 && file.expectedSha256 !== file.sha256) throw changedUnderPush(file.localPath, file.expectedSha256, file.sha256);
     files.push(file);
   }
   return files;

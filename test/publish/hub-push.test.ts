@@ -4,7 +4,7 @@
  * rate limit, server error, a file changed under the push), each one line and never reported as done.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -12,6 +12,9 @@ import { UserError } from '../../src/core/errors.js';
 import { pushReleaseToHub, type HubPushOptions, type PushFileEvent } from '../../src/publish/hub-push.js';
 import { resolveHubDataset } from '../../src/hub/hub-dataset.js';
 import { readManifest } from '../../src/release/release-manifest.js';
+import { exportParquet, parquetExportCard } from '../../src/release/parquet-export.js';
+import { tableFromIPC } from 'apache-arrow';
+import { readParquet } from 'parquet-wasm/node';
 import { verifyRelease } from '../../src/release/release-verify.js';
 import { generateFixtureRelease } from '../fixtures/release-fixture-rows.js';
 import { startMockHub, type MockHub } from '../helpers/mock-hub.js';
@@ -179,6 +182,37 @@ test('a file changed under the push fails before its commit exists', async (t) =
   t.regex(message, /release-parquet\/data\/train-00000-of-00002\.parquet changed while it was being pushed \(sha256 [0-9a-f]{64} when read, [0-9a-f]{64} now\); it was not committed/);
   t.true(hub.paths(repo).every((p) => p === '.gitattributes'));
   t.deepEqual(hub.requests.filter((r) => r.url.startsWith('/lfs-upload/')), []);
+});
+
+test("a foreign Parquet export in the release's folder (its files named as Q's, Q's card rendered for its sizes) is refused naming the first row that differs; nothing is sent", async (t) => {
+  const { root, releaseDir, hub, options } = await setup(t);
+  // Release P: the same ids and images as Q, another preset hash in every row; exported where Q's export goes.
+  const other = join(root, 'other-release');
+  await generateFixtureRelease({ dir: other, total: 13, batch: 4, shardBytes: 12000, paramsHash: 'cd'.repeat(32) });
+  const exportDir = join(root, 'release-parquet');
+  await exportParquet(other, exportDir);
+  const { manifest } = readManifest(releaseDir);
+  const dataFiles = readdirSync(join(exportDir, 'data')).map((name) => join(exportDir, 'data', name));
+  writeFileSync(join(exportDir, 'README.md'), parquetExportCard(manifest, dataFiles.reduce((sum, path) => sum + statSync(path).size, 0)));
+  t.regex(
+    await pushError(t, pushReleaseToHub(options())),
+    /release-parquet\/data\/train-00000-of-00002\.parquet row 0: '[^']+' has another params_hash than the release's row; not this release's export; delete it, or run `advood release export .* --to parquet --out .*release-parquet --overwrite`$/,
+  );
+  t.deepEqual(hub.requests, []);
+
+  // Q's own export with one byte of one image changed (the size, so the card, kept): the image is what differs.
+  rmSync(exportDir, { recursive: true });
+  await exportParquet(releaseDir, exportDir);
+  const second = join(exportDir, 'data', 'train-00001-of-00002.parquet');
+  const image = (tableFromIPC(readParquet(readFileSync(second)).intoIPCStream()).getChild('image')!.get(0) as { bytes: Uint8Array }).bytes;
+  const tampered = readFileSync(second);
+  const middle = Buffer.from(image.subarray(image.length / 2, image.length / 2 + 16)); // inside its IDAT, unlike any other row's
+  const at = tampered.indexOf(middle);
+  t.true(at > 0 && tampered.indexOf(middle, at + 1) < 0, 'the slice is found once in the file');
+  tampered[at + 8] ^= 0x01;
+  writeFileSync(second, tampered);
+  t.regex(await pushError(t, pushReleaseToHub(options())), /train-00001-of-00002\.parquet(: cannot be read as this release's Parquet export| row 0: '[^']+' has another image than the release's row)/);
+  t.deepEqual(hub.requests, []);
 });
 
 test('a failure after some commits landed says how many did and that the repo is incomplete', async (t) => {
