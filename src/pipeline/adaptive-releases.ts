@@ -17,13 +17,16 @@ import { type AttackParams, attackPresetNames } from '../../attacks/attack-param
 import { detectorObjectiveName } from '../../attacks/objective.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { sha256Hex } from '../core/digest.js';
-import { UserError } from '../core/errors.js';
+import { ItemError, UserError, errorMessage } from '../core/errors.js';
+import { firstItems } from '../data/first-items.js';
 import type { ImageSource } from '../data/image-source.js';
+import { preprocessFor } from '../data/preprocess.js';
 import { type DetectorSpec, createDetectors, detectorEntry, detectorSpecName, detectorSpecText } from '../detectors/registry.js';
 import type { Encoder } from '../models/encoder.js';
 import type { ReleaseImageSource } from '../release/release-image-source.js';
 import { MANIFEST_FILE } from '../release/release-manifest.js';
 import type { BackendReport } from '../runtime/backend.js';
+import { openImageSource } from '../sources/open-source.js';
 import { generateRelease } from './generate.js';
 
 /** How large the adaptive attacks are; absent fields copy the base release. */
@@ -97,6 +100,8 @@ export async function generateAdaptiveReleases(options: AdaptiveReleaseOptions):
     throw new UserError(`${options.base.release.dir}: it was attacked against another ID source than --id-train; --adaptive fits the attacked detectors on --id-train, so pass the same one`);
   }
   const stage = options.onStage ?? (() => {});
+  const n = options.size.n ?? config.n ?? undefined;
+  let sameImagesChecked = false;
   const out: AdaptiveRelease[] = [];
   for (const spec of options.detectors) {
     const specText = typeof spec === 'string' ? spec : detectorSpecText(spec);
@@ -107,7 +112,6 @@ export async function generateAdaptiveReleases(options: AdaptiveReleaseOptions):
     }
     const detector = createDetectors([spec])[0]!.name;
     const overrides = { ...config.attack.params, ...(options.size.steps !== undefined && { steps: options.size.steps }) };
-    const n = options.size.n ?? config.n ?? undefined;
     const key = sha256Hex(
       canonicalJson({ base: options.base.release.manifest.paramsHash, objective: specText, idTrain: options.fullIdTrain.fingerprint, idTrainN: options.idTrainN ?? null, n: n ?? null, overrides }),
     ).slice(0, 12);
@@ -117,6 +121,10 @@ export async function generateAdaptiveReleases(options: AdaptiveReleaseOptions):
       // Finished earlier with the same inputs (the key says so); evaluate verifies its bytes when it opens it.
       stage(`adaptive ${detector}: reusing the finished release in ${dir}`);
       continue;
+    }
+    if (!sameImagesChecked) {
+      await checkSameOodImages(options, config.ood, n, config.n);
+      sameImagesChecked = true;
     }
     stage(`adaptive: attacking ${detector}'s own score (${dir})`);
     await generateRelease({
@@ -139,4 +147,35 @@ export async function generateAdaptiveReleases(options: AdaptiveReleaseOptions):
     });
   }
   return out;
+}
+
+/**
+ * An adaptive release repeats the paper release's attack on the same images, so that the worst-case table
+ * compares detectors on one set of inputs: every image to be attacked that the paper release attacked (a row's
+ * source_id) must have the bytes it had then (source_sha256), and when the adaptive releases are as large as the
+ * paper release, none of its images may be gone. Checked once, before the first attack; a changed, missing or
+ * unreadable image is one line naming it.
+ */
+async function checkSameOodImages(options: AdaptiveReleaseOptions, ood: string, n: number | undefined, paperN: number | null): Promise<void> {
+  const source = firstItems(await openImageSource(ood), n, '--adaptive-n', ood);
+  const paperRows = new Map(options.base.rows.map((row) => [row.sourceId, row]));
+  const preprocess = preprocessFor(options.encoder);
+  const paper = options.base.release.dir;
+  const refuse = (id: string, what: string) =>
+    new UserError(`${ood}: '${id}' ${what}; the adaptive releases would attack other images than the paper release ${paper}, so their scores could not stand beside its own: restore the OOD source, or regenerate the paper release`);
+  for (const item of source.items) {
+    const row = paperRows.get(item.id);
+    if (!row) continue; // the paper release could not attack it either (recorded among its errors), or --adaptive-n goes beyond it
+    paperRows.delete(item.id);
+    let sha256: string;
+    try {
+      sha256 = (await source.load(item, preprocess)).sourceSha256;
+    } catch (error) {
+      if (!(error instanceof ItemError) && !(error instanceof UserError)) throw error;
+      throw refuse(item.id, `cannot be read now (${errorMessage(error)})`);
+    }
+    if (sha256 !== row.sourceSha256) throw refuse(item.id, `has other bytes (sha256 ${sha256.slice(0, 12)}…) than those the paper release attacked (${row.sourceSha256.slice(0, 12)}…)`);
+  }
+  const gone = paperRows.keys().next();
+  if (!gone.done && (n === undefined || (paperN !== null && n >= paperN))) throw refuse(gone.value, 'is gone');
 }

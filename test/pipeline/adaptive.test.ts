@@ -4,7 +4,7 @@
  * per differentiable detector, reused on a second run, and the worst case per detector in every output).
  */
 import test from 'ava';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../../src/core/errors.js';
@@ -125,4 +125,31 @@ test('evaluate --adaptive attacks each detector on its own score, reports the wo
   await evaluate('eval');
   t.is(stages.filter((s) => s.includes('reusing the finished release')).length, 3, stages.join('\n'));
   t.is(statSync(join(root, 'eval', 'adaptive')).mtimeMs, mtime, 'no new adaptive release directory');
+});
+
+test('evaluate --adaptive on a paper release whose OOD folder changed since is one line naming the image, before any attack', async (t) => {
+  const ood = join(root, 'ood-changing');
+  await writeImages(join(ood, 'clipart'), 3, 8, 0.5);
+  await generateRelease(options('base-changing', { ood }));
+  const evaluate = (out: string) =>
+    runEvaluation({
+      encoder,
+      idTrain: join(root, 'id'),
+      idTest: join(root, 'id-test'),
+      ood: [`adv=${join(root, 'base-changing')}`],
+      detectors: ['knn'],
+      out: join(root, out),
+      batch: 4,
+      bootstrap: { resamples: 10, seed: 0 },
+      adaptive: { backend, size: { steps: 2 } },
+    });
+  // Another image under the same name: same source_id, other source_sha256.
+  copyFileSync(join(root, 'ood', 'clipart', 'img00.png'), join(ood, 'clipart', 'img01.png'));
+  await t.throwsAsync(evaluate('eval-changed'), {
+    instanceOf: UserError,
+    message: /ood-changing: 'clipart\/img01\.png' has other bytes \(sha256 [0-9a-f]{12}…\) than those the paper release attacked \([0-9a-f]{12}…\); the adaptive releases would attack other images than the paper release .*base-changing/,
+  });
+  t.false(existsSync(join(root, 'eval-changed', 'adaptive')) && readdirSync(join(root, 'eval-changed', 'adaptive')).length > 0, 'nothing was attacked');
+  rmSync(join(ood, 'clipart', 'img01.png'));
+  await t.throwsAsync(evaluate('eval-gone'), { instanceOf: UserError, message: /ood-changing: 'clipart\/img01\.png' is gone; the adaptive releases would attack other images/ });
 });
