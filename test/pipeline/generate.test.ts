@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateRelease, type GenerateOptions } from '../../src/pipeline/generate.js';
@@ -95,4 +95,27 @@ test('--n and --id-n beyond the source size are clear errors', async (t) => {
 
 test('--on-error fail stops at the bad image and names it', async (t) => {
   await t.throwsAsync(generateRelease({ ...options('e'), onError: 'fail' }), { message: /img02-broken\.png/ });
+});
+
+test('every refusal comes before --out exists, so the corrected command then runs in it', async (t) => {
+  const preset = JSON.parse(readFileSync(new URL('../../configs/attacks/paper-smooth.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+  const presetFile = (name: string, edit: Record<string, unknown>) => {
+    const path = join(root, `${name}.json`);
+    writeFileSync(path, JSON.stringify({ ...preset, ...edit }));
+    return path;
+  };
+  const out = 'checked-first';
+  const refusals: [Partial<GenerateOptions>, RegExp][] = [
+    [{ attack: presetFile('unknown-attack', { attack: 'feature-collisionn' }) }, /unknown-attack\.json .*'attack' must be one of feature-collision, .*got "feature-collisionn"/],
+    [{ attack: presetFile('bad-features', { features: 'penultimate' }) }, /bad-features\.json .*'features' must be one of/],
+    [{ ood: join(root, 'no-such-ood') }, /no-such-ood/],
+    [{ n: 99 }, /fewer than the 99 requested with --n/],
+    [{ objective: 'detector:nope' }, /unknown detector 'nope'/],
+  ];
+  for (const [extra, message] of refusals) {
+    await t.throwsAsync(generateRelease(options(out, extra)), { instanceOf: UserError, message });
+    t.false(existsSync(join(root, out)), `--out is untouched after ${JSON.stringify(extra)}`);
+  }
+  await generateRelease(options(out, { attack: presetFile('corrected', {}) }));
+  t.deepEqual((await verifyRelease(join(root, out))).problems, []);
 });
