@@ -26,6 +26,7 @@ import { hubContentHashes } from './content-hash.js';
 import { UserError, errorMessage } from '../core/errors.js';
 import { COMMIT_SHA, assertInside, checkCommitSha, checkRelativePath, checkRevision, resolveInside } from '../core/untrusted-names.js';
 import { hubEndpoint } from './hub-endpoint.js';
+import { networkReason } from './hub-error-line.js';
 import { downloadIdleTimeoutMs, metadataTimeoutMs, timeoutLine } from './hub-timeouts.js';
 
 export type HubRepoType = 'model' | 'dataset';
@@ -210,7 +211,7 @@ async function fetchResuming(url: string, partial: string, expectedSize: number 
       closeSync(fd);
     }
   }
-  throw new UserError(`${label}: download failed after ${attempts} attempts (${errorMessage(lastError)}); rerun to resume`);
+  throw new UserError(`${label}: download failed after ${attempts} attempts (${networkReason(lastError)}); rerun to resume`);
 }
 
 /**

@@ -4,6 +4,8 @@
  * each attack ends in one line naming the repository, file or URL, and nothing outside the cache root changes.
  */
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -204,4 +206,36 @@ test('a silent Hub is given up on after HF_HUB_ETAG_TIMEOUT: one line without a 
   t.true(cached.offline);
   t.is(cached.commit, commit);
   t.true(logs.some((m) => /using the cached commit/.test(m)), logs.join('\n'));
+});
+
+test('redirects: to another origin the token is not sent and the bytes are still checked; a loop or a file: URL is one line and links nothing', async (t) => {
+  const { cacheRoot, outside } = arena(t);
+  const before = outside();
+  const seen: (string | undefined)[] = [];
+  const cdn = createServer((req, res) => {
+    seen.push(req.headers.authorization);
+    res.writeHead(200, { 'content-length': '6000' }).end('n'.repeat(6000));
+  });
+  await new Promise<void>((resolve) => cdn.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => cdn.close(() => resolve())));
+  let location = (_self: string) => `http://127.0.0.1:${(cdn.address() as AddressInfo).port}/blob/notes`;
+  const { evil, hub } = await hubWith(t, (req, answer) =>
+    isResolve(req.url) && req.method === 'GET' && req.url!.endsWith('notes.txt') ? { status: 302, headers: { location: location(req.url!) }, body: Buffer.alloc(0) } : answer,
+  );
+  const resolved = await resolveHubDataset('hf://datasets/org/data/sub', { endpoint: evil.url, cacheRoot, token: hub.token });
+  t.is(readFileSync(join(resolved.localDir, 'notes.txt'), 'utf8'), 'n'.repeat(6000));
+  t.deepEqual(seen, [undefined], 'the CDN on another origin never saw the token');
+
+  for (const [target, message] of [
+    [(self: string) => self, /sub\/more\.txt|sub\/notes\.txt/],
+    [() => 'file:///etc/passwd', /sub\/notes\.txt/],
+  ] as const) {
+    const freshCache = join(cacheRoot, '..', `hub-${seen.length}-${message.source.length}`);
+    location = target;
+    const error = await t.throwsAsync(() => resolveHubDataset('hf://datasets/org/data/sub', { endpoint: evil.url, cacheRoot: freshCache, retry: { attempts: 1 } }), { instanceOf: UserError });
+    t.regex(error!.message, message);
+    const all = existsSync(freshCache) ? readdirSync(freshCache, { recursive: true }).map(String) : [];
+    t.false(all.some((p) => p.endsWith('notes.txt') || p.endsWith('.incomplete')), all.join(', '));
+  }
+  t.deepEqual(outside().filter((p) => !p.startsWith(join('deep', 'hub-'))), before);
 });

@@ -141,6 +141,7 @@ test('evaluate --adaptive on a paper release whose OOD folder changed since is o
       out: join(root, out),
       batch: 4,
       bootstrap: { resamples: 10, seed: 0 },
+      gallery: 0,
       adaptive: { backend, size: { steps: 2 } },
     });
   // Another image under the same name: same source_id, other source_sha256.
