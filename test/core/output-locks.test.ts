@@ -185,6 +185,15 @@ for (const command of COMMANDS) {
   });
 }
 
+test('generate may write its own release, but not into a folder inside another release', async (t) => {
+  const target = releaseCopy();
+  const out = join(target, 'nested');
+  const run = generateRelease({ encoder, id: join(root, 'id'), ood: join(root, 'ood'), attack: 'paper-smooth', seed: 1, out, backend, command: 'advood generate (nested)' });
+  await refusedNaming(t, run, out, /is inside the release .*; write elsewhere/);
+  t.false(existsSync(out));
+  t.deepEqual((await verifyRelease(target)).problems, []);
+});
+
 test('advood evaluate --out <release> is one line (exit 2) before any weights load, and the release still verifies', async (t) => {
   const target = releaseCopy();
   const written: string[] = [];
