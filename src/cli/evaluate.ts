@@ -10,6 +10,7 @@ import { sourceKindsHelp, sourceSpecHelp } from '../sources/source-help.js';
 import { createEncoder } from '../models/create-encoder.js';
 import { UserError } from '../core/errors.js';
 import { adaptiveBase, adaptiveInputSize } from '../pipeline/adaptive-releases.js';
+import { refuseOutputInRelease } from '../release/release-folder.js';
 import { type EvaluateProgress, mapNamedSpec, openEvaluationData, runEvaluation } from '../pipeline/evaluate.js';
 import { commandLine } from './command-line.js';
 import { createProgress, type Progress } from './progress.js';
@@ -106,6 +107,8 @@ export const evaluateCommand: CommandModule<object, EvaluateArgs> = {
     if (!args.adaptive && (args['adaptive-n'] !== undefined || args['adaptive-steps'] !== undefined)) {
       throw new UserError('--adaptive-n and --adaptive-steps only apply with --adaptive');
     }
+    // runEvaluation refuses it too, but only once the weights are loaded (minutes for the large targets).
+    refuseOutputInRelease(args.out);
     const backend = await initBackend({ request: args.backend });
     const stage = stagePrinter('evaluate', args.json);
     const options = {

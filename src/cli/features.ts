@@ -3,11 +3,7 @@
  * (src/data/feature-file.ts). Results are cached by (target, weights, feature kind, preprocessing, data), so
  * detectors and repeated runs reuse them; bad images are skipped and named, the run goes on.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { computeFeatures } from '../data/features.js';
-import { writeFeatureFile } from '../data/feature-file.js';
 import { preprocessFor } from '../data/preprocess.js';
 import { createEncoder } from '../models/create-encoder.js';
 import { FEATURE_KINDS, type FeatureKind } from '../models/encoder.js';
@@ -15,7 +11,8 @@ import { initBackend } from '../runtime/backend.js';
 import { checkFlags } from '../core/config-checker.js';
 import { openImageSource } from '../sources/open-source.js';
 import { sourceKindsHelp, sourceSpecHelp } from '../sources/source-help.js';
-import { UserError } from '../core/errors.js';
+import { writeFeatures } from '../pipeline/features.js';
+import { refuseOutputInRelease } from '../release/release-folder.js';
 import { createProgress } from './progress.js';
 import { stagePrinter } from './stage-printer.js';
 import { SOURCE_OPTIONS, type SourceArgs, specWithSourceFlags } from './source-options.js';
@@ -66,6 +63,8 @@ export const featuresCommand: CommandModule<object, FeaturesArgs> = {
     checkFlags.number(args.batch, '--batch', POSITIVE_INTEGER);
     checkFlags.optionalNumber(args['input-size'], '--input-size', POSITIVE_INTEGER);
     checkFlags.number(args.concurrency, '--concurrency', POSITIVE_INTEGER);
+    // writeFeatures refuses it too, but only once the weights are loaded.
+    refuseOutputInRelease(args.out);
     const backend = await initBackend({ request: args.backend });
     // Open the data first: a wrong --data fails in milliseconds, before any weights load.
     const source = await openImageSource(specWithSourceFlags(args.data, args));
@@ -79,7 +78,7 @@ export const featuresCommand: CommandModule<object, FeaturesArgs> = {
     try {
       const progress = createProgress(`features ${source.name}`, source.items.length, { json: args.json });
       let shown = 0;
-      const result = await computeFeatures(encoder, source, {
+      const result = await writeFeatures(encoder, source, args.out, {
         preprocess: preprocessFor(encoder, { mode: args.preprocess as 'clip' | 'exact' }),
         batchSize: args.batch,
         kind: args.features as FeatureKind | undefined,
@@ -95,11 +94,6 @@ export const featuresCommand: CommandModule<object, FeaturesArgs> = {
           onCacheRejected: (file, reason) => progress.event('cache-rejected', { file, reason: `${reason}; recomputing` }),
         },
       });
-      if (result.set.ids.length === 0) {
-        throw new UserError(`${args.data}: none of the ${source.items.length} images could be used (see the skipped items above)`);
-      }
-      mkdirSync(dirname(resolve(args.out)), { recursive: true });
-      writeFeatureFile(args.out, result.set);
       progress.done({
         rows: result.set.ids.length,
         dim: result.set.dim,

@@ -22,9 +22,14 @@ const verifyCommand: CommandModule<GlobalArgs, GlobalArgs & { dir: string }> = {
   builder: (y) => y.positional('dir', { type: 'string', demandOption: true, describe: 'release directory' }) as Argv<GlobalArgs & { dir: string }>,
   handler: async (args) => {
     const report = await verifyRelease(args.dir);
-    if (args.json) process.stdout.write(JSON.stringify({ dir: args.dir, ...report }) + '\n');
-    else if (report.ok) process.stdout.write(`${args.dir}: OK (${report.filesChecked} files, ${report.rowsChecked} rows)\n`);
-    else for (const p of report.problems) process.stderr.write(`${resolve(args.dir, p.file)}: ${p.problem}\n`);
+    if (args.json) {
+      process.stdout.write(JSON.stringify({ dir: args.dir, ...report }) + '\n');
+    } else {
+      // Notes first: they say what verify changed (a stale lock removed) before what it found.
+      for (const note of report.notes) process.stdout.write(`${args.dir}: note: ${note}\n`);
+      if (report.ok) process.stdout.write(`${args.dir}: OK (${report.filesChecked} files, ${report.rowsChecked} rows)\n`);
+      else for (const p of report.problems) process.stderr.write(`${resolve(args.dir, p.file)}: ${p.problem}\n`);
+    }
     if (!report.ok) process.exitCode = 1;
   },
 };

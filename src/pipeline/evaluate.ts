@@ -19,6 +19,8 @@ import type { EvaluationResult } from '../metrics/evaluation-result.js';
 import type { Encoder, FeatureKind } from '../models/encoder.js';
 import type { ReleaseImageSource } from '../release/release-image-source.js';
 import { UserError } from '../core/errors.js';
+import { acquireOutputLock } from '../core/output-lock.js';
+import { refuseOutputInRelease } from '../release/release-folder.js';
 import type { GalleryItem } from '../report/report-html.js';
 import { writeEvaluationOutputs } from '../report/write-outputs.js';
 import type { BackendReport } from '../runtime/backend.js';
@@ -144,7 +146,21 @@ export async function openEvaluationData(options: EvaluationDataSpec): Promise<E
   return { fullIdTrain, idTrain, idTest, oodSources };
 }
 
+/**
+ * Refused before anything is written when --out is (inside) a release; --out is locked for the whole run, since
+ * --adaptive writes under it long before the report does, and two runs into one folder overwrite each other.
+ */
 export async function runEvaluation(options: EvaluateOptions, opened?: EvaluationData): Promise<EvaluateSummary> {
+  refuseOutputInRelease(options.out);
+  const lock = acquireOutputLock(options.out, 'advood evaluate');
+  try {
+    return await evaluateInto(options, opened);
+  } finally {
+    lock.release();
+  }
+}
+
+async function evaluateInto(options: EvaluateOptions, opened?: EvaluationData): Promise<EvaluateSummary> {
   const report = options.onProgress ?? (() => {});
   const { fullIdTrain, idTrain, idTest, oodSources: given } = opened ?? (await openEvaluationData(options));
   const { encoder } = options;

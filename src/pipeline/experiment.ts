@@ -18,6 +18,8 @@ import { verifyRelease } from '../release/release-verify.js';
 import type { BackendReport } from '../runtime/backend.js';
 import { ConfigChecker, isPlainObject } from '../core/config-checker.js';
 import { UserError, errorMessage } from '../core/errors.js';
+import { acquireOutputLock } from '../core/output-lock.js';
+import { refuseOutputInRelease } from '../release/release-folder.js';
 import { openImageSource } from '../sources/open-source.js';
 import { withChoiceDefaults } from '../sources/source-spec.js';
 import { type EvaluateProgress, type EvaluateSummary, runEvaluation } from './evaluate.js';
@@ -137,6 +139,19 @@ export async function runExperiment(options: ExperimentOptions): Promise<{ relea
     const ref = config.data[key];
     firstItems(await openImageSource(ref.source), ref.size ?? undefined, `data.${key}.size`, ref.source);
   }
+  refuseOutputInRelease(options.out);
+  // Held for the whole run; its releases and its evaluation are sub-folders, each locked by its own writer.
+  const lock = acquireOutputLock(options.out, 'advood experiment');
+  try {
+    return await experimentInto(options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function experimentInto(options: ExperimentOptions): Promise<{ releases: string[]; evaluation: EvaluateSummary }> {
+  const { config } = options;
+  const stage = options.onStage ?? (() => {});
   const encoder = await createEncoder(config.target, {
     weights: options.weights,
     inputSize: config.inputSize ?? undefined,

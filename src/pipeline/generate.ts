@@ -13,6 +13,7 @@ import { buildConstraintSet, createAttack } from '../../attacks/registry.js';
 import { checkFlags } from '../core/config-checker.js';
 import { UserError } from '../core/errors.js';
 import { acquireOutputLock, checkOutputFolder, type OutputLock } from '../core/output-lock.js';
+import { refuseOutputInRelease } from '../release/release-folder.js';
 import { advoodVersion } from '../core/repo-paths.js';
 import { iterateBatches, type OnError } from '../data/batches.js';
 import { firstItems } from '../data/first-items.js';
@@ -108,6 +109,8 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
   const { params } = preset;
   checkFlags.number(seed, '--seed', { integer: true, min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER });
   checkOutputFolder(options.out);
+  // Its own --out becomes a release (and may be one, resuming); a folder inside another release may not.
+  refuseOutputInRelease(options.out, { self: false });
   checkEncoderFits(encoder, preset);
   const objective = options.objective ?? FEATURE_COLLISION_OBJECTIVE;
   objectiveDetector(encoder, objective);

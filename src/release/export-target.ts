@@ -2,7 +2,8 @@
 import { readdirSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
-import { checkOutputFolder } from '../core/output-lock.js';
+import { acquireOutputLock, checkOutputFolder, LOCK_FILE } from '../core/output-lock.js';
+import { refuseOutputInRelease } from './release-folder.js';
 
 export interface ExportOptions {
   /** Write into a non-empty --out, replacing files of the same name (default: refuse). */
@@ -14,7 +15,7 @@ export function refuseNonEmptyOutput(out: string, options: ExportOptions = {}): 
   checkOutputFolder(out);
   let entries: string[];
   try {
-    entries = readdirSync(out);
+    entries = readdirSync(out).filter((name) => name !== LOCK_FILE); // the lock is this export's own
   } catch {
     return; // absent: it will be created
   }
@@ -27,6 +28,23 @@ export function refuseInsideRelease(dir: string, out: string): void {
   const rel = relative(resolve(dir), resolve(out));
   if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
     throw new UserError(`--out ${out} is inside the release ${dir}; export next to it instead (files there would not be in the manifest)`);
+  }
+}
+
+/**
+ * Runs `write` with `out` checked (not in a release, empty unless overwriting) and locked throughout, so that a
+ * second export into the same folder fails fast rather than interleaving its files with the first's.
+ */
+export async function writeExport<T>(dir: string, out: string, options: ExportOptions, write: () => Promise<T>): Promise<T> {
+  refuseInsideRelease(dir, out);
+  refuseOutputInRelease(out);
+  checkOutputFolder(out);
+  const lock = acquireOutputLock(out, 'advood release export');
+  try {
+    refuseNonEmptyOutput(out, options);
+    return await write();
+  } finally {
+    lock.release();
   }
 }
 

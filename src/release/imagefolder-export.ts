@@ -7,27 +7,27 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
 import type { ExporterEntry } from './exporter.js';
-import { type ExportOptions, refuseInsideRelease, refuseNonEmptyOutput } from './export-target.js';
+import { type ExportOptions, writeExport } from './export-target.js';
 import { openVerifiedRelease } from './verified-release.js';
 
 export async function exportImageFolder(dir: string, out: string, options: ExportOptions = {}): Promise<{ images: number }> {
-  refuseInsideRelease(dir, out);
-  refuseNonEmptyOutput(out, options);
-  const { release } = await openVerifiedRelease(dir, 'not exporting it');
-  const classNames = release.manifest.schema.classNames;
-  const csv = ['file_name,id,source_dataset,source_id,target_class,cos_before,cos_after,psnr,success'];
-  let index = 0;
-  for await (const row of release.rows()) {
-    const folder = row.label >= 0 && row.label < classNames.length ? safeName(classNames[row.label]!) : 'unlabelled';
-    const file = `${folder}/${String(index).padStart(6, '0')}_${safeName(row.id)}.png`;
-    mkdirSync(join(out, folder), { recursive: true });
-    writeFileAtomic(join(out, file), row.image);
-    csv.push([file, row.id, row.sourceDataset, row.sourceId, row.targetClass, row.cosBefore, row.cosAfter, row.psnr, row.success].map(csvField).join(','));
-    index++;
-  }
-  mkdirSync(out, { recursive: true });
-  writeFileAtomic(join(out, 'metadata.csv'), csv.join('\n') + '\n');
-  return { images: index };
+  return writeExport(dir, out, options, async () => {
+    const { release } = await openVerifiedRelease(dir, 'not exporting it');
+    const classNames = release.manifest.schema.classNames;
+    const csv = ['file_name,id,source_dataset,source_id,target_class,cos_before,cos_after,psnr,success'];
+    let index = 0;
+    for await (const row of release.rows()) {
+      const folder = row.label >= 0 && row.label < classNames.length ? safeName(classNames[row.label]!) : 'unlabelled';
+      const file = `${folder}/${String(index).padStart(6, '0')}_${safeName(row.id)}.png`;
+      mkdirSync(join(out, folder), { recursive: true });
+      writeFileAtomic(join(out, file), row.image);
+      csv.push([file, row.id, row.sourceDataset, row.sourceId, row.targetClass, row.cosBefore, row.cosAfter, row.psnr, row.success].map(csvField).join(','));
+      index++;
+    }
+    mkdirSync(out, { recursive: true });
+    writeFileAtomic(join(out, 'metadata.csv'), csv.join('\n') + '\n');
+    return { images: index };
+  });
 }
 
 /** Folder and file names from class names and ids ("T-shirt/top" → "T-shirt_top"). */

@@ -11,7 +11,7 @@ import { tableFromIPC } from 'apache-arrow';
 import { Compression, Table, WriterPropertiesBuilder, readParquet, writeParquet } from 'parquet-wasm/node';
 import { writeFileAtomic } from './atomic-file.js';
 import type { ExporterEntry } from './exporter.js';
-import { type ExportOptions, refuseInsideRelease, refuseNonEmptyOutput } from './export-target.js';
+import { type ExportOptions, writeExport } from './export-target.js';
 import { hfSchemaMetadata } from './hf-features.js';
 import { CARD_FILE, type CardHome, renderCard } from './release-card.js';
 import { releaseFeatures } from './release-columns.js';
@@ -36,29 +36,29 @@ export function parquetExportCard(manifest: ReleaseManifest, parquetBytes: numbe
 }
 
 export async function exportParquet(dir: string, out: string, options: ExportOptions = {}): Promise<{ files: string[]; rows: number }> {
-  refuseInsideRelease(dir, out);
-  refuseNonEmptyOutput(out, options);
-  const { release } = await openVerifiedRelease(dir, 'not exporting it');
-  const features = releaseFeatures(release.manifest.schema);
-  mkdirSync(join(out, 'data'), { recursive: true });
-  const files: string[] = [];
-  let bytes = 0;
-  release.shardPaths.forEach((shardPath, index) => {
-    const table = Table.fromIPCStream(fixedSizeListsAsLists(readFileSync(shardPath)));
-    const properties = new WriterPropertiesBuilder()
-      .setCompression(Compression.SNAPPY)
-      .setMaxRowGroupSize(PARQUET_ROW_GROUP_ROWS)
-      .setKeyValueMetadata(new Map([['huggingface', hfSchemaMetadata(features)]]))
-      .build();
-    const parquet = writeParquet(table, properties);
-    const path = join(out, 'data', parquetFileName(index, release.shardPaths.length));
-    writeFileAtomic(path, parquet);
-    files.push(path);
-    bytes += parquet.length;
+  return writeExport(dir, out, options, async () => {
+    const { release } = await openVerifiedRelease(dir, 'not exporting it');
+    const features = releaseFeatures(release.manifest.schema);
+    mkdirSync(join(out, 'data'), { recursive: true });
+    const files: string[] = [];
+    let bytes = 0;
+    release.shardPaths.forEach((shardPath, index) => {
+      const table = Table.fromIPCStream(fixedSizeListsAsLists(readFileSync(shardPath)));
+      const properties = new WriterPropertiesBuilder()
+        .setCompression(Compression.SNAPPY)
+        .setMaxRowGroupSize(PARQUET_ROW_GROUP_ROWS)
+        .setKeyValueMetadata(new Map([['huggingface', hfSchemaMetadata(features)]]))
+        .build();
+      const parquet = writeParquet(table, properties);
+      const path = join(out, 'data', parquetFileName(index, release.shardPaths.length));
+      writeFileAtomic(path, parquet);
+      files.push(path);
+      bytes += parquet.length;
   });
   writeFileAtomic(join(out, CARD_FILE), parquetExportCard(release.manifest, bytes));
   files.push(join(out, CARD_FILE));
   return { files, rows: release.length };
+  });
 }
 
 export const parquetExporter: ExporterEntry = {

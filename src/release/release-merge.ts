@@ -4,11 +4,12 @@
  * and together cover parts 0…n-1 exactly once. Shards are copied in part order (contiguous partition, see
  * shard-spec.ts), so the merged rows are in the unsharded run's order; the manifest covers every file.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, realpathSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { acquireOutputLock, checkOutputFolder } from '../core/output-lock.js';
 import { fsyncDirectory } from './atomic-file.js';
+import { realPathOf, refuseOutputInRelease } from './release-folder.js';
 import { digestFile } from '../core/digest.js';
 import { resolveReleaseFile, shardFileName } from './hf-layout.js';
 import { readManifest, type ReleaseManifest } from './release-manifest.js';
@@ -18,6 +19,7 @@ import { verifyRelease } from './release-verify.js';
 export async function mergeReleases(inputs: readonly string[], out: string, command: string): Promise<ReleaseManifest> {
   if (inputs.length < 2) throw new UserError('merge needs at least two releases');
   for (const dir of inputs) refuseOutputWithin(dir, out);
+  refuseOutputInRelease(out);
   checkOutputFolder(out);
   if (existsSync(out) && readdirSync(out).length > 0) throw new UserError(`--out ${out} exists and is not empty`);
   const parts: { dir: string; manifest: ReleaseManifest }[] = [];
@@ -69,17 +71,6 @@ function refuseOutputWithin(input: string, out: string): void {
   const rel = relative(realPathOf(input), realPathOf(out));
   if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
     throw new UserError(`--out ${out} is ${rel === '' ? 'the input release' : 'inside the input release'} ${input}; merge into a new folder outside the inputs`);
-  }
-}
-
-/** The real path of `path`, or of its nearest existing ancestor joined with the rest when it does not exist yet. */
-function realPathOf(path: string): string {
-  const absolute = resolve(path);
-  try {
-    return realpathSync(absolute);
-  } catch {
-    const parent = dirname(absolute);
-    return parent === absolute ? absolute : join(realPathOf(parent), basename(absolute));
   }
 }
 

@@ -15,6 +15,7 @@ import { join, sep } from 'node:path';
 import type { Schema } from 'apache-arrow';
 import { digestFile, sha256Hex } from '../core/digest.js';
 import { errorMessage } from '../core/errors.js';
+import { clearFinishedLock, LOCK_FILE } from '../core/output-lock.js';
 import { DATASET_INFO_FILE, releaseFingerprint, resolveReleaseFile, shardFileName, STATE_FILE } from './hf-layout.js';
 import { decodeReleaseBatch } from './release-batch-codec.js';
 import { readShardBatches } from './release-reader.js';
@@ -37,6 +38,8 @@ export interface VerifyReport {
    * what a cache of this release may be keyed by, never the manifest's claims about itself.
    */
   measured: { path: string; sha256: string; size: number }[];
+  /** What verify did that is not a problem, one line each: e.g. removing a stale lock (see settleLeftLock). */
+  notes: string[];
 }
 
 export interface VerifyOptions {
@@ -53,15 +56,23 @@ export async function verifyRelease(dir: string, options: VerifyOptions = {}): P
   const problems: VerifyProblem[] = [];
   const report = (file: string, problem: string) => problems.push({ file, problem });
   const measured: VerifyReport['measured'] = [];
+  const notes: string[] = [];
   let manifest: ReleaseManifest;
+  let ignoredLock = false;
   try {
     const loaded = readManifest(dir);
     manifest = loaded.manifest;
-    for (const problem of manifestSelfCheck(loaded.text, manifest)) report(MANIFEST_FILE, problem);
+    const sealProblems = manifestSelfCheck(loaded.text, manifest);
+    for (const problem of sealProblems) report(MANIFEST_FILE, problem);
     measured.push({ path: MANIFEST_FILE, sha256: sha256Hex(loaded.text), size: Buffer.byteLength(loaded.text) });
+    if (sealProblems.length === 0) {
+      const note = settleLeftLock(dir);
+      if (note) notes.push(note.line);
+      ignoredLock = note?.ignored ?? false;
+    }
   } catch (error) {
     report(MANIFEST_FILE, errorMessage(error).replace(`${join(dir, MANIFEST_FILE)}: `, ''));
-    return { ok: false, problems, filesChecked: 0, rowsChecked: 0, measured };
+    return { ok: false, problems, filesChecked: 0, rowsChecked: 0, measured, notes };
   }
 
   // Every listed file: a plain name inside the release, present, with the recorded size and sha256.
@@ -92,6 +103,7 @@ export async function verifyRelease(dir: string, options: VerifyOptions = {}): P
     }
   }
   for (const name of readdirSync(dir)) {
+    if (ignoredLock && name === LOCK_FILE) continue;
     if (name !== MANIFEST_FILE && !listed.has(name)) report(name, 'is in the release directory but not in the manifest (extra file)');
   }
   const manifestKind = nonRegularKind(join(dir, MANIFEST_FILE));
@@ -158,7 +170,26 @@ export async function verifyRelease(dir: string, options: VerifyOptions = {}): P
       report(shard.filename, `cannot be read as an Arrow IPC stream (${errorMessage(error)})`);
     }
   }
-  return { ok: problems.length === 0, problems, filesChecked, rowsChecked, measured };
+  return { ok: problems.length === 0, problems, filesChecked, rowsChecked, measured, notes };
+}
+
+/**
+ * A lock left in a release whose manifest is sealed: the writer seals the manifest last and only then drops
+ * its lock, so the release is finished and the lock is a leftover of a run killed in between (it used to make
+ * every later read fail on an "extra file"). It is removed; one whose owner still runs here, or that cannot be
+ * removed, is ignored. Either way the release's own files are checked exactly as before.
+ */
+function settleLeftLock(dir: string): { line: string; ignored: boolean } | null {
+  const lock = clearFinishedLock(dir);
+  if (lock === null) return null;
+  switch (lock.state) {
+    case 'removed':
+      return { line: `removed a stale ${LOCK_FILE} left by a run killed after it finished${lock.pid === null ? '' : ` (pid ${lock.pid})`}`, ignored: false };
+    case 'held':
+      return { line: `ignored ${LOCK_FILE} of pid ${lock.pid}, still running: the manifest is sealed, so that writer has finished`, ignored: true };
+    case 'kept':
+      return { line: `ignored a stale ${LOCK_FILE} left by a run killed after it finished; it could not be removed (${lock.reason})`, ignored: true };
+  }
 }
 
 function checkState(dir: string, manifest: ReleaseManifest, shardSha256: readonly string[], report: (file: string, problem: string) => void): void {
