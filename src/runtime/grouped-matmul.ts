@@ -26,8 +26,18 @@ export function defaultGroupedMatMulMethod(): GroupedMatMulMethod {
   return tf.getBackend() === 'wasm' ? 'depthwise-conv' : 'batched-matmul';
 }
 
+/**
+ * The methods the current backend can run. Native TensorFlow's CPU depthwise kernel refuses the 1×K stride
+ * ("Current implementation only supports equal length strides in the row and column dimensions", TensorFlow
+ * 2.21 from the pip wheel), so there only batched matMul is offered.
+ */
+export function groupedMatMulMethods(): GroupedMatMulMethod[] {
+  return tf.getBackend().startsWith('tensorflow') ? ['batched-matmul'] : ['depthwise-conv', 'batched-matmul'];
+}
+
 /** out[m, g, n] = Σ_k a[m, k, g] · b[k, g, n], for a: [M, K, G], b: [K, G, N] → [M, G, N]. */
 export function groupedMatMul(a: tf.Tensor3D, b: tf.Tensor3D, method: GroupedMatMulMethod = defaultGroupedMatMulMethod()): tf.Tensor3D {
+  if (!groupedMatMulMethods().includes(method)) throw new Error(`groupedMatMul: the ${tf.getBackend()} backend cannot run the ${method} method`);
   const [m, k, g] = a.shape;
   const [kb, gb, n] = b.shape;
   if (k !== kb || g !== gb) {

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mlpActivation } from '../../src/runtime/fast-activation.js';
 import { multiHeadAttention } from '../../src/runtime/fast-attention.js';
 import { layerNorm } from '../../src/runtime/fast-layer-norm.js';
-import { groupedMatMul } from '../../src/runtime/grouped-matmul.js';
+import { groupedMatMul, groupedMatMulMethods } from '../../src/runtime/grouped-matmul.js';
 import { initTestBackend } from '../helpers/test-backend.js';
 
 test.before(async () => {
@@ -31,12 +31,14 @@ test('groupedMatMul: both methods equal one matMul per group', (t) => {
         Array.from({ length: 6 }, (_, g) => Array.from({ length: 4 }, (_, n) => aRows[m]!.reduce((sum, row, k) => sum + row[g]! * bRows[k]![g]![n]!, 0))),
       ),
     );
-    for (const method of ['depthwise-conv', 'batched-matmul'] as const) {
+    if (tf.getBackend() === 'wasm') t.deepEqual(groupedMatMulMethods(), ['depthwise-conv', 'batched-matmul'], 'wasm runs both; its default is the fast one');
+    for (const method of groupedMatMulMethods()) {
       const out = groupedMatMul(a, b, method);
       t.deepEqual(out.shape, [5, 6, 4]);
       t.true(maxAbsDiff(out, expected) < 1e-4, method);
     }
     t.throws(() => groupedMatMul(a, tf.zeros([6, 6, 4]) as tf.Tensor3D), { message: /K and G must agree/ });
+    if (tf.getBackend().startsWith('tensorflow')) t.throws(() => groupedMatMul(a, b, 'depthwise-conv'), { message: /the tensorflow\S* backend cannot run the depthwise-conv method/ });
   });
   t.is(tf.memory().numTensors, before);
 });
