@@ -16,13 +16,16 @@ export async function exportImageFolder(dir: string, out: string, options: Expor
     const classNames = release.manifest.schema.classNames;
     const csv = ['file_name,id,source_dataset,source_id,target_class,cos_before,cos_after,psnr,success'];
     let index = 0;
-    for await (const row of release.rows()) {
-      const folder = row.label >= 0 && row.label < classNames.length ? safeName(classNames[row.label]!) : 'unlabelled';
-      const file = `${folder}/${String(index).padStart(6, '0')}_${safeName(row.id)}.png`;
-      mkdirSync(join(out, folder), { recursive: true });
-      writeFileAtomic(join(out, file), row.image);
-      csv.push([file, row.id, row.sourceDataset, row.sourceId, row.targetClass, row.cosBefore, row.cosAfter, row.psnr, row.success].map(csvField).join(','));
-      index++;
+    for (let shard = 0; shard < release.shardPaths.length; shard++) {
+      // A whole shard is checked before its first image is written: a shard swapped after verify writes nothing.
+      for await (const row of (await release.wholeShard(shard)).rows()) {
+        const folder = row.label >= 0 && row.label < classNames.length ? safeName(classNames[row.label]!) : 'unlabelled';
+        const file = `${folder}/${String(index).padStart(6, '0')}_${safeName(row.id)}.png`;
+        mkdirSync(join(out, folder), { recursive: true });
+        writeFileAtomic(join(out, file), row.image);
+        csv.push([file, row.id, row.sourceDataset, row.sourceId, row.targetClass, row.cosBefore, row.cosAfter, row.psnr, row.success].map(csvField).join(','));
+        index++;
+      }
     }
     mkdirSync(out, { recursive: true });
     writeFileAtomic(join(out, 'metadata.csv'), csv.join('\n') + '\n');

@@ -44,6 +44,12 @@ export interface OpenedRelease {
    * bytes other than the verified ones. A pass stopped early has not been checked.
    */
   shardRows(index: number): AsyncIterable<ReleaseRow>;
+  /**
+   * Shard `index` read whole (at most its shard size) and hashed in that read, refused (naming it) unless it is
+   * the expected bytes, before anything is decoded: for writers that must not have written a row of a shard
+   * that then fails the check at its end. Its rows decode from those same bytes.
+   */
+  wholeShard(index: number): Promise<{ bytes: Buffer; rows(): AsyncIterable<ReleaseRow> }>;
 }
 
 /** What a release's files must hash to, by path inside the release (verify's `measured`). */
@@ -98,6 +104,22 @@ export async function openRelease(dir: string, verified?: ExpectedFiles): Promis
       if (!finished) read.close();
     }
   }
+  async function wholeShard(index: number) {
+    const path = shardPaths[index]!;
+    const read = await readHashed(path).catch((error: Error) => {
+      throw new UserError(`${path}: cannot read (${error.message})`);
+    });
+    checkDigest(path, read, stateNames[index] as string);
+    return {
+      bytes: read.bytes,
+      async *rows(): AsyncGenerator<ReleaseRow> {
+        const once = (async function* () {
+          yield read.bytes;
+        })();
+        for await (const batch of await readShardBatches(path, once)) yield* decodeReleaseBatch(batch, columns);
+      },
+    };
+  }
   return {
     dir,
     manifest,
@@ -105,6 +127,7 @@ export async function openRelease(dir: string, verified?: ExpectedFiles): Promis
     shardPaths,
     length: manifest.counts.rows,
     shardRows,
+    wholeShard,
     async *rows() {
       for (let index = 0; index < shardPaths.length; index++) yield* shardRows(index);
     },

@@ -122,6 +122,17 @@ test('reader: a shard swapped after verify measured it is refused when its rows 
   t.notRegex(error!.message, /\n/, 'one line');
 });
 
+test('reader: a whole shard (what the exporters convert) swapped after verify is refused before any of its bytes or rows are handed out', async (t) => {
+  const copy = copyOf(genuine);
+  const report = await verifyRelease(copy);
+  const release = await openRelease(copy, report.measured);
+  const rows: string[] = [];
+  for await (const row of (await release.wholeShard(0)).rows()) rows.push(row.id);
+  t.true(rows.length > 0, 'the genuine shard reads whole');
+  swapShard(copy);
+  await t.throwsAsync(release.wholeShard(0), { instanceOf: UserError, message: /: changed since it was verified \(read \d+ bytes, sha256 [0-9a-f]{12}…; verified \d+ bytes/ });
+});
+
 test("reader: the manifest and shard both swapped for the other release's after verify are refused at open, naming manifest.json", async (t) => {
   const copy = copyOf(genuine);
   const report = await verifyRelease(copy);
