@@ -11,7 +11,7 @@ import { towerParams, towerWeightsFromMap } from '../src/models/clip/clip-weight
 import { ClipVisionTower } from '../src/models/clip/vision-tower.js';
 
 export function vitB32Architecture(): ClipArchitecture {
-  return parseClipTarget(resolveTarget('vit-b-32')).architecture!;
+  return parseClipTarget(resolveTarget('vit-b-32').config).architecture!;
 }
 
 export function randomVitB32Tower(): ClipVisionTower {

@@ -15,6 +15,7 @@ export { ItemError, UserError } from './core/errors.js';
 export { BACKEND_NAMES, initBackend, type BackendName, type BackendReport } from './runtime/backend.js';
 export { createEncoder, resolveTarget, targetPresetNames } from './models/create-encoder.js';
 export type { EncoderFamily, LoadOptions, TargetConfig } from './models/encoder-family.js';
+export type { ResolvedTarget } from './models/create-encoder.js';
 export { FEATURE_KINDS, type Encoder, type FeatureKind } from './models/encoder.js';
 export { promptEnsembleEmbeddings, PROMPT_TEMPLATES } from './models/prompt-ensemble.js';
 

@@ -15,7 +15,22 @@ import { clipFamily } from './clip/clip-family.js';
 import { mobileNetV2Family } from './mobilenet/mobilenet-family.js';
 
 /** The one registry of encoder families. */
-const FAMILIES: readonly EncoderFamily[] = [mobileNetV2Family, clipFamily];
+const FAMILIES: readonly EncoderFamily<unknown>[] = [mobileNetV2Family, clipFamily];
+
+/**
+ * A --target value read and validated once: the config as written, and the family's typed target behind
+ * `estimateBytes` and `load`, so nothing parses the config again.
+ */
+export interface ResolvedTarget {
+  readonly config: TargetConfig;
+  estimateBytes(options: LoadOptions): number;
+  load(options: LoadOptions): Promise<Encoder>;
+}
+
+function resolvedBy<T>(family: EncoderFamily<T>, config: TargetConfig): ResolvedTarget {
+  const target = family.validate(config);
+  return { config, estimateBytes: (options) => family.estimateBytes(target, options), load: (options) => family.load(target, options) };
+}
 
 export function encoderFamilyNames(): string[] {
   return FAMILIES.map((family) => family.name);
@@ -30,13 +45,13 @@ export function targetPresetNames(): string[] {
     .sort();
 }
 
-function familyNamed(name: string, origin: string): EncoderFamily {
+function familyNamed(name: string, origin: string): EncoderFamily<unknown> {
   const family = FAMILIES.find((f) => f.name === name);
   if (!family) throw new UserError(`${origin}: unknown encoder family '${name}'; known: ${FAMILIES.map((f) => f.name).join(', ')}`);
   return family;
 }
 
-function readConfigFile(path: string, name: string): TargetConfig {
+function readConfigFile(path: string, name: string): ResolvedTarget {
   let raw: unknown;
   try {
     raw = parseGuardedJson(readFileSync(path, 'utf8'));
@@ -47,41 +62,33 @@ function readConfigFile(path: string, name: string): TargetConfig {
   if (!isPlainObject(raw)) check.fail('the config', 'must be a JSON object');
   const family = familyNamed(check.string(raw.family, 'family'), path);
   check.fields(raw, '', ['name', 'family', 'description', ...family.configFields]);
-  const config = { name, description: '', ...raw, origin: path } as TargetConfig;
-  family.validate(config);
-  return config;
+  return resolvedBy(family, { name, description: '', ...raw, origin: path } as TargetConfig);
 }
 
-/** Resolves a --target value to a validated config, without loading weights. */
-export function resolveTarget(spec: string): TargetConfig {
+/** Resolves a --target value to a validated target, without loading weights. */
+export function resolveTarget(spec: string): ResolvedTarget {
   const preset = join(TARGET_PRESET_DIR, `${spec}.json`);
   if (/^[\w.-]+$/.test(spec) && existsSync(preset)) return readConfigFile(preset, spec);
   if (existsSync(spec) && statSync(spec).isFile()) return readConfigFile(spec, basename(spec, '.json'));
   if (existsSync(spec) && statSync(spec).isDirectory()) {
     for (const family of FAMILIES) {
       const config = family.configFromCheckpointDir?.(resolve(spec));
-      if (config) {
-        family.validate(config);
-        return config;
-      }
+      if (config) return resolvedBy(family, config);
     }
     throw new UserError(`${spec}: a directory, but not a checkpoint any encoder family recognises (expected config.json + *.safetensors or open_clip files)`);
   }
   throw new UserError(`unknown target '${spec}': not a preset (${targetPresetNames().join(', ')}), a config file or a checkpoint directory`);
 }
 
-export function estimateTargetBytes(config: TargetConfig, options: LoadOptions): number {
-  return familyNamed(config.family, config.origin).estimateBytes(config, options);
-}
 
 /**
  * Loads the target. Before touching weights it checks that the target fits the backend's tensor heap
  * (wasm: 4 GiB), so a too-large model fails at once with advice instead of midway.
  */
-export async function createEncoder(spec: string | TargetConfig, options: LoadOptions): Promise<Encoder> {
-  const config = typeof spec === 'string' ? resolveTarget(spec) : spec;
-  const family = familyNamed(config.family, config.origin);
-  const needed = family.estimateBytes(config, options);
+export async function createEncoder(spec: string | ResolvedTarget, options: LoadOptions): Promise<Encoder> {
+  const target = typeof spec === 'string' ? resolveTarget(spec) : spec;
+  const { config } = target;
+  const needed = target.estimateBytes(options);
   const limit = options.backend.heapLimitBytes;
   if (limit !== null && needed > limit) {
     throw new UserError(
@@ -90,5 +97,5 @@ export async function createEncoder(spec: string | TargetConfig, options: LoadOp
         "Set up the native TensorFlow backend ('npm run setup:native', or '-- --gpu' for CUDA) and run with --backend tensorflow|tensorflow-gpu.",
     );
   }
-  return family.load(config, options);
+  return target.load(options);
 }

@@ -30,15 +30,19 @@ export interface LoadOptions {
   log?: (message: string) => void;
 }
 
-export interface EncoderFamily {
+/**
+ * `T` is the family's typed reading of a target config: `validate` parses the config once into it, and
+ * `estimateBytes` and `load` take that, never the raw config again.
+ */
+export interface EncoderFamily<T = unknown> {
   readonly name: string;
   /** The family-specific fields a target config may hold (besides name, family and description). */
   readonly configFields: readonly string[];
-  /** Throws UserError naming config.origin and the bad field. */
-  validate(config: TargetConfig): void;
+  /** The typed target; throws UserError naming config.origin and the bad field. */
+  validate(config: TargetConfig): T;
   /** Approximate bytes of tensor memory to run input gradients at batch 1 on the given backend. */
-  estimateBytes(config: TargetConfig, options: LoadOptions): number;
-  load(config: TargetConfig, options: LoadOptions): Promise<Encoder>;
+  estimateBytes(target: T, options: LoadOptions): number;
+  load(target: T, options: LoadOptions): Promise<Encoder>;
   /** When `dir` is a checkpoint directory of this family, a config describing it; else null. */
   configFromCheckpointDir?(dir: string): TargetConfig | null;
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, WASM_HEAP_LIMIT_BYTES, type BackendReport } from '../../src/runtime/backend.js';
 import { UserError } from '../../src/core/errors.js';
-import { createEncoder, estimateTargetBytes, resolveTarget } from '../../src/models/create-encoder.js';
+import { createEncoder, resolveTarget } from '../../src/models/create-encoder.js';
 import { SafetensorsFile, openSafetensors, MAX_HEADER_BYTES } from '../../src/models/safetensors.js';
 import { parseClipTarget } from '../../src/models/clip/clip-family.js';
 import { checkCheckpointKeys, expectedCheckpointShapes } from '../../src/models/clip/clip-weight-map.js';
@@ -97,8 +97,7 @@ test('sharded checkpoints through model.safetensors.index.json, with bad indexes
 });
 
 test('vit-g preset: its full shape list matches a header-only ViT-bigG-14 checkpoint, no weights read', (t) => {
-  const config = resolveTarget('vit-g');
-  const arch = parseClipTarget(config).architecture!;
+  const arch = parseClipTarget(resolveTarget('vit-g').config).architecture!;
   const shapes = expectedCheckpointShapes(arch, 'open_clip');
   // Names and shapes as open_clip's ViT-bigG-14 state dict has them (spot-checked against model_configs).
   t.deepEqual(shapes.get('visual.conv1.weight'), [1664, 3, 14, 14]);
@@ -139,10 +138,10 @@ test('vit-g preset: its full shape list matches a header-only ViT-bigG-14 checkp
 test('size honesty: vit-l-14 and larger refuse the wasm heap with advice; vit-b-32 fits', async (t) => {
   // The refusal is decided from the report alone, before any weight is read, whatever backend the suite runs on.
   const wasm: BackendReport = { ...backend, chosen: 'wasm', tfBackend: 'wasm', heapLimitBytes: WASM_HEAP_LIMIT_BYTES };
-  t.true(estimateTargetBytes(resolveTarget('vit-b-32'), { backend: wasm }) < WASM_HEAP_LIMIT_BYTES / 2);
-  t.true(estimateTargetBytes(resolveTarget('vit-b-16'), { backend: wasm }) < WASM_HEAP_LIMIT_BYTES);
+  t.true(resolveTarget('vit-b-32').estimateBytes({ backend: wasm }) < WASM_HEAP_LIMIT_BYTES / 2);
+  t.true(resolveTarget('vit-b-16').estimateBytes({ backend: wasm }) < WASM_HEAP_LIMIT_BYTES);
   for (const name of ['vit-l-14', 'vit-h-14', 'vit-g']) {
-    t.true(estimateTargetBytes(resolveTarget(name), { backend: wasm }) > WASM_HEAP_LIMIT_BYTES, name);
+    t.true(resolveTarget(name).estimateBytes({ backend: wasm }) > WASM_HEAP_LIMIT_BYTES, name);
     await t.throwsAsync(createEncoder(name, { backend: wasm, weights: work }), { instanceOf: UserError, message: new RegExp(`target '${name}' needs about .* GiB.*setup:native`) });
   }
 });

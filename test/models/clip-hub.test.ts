@@ -126,12 +126,12 @@ test.serial('a target naming a hub repo loads through HF_HOME and HF_ENDPOINT; m
   try {
     const { mean, std, ...architecture } = tinyArchitecture('gelu');
     const config = { name: 'tiny', family: 'clip', description: '', origin: 'test', hub: spec, layout: 'open_clip', architecture, mean, std };
-    const encoder = await clipFamily.load(config, { backend });
+    const encoder = await clipFamily.load(clipFamily.validate(config), { backend });
     t.is(encoder.embedDim, 64);
     encoder.dispose();
     t.true(existsSync(join(work, 'hf-home', 'hub', 'models--org--tiny-clip', 'snapshots', COMMIT, 'merges.txt')));
     const missing = { ...config, hub: { ...spec, files: ['nope.safetensors'] } };
-    await t.throwsAsync(clipFamily.load(missing, { backend }), { instanceOf: UserError, message: /org\/tiny-clip\/nope\.safetensors: not found at revision 'main'/ });
+    await t.throwsAsync(clipFamily.load(clipFamily.validate(missing), { backend }), { instanceOf: UserError, message: /org\/tiny-clip\/nope\.safetensors: not found at revision 'main'/ });
   } finally {
     server.close();
     for (const [key, value] of [['HF_HOME', saved.home], ['HF_ENDPOINT', saved.endpoint], ['HF_HUB_CACHE', saved.cache]] as const) {

@@ -7,7 +7,7 @@
  * Skipped, with the reason, where the venv cannot be made.
  */
 import test from 'ava';
-import { estimateTargetBytes, resolveTarget } from '../../src/models/create-encoder.js';
+import { resolveTarget } from '../../src/models/create-encoder.js';
 import type { BackendReport } from '../../src/runtime/backend.js';
 import { compareWithOpenClip } from '../helpers/openclip-parity.js';
 import { openClipReference, referencePython } from '../helpers/reference-venv.js';
@@ -31,7 +31,7 @@ const CASES = [
 
 for (const { model, preset } of CASES) {
   withVenv(`${model} (open_clip, random weights): features and attack gradient equal open_clip's`, async (t) => {
-    if (backend.heapLimitBytes !== null && estimateTargetBytes(resolveTarget(preset), { backend }) > backend.heapLimitBytes) {
+    if (backend.heapLimitBytes !== null && resolveTarget(preset).estimateBytes({ backend }) > backend.heapLimitBytes) {
       t.pass(`${model} does not fit the ${backend.chosen} heap; it runs on the native backend`);
       return;
     }

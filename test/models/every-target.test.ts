@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { checkRelativePath, checkRevision } from '../../src/core/untrusted-names.js';
-import { encoderFamilyNames, estimateTargetBytes, resolveTarget, targetPresetNames } from '../../src/models/create-encoder.js';
+import { encoderFamilyNames, resolveTarget, targetPresetNames } from '../../src/models/create-encoder.js';
 import type { BackendReport } from '../../src/runtime/backend.js';
 import { initTestBackend } from '../helpers/test-backend.js';
 
@@ -19,11 +19,12 @@ test('every target preset validates, describes itself and estimates its memory; 
   t.true(names.includes('vit-g') && names.includes('mobilenet-v2'));
   const familiesSeen = new Set<string>();
   for (const name of names) {
-    const config = resolveTarget(name);
+    const target = resolveTarget(name);
+    const { config } = target;
     familiesSeen.add(config.family);
     t.is(config.name, name);
     t.true(config.description.length > 40, `${name}: description`);
-    const bytes = estimateTargetBytes(config, { backend });
+    const bytes = target.estimateBytes({ backend });
     t.true(Number.isFinite(bytes) && bytes > 1e6, `${name}: ${bytes} bytes`);
     const hub = config.hub as { repo?: string; revision?: string; files?: string[] } | undefined;
     if (hub) {
@@ -36,6 +37,6 @@ test('every target preset validates, describes itself and estimates its memory; 
 });
 
 test('the CLIP presets grow in memory with their architecture (B/32 < L/14 < H/14 < bigG)', (t) => {
-  const bytes = ['vit-b-32', 'vit-l-14', 'vit-h-14', 'vit-g'].map((name) => estimateTargetBytes(resolveTarget(name), { backend }));
+  const bytes = ['vit-b-32', 'vit-l-14', 'vit-h-14', 'vit-g'].map((name) => resolveTarget(name).estimateBytes({ backend }));
   bytes.slice(1).forEach((b, i) => t.true(b > bytes[i]!, `${b} > ${bytes[i]}`));
 });

@@ -136,7 +136,7 @@ test.serial('bad target configs are user errors naming the file and field', asyn
     writeFileSync(clipTypo, JSON.stringify({ family: 'clip', featurs: 'projected', checkpointDir: dir }));
     t.throws(() => resolveTarget(clipTypo), { instanceOf: UserError, message: /clip-typo\.json: 'featurs' is not a known field/ });
     await t.throwsAsync(createEncoder('mobilenet-v2', { backend, inputSize: 100.5 }), { instanceOf: UserError, message: /inputSize/ });
-    t.is(resolveTarget('mobilenet-v2').inputSize, 128);
+    t.is(resolveTarget('mobilenet-v2').config.inputSize, 128);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -23,6 +23,8 @@ import { checkCheckpointKeys, type ClipLayout } from './clip-weight-map.js';
 
 /** A validated clip target. */
 export interface ClipTarget {
+  /** The config it was read from (its name and origin name the encoder and the errors). */
+  config: TargetConfig;
   architecture: ClipArchitecture | null;
   features: FeatureKind;
   layout: ClipLayout | null;
@@ -52,7 +54,7 @@ export function parseClipTarget(config: TargetConfig): ClipTarget {
   const checkpointDir = typeof config.checkpointDir === 'string' ? config.checkpointDir : null;
   const architecture = config.architecture === undefined ? null : architectureFromPreset(config.architecture, origin, config.mean, config.std);
   if (!architecture && !checkpointDir) throw new UserError(`${origin}: a clip target needs 'architecture' or 'checkpointDir'`);
-  return { architecture, features, layout: layout as ClipLayout | null, hub: parseHub(config.hub, origin), checkpointDir };
+  return { config, architecture, features, layout: layout as ClipLayout | null, hub: parseHub(config.hub, origin), checkpointDir };
 }
 
 function blockValues(width: number, mlp: number, transposedCopies: boolean): { weights: number; other: number } {
@@ -82,21 +84,20 @@ export function estimateClipBytes(arch: ClipArchitecture, options: { transposedC
   return 4 * (visionValues + textValues + 2 * activationValues);
 }
 
-function architectureOf(config: TargetConfig): ClipArchitecture {
-  const target = parseClipTarget(config);
+function architectureOf(target: ClipTarget): ClipArchitecture {
   if (target.architecture) return target.architecture;
   const checkpoint = target.checkpointDir ? inspectClipCheckpoint(target.checkpointDir) : null;
-  if (!checkpoint?.architecture) throw new UserError(`${config.origin}: cannot tell the architecture (no config in the checkpoint)`);
+  if (!checkpoint?.architecture) throw new UserError(`${target.config.origin}: cannot tell the architecture (no config in the checkpoint)`);
   return checkpoint.architecture;
 }
 
-async function locateWeights(config: TargetConfig, target: ClipTarget, options: LoadOptions): Promise<string> {
+async function locateWeights(target: ClipTarget, options: LoadOptions): Promise<string> {
   if (options.weights) {
     if (!existsSync(options.weights) || !statSync(options.weights).isDirectory()) throw new UserError(`--weights ${options.weights}: not a directory`);
     return options.weights;
   }
   if (target.checkpointDir) return target.checkpointDir;
-  if (!target.hub) throw new UserError(`${config.origin}: no 'hub' entry and no --weights DIR; say where the weights are`);
+  if (!target.hub) throw new UserError(`${target.config.origin}: no 'hub' entry and no --weights DIR; say where the weights are`);
   return resolveHubFiles(target.hub, { log: options.log, fallbackHint: 'pass --weights DIR' });
 }
 
@@ -135,21 +136,19 @@ function openChecked(checkpoint: ClipCheckpoint, arch: ClipArchitecture): Tensor
   return source;
 }
 
-export const clipFamily: EncoderFamily = {
+export const clipFamily: EncoderFamily<ClipTarget> = {
   name: 'clip',
   configFields: ['features', 'layout', 'hub', 'openClip', 'architecture', 'checkpointDir', 'mean', 'std'],
 
-  validate(config) {
-    parseClipTarget(config);
+  validate: parseClipTarget,
+
+  estimateBytes(target, options) {
+    return estimateClipBytes(architectureOf(target), { transposedCopies: options.backend.tfBackend === 'wasm' });
   },
 
-  estimateBytes(config, options) {
-    return estimateClipBytes(architectureOf(config), { transposedCopies: options.backend.tfBackend === 'wasm' });
-  },
-
-  async load(config, options): Promise<Encoder> {
-    const target = parseClipTarget(config);
-    const dir = await locateWeights(config, target, options);
+  async load(target, options): Promise<Encoder> {
+    const { config } = target;
+    const dir = await locateWeights(target, options);
     const checkpoint = inspectClipCheckpoint(dir);
     if (!checkpoint) {
       throw new UserError(`${dir}: no CLIP checkpoint (expected config.json + model.safetensors[.index.json], or open_clip_model.safetensors)`);

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../core/errors.js';
 import type { Encoder, FeatureKind, Rgb } from '../encoder.js';
-import type { EncoderFamily, LoadOptions, TargetConfig } from '../encoder-family.js';
+import type { EncoderFamily, LoadOptions } from '../encoder-family.js';
 import { MIN_INPUT_SIZE, mobileNetV2Plan, planActivationElements, planLayers, kernelShape } from './architecture.js';
 import { MobileNetV2Network } from './mobilenet-v2-network.js';
 import { loadMobileNetV2Weights } from './weight-cache.js';
@@ -24,22 +24,29 @@ const FEATURE_KINDS: readonly FeatureKind[] = ['pre-projection'];
 const MEAN: Rgb = [0, 0, 0];
 const STD: Rgb = [1, 1, 1];
 
-function inputSizeOf(config: TargetConfig, options?: Pick<LoadOptions, 'inputSize'>): number {
-  const size = options?.inputSize ?? config.inputSize;
-  const where = options?.inputSize !== undefined ? 'inputSize option' : `${config.origin}: field 'inputSize'`;
+/** A validated mobilenet-v2 target: the config's input size and feature kind. */
+export interface MobileNetTarget {
+  readonly inputSize: number;
+  readonly features: FeatureKind;
+}
+
+function checkedInputSize(size: unknown, where: string): number {
   if (typeof size !== 'number' || !Number.isInteger(size) || size < MIN_INPUT_SIZE || size > MAX_INPUT_SIZE) {
     throw new UserError(`${where} must be an integer from ${MIN_INPUT_SIZE} to ${MAX_INPUT_SIZE}, got ${JSON.stringify(size)}`);
   }
   return size;
 }
 
-function featureKindOf(config: TargetConfig, options?: Pick<LoadOptions, 'features'>): FeatureKind {
-  const kind = options?.features ?? config.features ?? 'pre-projection';
+function checkedFeatureKind(kind: unknown, where: string): FeatureKind {
   if (!FEATURE_KINDS.includes(kind as FeatureKind)) {
-    const where = options?.features !== undefined ? '--features' : `${config.origin}: field 'features'`;
     throw new UserError(`${where}: mobilenet-v2 has only 'pre-projection' features (no projection head), got ${JSON.stringify(kind)}`);
   }
   return kind as FeatureKind;
+}
+
+/** The size a load runs at: the option (an attack's input size) over the config's. */
+function inputSizeFor(target: MobileNetTarget, options: Pick<LoadOptions, 'inputSize'>): number {
+  return options.inputSize === undefined ? target.inputSize : checkedInputSize(options.inputSize, 'inputSize option');
 }
 
 class MobileNetV2Encoder implements Encoder {
@@ -75,25 +82,27 @@ class MobileNetV2Encoder implements Encoder {
   }
 }
 
-export const mobileNetV2Family: EncoderFamily = {
+export const mobileNetV2Family: EncoderFamily<MobileNetTarget> = {
   name: 'mobilenet-v2',
   configFields: ['inputSize', 'features'],
 
   validate(config) {
-    inputSizeOf(config);
-    featureKindOf(config);
+    return {
+      inputSize: checkedInputSize(config.inputSize, `${config.origin}: field 'inputSize'`),
+      features: checkedFeatureKind(config.features ?? 'pre-projection', `${config.origin}: field 'features'`),
+    };
   },
 
-  estimateBytes(config, options) {
+  estimateBytes(target, options) {
     const plan = mobileNetV2Plan();
     const weights = planLayers(plan).reduce((n, l) => n + kernelShape(l).reduce((a, b) => a * b, 1) + l.outChannels, 0);
     // Per activation: the saved output, its gradient and the dx being formed, float32 each.
-    return 4 * (2 * weights + 3 * planActivationElements(plan, inputSizeOf(config, options)));
+    return 4 * (2 * weights + 3 * planActivationElements(plan, inputSizeFor(target, options)));
   },
 
-  async load(config, options) {
-    const inputSize = inputSizeOf(config, options);
-    const features = featureKindOf(config, options);
+  async load(target, options) {
+    const inputSize = inputSizeFor(target, options);
+    const features = options.features === undefined ? target.features : checkedFeatureKind(options.features, '--features');
     if (options.weights) {
       throw new UserError(`--weights ${options.weights}: mobilenet-v2 is embedded (nsfwjs 4.4.0) and takes no weights directory`);
     }
