@@ -13,7 +13,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AttackParams, attackPresetNames } from '../../attacks/attack-params.js';
+import { type AttackParams, type ResolvedAttackPreset, attackPresetNames, resolveAttackPreset } from '../../attacks/attack-params.js';
 import { detectorObjectiveName } from '../../attacks/objective.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { sha256Hex } from '../core/digest.js';
@@ -21,12 +21,13 @@ import { ItemError, UserError, errorMessage } from '../core/errors.js';
 import { firstItems } from '../data/first-items.js';
 import type { ImageSource } from '../data/image-source.js';
 import { preprocessFor } from '../data/preprocess.js';
-import { type DetectorSpec, createDetectors, detectorEntry, detectorSpecName, detectorSpecText } from '../detectors/registry.js';
+import { type DetectorSpec, detectorEntry, detectorSpecName, detectorSpecText } from '../detectors/registry.js';
 import type { Encoder } from '../models/encoder.js';
 import type { ReleaseImageSource } from '../release/release-image-source.js';
 import { MANIFEST_FILE } from '../release/release-manifest.js';
 import type { BackendReport } from '../runtime/backend.js';
 import { openImageSource } from '../sources/open-source.js';
+import { chooseObjectiveDetector } from './detector-objective.js';
 import { generateRelease } from './generate.js';
 
 /** How large the adaptive attacks are; absent fields copy the base release. */
@@ -80,6 +81,16 @@ function baseRunConfig(base: ReleaseImageSource): BaseRunConfig {
   return config as BaseRunConfig;
 }
 
+/**
+ * The base run's preset, resolved once with `overrides` (every param, so the result is the recorded params with
+ * the size overrides): it contributes only its name and description, to the rows and the card. A shipped preset
+ * is found by its name; another by the file it was read from, when that still exists.
+ */
+function recordedPreset(config: BaseRunConfig, overrides: Record<string, unknown>): ResolvedAttackPreset {
+  const { preset, origin } = config.attack;
+  return resolveAttackPreset(attackPresetNames().includes(preset) || !existsSync(origin) ? preset : origin, overrides);
+}
+
 /** The first paper release among the OOD sets: the attack the adaptive releases copy. */
 export function adaptiveBase(sources: readonly { release?: ReleaseImageSource }[]): ReleaseImageSource {
   const base = sources.map((s) => s.release).find((r) => r !== undefined && (r.release.manifest.config as { objective?: unknown } | null)?.objective === undefined);
@@ -110,7 +121,9 @@ export async function generateAdaptiveReleases(options: AdaptiveReleaseOptions):
       stage(`adaptive: ${name} has no differentiable score; it is evaluated under the paper's attack only`);
       continue;
     }
-    const detector = createDetectors([spec])[0]!.name;
+    // The detector is built once: its report name keys the release, and the same instance is fitted and attacked.
+    const chosen = chooseObjectiveDetector(options.encoder, detectorObjectiveName(specText))!;
+    const detector = chosen.detector.name;
     const overrides = { ...config.attack.params, ...(options.size.steps !== undefined && { steps: options.size.steps }) };
     const key = sha256Hex(
       canonicalJson({ base: options.base.release.manifest.paramsHash, objective: specText, idTrain: options.fullIdTrain.fingerprint, idTrainN: options.idTrainN ?? null, n: n ?? null, overrides }),
@@ -133,10 +146,8 @@ export async function generateAdaptiveReleases(options: AdaptiveReleaseOptions):
       idN: options.idTrainN,
       ood: config.ood,
       n,
-      // The params are all overridden; the preset contributes its name and description to the rows and card.
-      attack: attackPresetNames().includes(config.attack.preset) || !existsSync(config.attack.origin) ? config.attack.preset : config.attack.origin,
-      overrides,
-      objective: detectorObjectiveName(specText),
+      attack: recordedPreset(config, overrides),
+      objective: chosen,
       seed: config.seed,
       out: dir,
       backend: options.backend,

@@ -42,10 +42,16 @@ export interface DetectorObjective {
   record: DetectorObjectiveRecord;
 }
 
+/** A 'detector:SPEC' objective, parsed and its detector built (not fitted) once, before anything is read or written. */
+export interface ChosenDetectorObjective {
+  /** 'detector:<spec>' as given. */
+  text: string;
+  spec: DetectorSpec;
+  detector: DifferentiableDetector;
+}
+
 export interface DetectorObjectiveOptions {
   encoder: Encoder;
-  /** The --objective value. */
-  objective: string;
   /** The ID train source (as used: after --id-n). */
   idSource: ImageSource;
   preprocess: Preprocess;
@@ -54,7 +60,7 @@ export interface DetectorObjectiveOptions {
 }
 
 /** The detector an objective names, built but not fitted; null for the paper's feature-collision objective. */
-export function objectiveDetector(encoder: Encoder, objectiveText: string): { spec: DetectorSpec; detector: DifferentiableDetector } | null {
+export function chooseObjectiveDetector(encoder: Encoder, objectiveText: string): ChosenDetectorObjective | null {
   const { detectorSpec } = parseObjective(objectiveText);
   if (detectorSpec === null) return null;
   const spec = parseDetectorSpec(detectorSpec);
@@ -65,7 +71,7 @@ export function objectiveDetector(encoder: Encoder, objectiveText: string): { sp
   }
   const [detector] = createDetectors([spec]);
   if (!detector || !isDifferentiable(detector)) throw new Error(`detector '${spec.name}' is registered as differentiable but has no scoreTensor`);
-  return { spec, detector };
+  return { text: detectorObjectiveName(detectorSpec), spec, detector };
 }
 
 /** A fitted detector's ID score as an attack objective: no early stop (see the module comment); targets unused. */
@@ -77,11 +83,9 @@ function vectorsDigest(set: FeatureSet): string {
   return sha256Hex(new Uint8Array(set.vectors.buffer, set.vectors.byteOffset, set.vectors.byteLength));
 }
 
-/** Fits the objective's detector on the ID train source; null for the feature-collision objective. */
-export async function fitDetectorObjective(options: DetectorObjectiveOptions): Promise<DetectorObjective | null> {
-  const built = objectiveDetector(options.encoder, options.objective);
-  if (!built) return null;
-  const { spec, detector } = built;
+/** Fits the chosen objective's detector on the ID train source. */
+export async function fitDetectorObjective(chosen: ChosenDetectorObjective, options: DetectorObjectiveOptions): Promise<DetectorObjective> {
+  const { spec, detector, text: name } = chosen;
   const train: FeatureViews = await featureViewsOf(options.encoder, 'id-train', options.idSource, {
     preprocess: options.preprocess,
     batchSize: options.batchSize,
@@ -91,7 +95,6 @@ export async function fitDetectorObjective(options: DetectorObjectiveOptions): P
   await fitDetector(detector, train, text);
   const inputs = Object.fromEntries(Object.entries(train).map(([kind, set]) => [kind, vectorsDigest(set!)]));
   const fitFingerprint = sha256Hex(canonicalJson({ spec, train: inputs, text: text ? vectorsDigest(text) : null }));
-  const name = detectorObjectiveName(parseObjective(options.objective).detectorSpec!);
   return {
     detector,
     objective: detectorAttackObjective(detector, name),

@@ -26,7 +26,7 @@ import { openReleaseWriter } from '../release/release-writer.js';
 import { shardItems } from '../release/shard-spec.js';
 import type { BackendReport } from '../runtime/backend.js';
 import { attackBatchToRows } from './attacked-batch.js';
-import { fitDetectorObjective, objectiveDetector } from './detector-objective.js';
+import { type ChosenDetectorObjective, chooseObjectiveDetector, fitDetectorObjective } from './detector-objective.js';
 import { prepareGenerationTargets } from './generation-targets.js';
 import { generatedReleaseCard } from './release-card-text.js';
 import { type RowNumbers, type RowStatistics, meanCosAfter, rowNumbers, rowStatistics, successRate } from './row-statistics.js';
@@ -46,14 +46,14 @@ export interface GenerateOptions {
   ood: string;
   /** Attack the first N OOD images (all when absent); an error when the source has fewer. */
   n?: number;
-  /** Attack preset name (configs/attacks/) or JSON path. */
-  attack: string;
+  /** Attack preset name (configs/attacks/) or JSON path, resolved here with `overrides`; or a preset already resolved. */
+  attack: string | ResolvedAttackPreset;
   /**
    * What the attack maximises: 'feature-collision' (the default, the paper's cosine to the target) or
-   * 'detector:SPEC', a detector's ID score (src/pipeline/detector-objective.ts).
+   * 'detector:SPEC', a detector's ID score (src/pipeline/detector-objective.ts); or such a detector already chosen.
    */
-  objective?: string;
-  /** Dotted-path overrides of preset fields (--steps, --lr, --lambda, …). */
+  objective?: string | ChosenDetectorObjective;
+  /** Dotted-path overrides of preset fields (--steps, --lr, --lambda, …); only with a preset given by name or path. */
   overrides?: Record<string, unknown>;
   seed: number;
   out: string;
@@ -105,7 +105,8 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
   const onError = options.onError ?? 'skip';
   const includeCleanImage = options.includeCleanImage ?? true;
   const { encoder, seed } = options;
-  const preset = resolveAttackPreset(options.attack, options.overrides ?? {});
+  // Parsed once, here at the top: everything below takes the resolved preset and the chosen objective.
+  const preset = typeof options.attack === 'string' ? resolveAttackPreset(options.attack, options.overrides ?? {}) : options.attack;
   const { params } = preset;
   checkFlags.number(seed, '--seed', { integer: true, min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER });
   checkOutputFolder(options.out);
@@ -113,7 +114,7 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
   refuseOutputInRelease(options.out, { self: false });
   checkEncoderFits(encoder, preset);
   const objective = options.objective ?? FEATURE_COLLISION_OBJECTIVE;
-  objectiveDetector(encoder, objective);
+  const chosenObjective = typeof objective === 'string' ? chooseObjectiveDetector(encoder, objective) : objective;
   const preprocess = preprocessFor(encoder);
   // Everything the params can refuse at this input size is refused now, before the output folder is touched.
   buildConstraintSet(params.constraints, encoder.inputSize, encoder.inputSize).dispose();
@@ -134,8 +135,8 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
     onCacheRejected: (file, reason) => report({ kind: 'stage', message: `feature cache ${file} rejected (${reason}); recomputing` }),
   });
 
-  if (objective !== FEATURE_COLLISION_OBJECTIVE) report({ kind: 'stage', message: `fitting the attacked detector (${objective})` });
-  const attacked = await fitDetectorObjective({ encoder, objective, idSource, preprocess, batchSize: params.batch });
+  if (chosenObjective) report({ kind: 'stage', message: `fitting the attacked detector (${chosenObjective.text})` });
+  const attacked = chosenObjective && (await fitDetectorObjective(chosenObjective, { encoder, idSource, preprocess, batchSize: params.batch }));
 
   const oodSource = firstItems(await openImageSource(oodSpec), options.n, '--n', oodSpec);
   const items = shardItems(oodSource.items, options.shard ?? { index: 0, count: 1 });
