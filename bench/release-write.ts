@@ -80,7 +80,7 @@ async function releaseRun(dir: string): Promise<{ seconds: number; writerSeconds
   const limit = pLimit(availableParallelism());
   const started = performance.now();
   let writerSeconds = 0;
-  const writer = await openReleaseWriter(dir, { schemaInfo: SCHEMA, config: {}, paramsHash: 'bench', shardBytes: 64e6 });
+  const writer = await openReleaseWriter(dir, { schemaInfo: SCHEMA, config: {}, runHash: 'bench', shardBytes: 64e6 });
   for (let start = 0; start < ROWS; start += BATCH) {
     const end = Math.min(start + BATCH, ROWS);
     const pngs = await encodeBatch(start, end, limit);
@@ -113,7 +113,7 @@ async function pngTreeRun(dir: string): Promise<number> {
 /** Child mode: write `rows` rows from 8 pre-encoded PNGs and report peak RSS (MB). */
 async function rssChild(dir: string, rows: number): Promise<void> {
   const pngs = await Promise.all(sourcePixels.map(encodePng));
-  const writer = await openReleaseWriter(dir, { schemaInfo: SCHEMA, config: {}, paramsHash: 'bench', shardBytes: 64e6 });
+  const writer = await openReleaseWriter(dir, { schemaInfo: SCHEMA, config: {}, runHash: 'bench', shardBytes: 64e6 });
   for (let start = 0; start < rows; start += BATCH) {
     const end = Math.min(start + BATCH, rows);
     await writer.append(Array.from({ length: end - start }, (_, k) => benchRow(start + k, pngs[(start + k) % pngs.length]!)), [], end);

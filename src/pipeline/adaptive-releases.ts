@@ -13,7 +13,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AttackParams, type ResolvedAttackPreset, attackPresetNames, resolveAttackPreset } from '../../attacks/attack-params.js';
+import { type ResolvedAttackPreset, attackPresetNames, resolveAttackPreset } from '../../attacks/attack-params.js';
 import { detectorObjectiveName } from '../../attacks/objective.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { sha256Hex } from '../core/digest.js';
@@ -29,6 +29,7 @@ import type { BackendReport } from '../runtime/backend.js';
 import { openImageSource } from '../sources/open-source.js';
 import { chooseObjectiveDetector } from './detector-objective.js';
 import { generateRelease } from './generate.js';
+import { type GenerationConfig, readGenerationConfig } from './generation-config.js';
 
 /** How large the adaptive attacks are; absent fields copy the base release. */
 export interface AdaptiveSize {
@@ -61,24 +62,13 @@ export interface AdaptiveRelease {
   dir: string;
 }
 
-/** What generate recorded about the base run (src/pipeline/generate.ts writes this config). */
-interface BaseRunConfig {
-  attack: { preset: string; origin: string; params: AttackParams };
-  ood: string;
-  n: number | null;
-  seed: number;
-  idSource?: { fingerprint?: string };
-  objective?: unknown;
-}
-
-function baseRunConfig(base: ReleaseImageSource): BaseRunConfig {
-  const config = base.release.manifest.config as Partial<BaseRunConfig> | null;
+/** The base run's generation config; one line when it cannot be repeated. */
+function baseRunConfig(base: ReleaseImageSource): GenerationConfig {
+  const config = readGenerationConfig(base.release.manifest);
   const dir = base.release.dir;
-  if (!config?.attack?.params || typeof config.ood !== 'string' || typeof config.seed !== 'number') {
-    throw new UserError(`${dir}: its manifest does not record the attack, OOD source and seed that --adaptive needs to repeat it`);
-  }
+  if (!config) throw new UserError(`${dir}: its manifest does not record the attack, OOD source and seed that --adaptive needs to repeat it`);
   if (config.objective !== undefined) throw new UserError(`${dir}: --adaptive needs a paper (feature-collision) release to copy, and this one is itself adaptive`);
-  return config as BaseRunConfig;
+  return config;
 }
 
 /**
@@ -86,14 +76,14 @@ function baseRunConfig(base: ReleaseImageSource): BaseRunConfig {
  * the size overrides): it contributes only its name and description, to the rows and the card. A shipped preset
  * is found by its name; another by the file it was read from, when that still exists.
  */
-function recordedPreset(config: BaseRunConfig, overrides: Record<string, unknown>): ResolvedAttackPreset {
+function recordedPreset(config: GenerationConfig, overrides: Record<string, unknown>): ResolvedAttackPreset {
   const { preset, origin } = config.attack;
   return resolveAttackPreset(attackPresetNames().includes(preset) || !existsSync(origin) ? preset : origin, overrides);
 }
 
 /** The first paper release among the OOD sets: the attack the adaptive releases copy. */
 export function adaptiveBase(sources: readonly { release?: ReleaseImageSource }[]): ReleaseImageSource {
-  const base = sources.map((s) => s.release).find((r) => r !== undefined && (r.release.manifest.config as { objective?: unknown } | null)?.objective === undefined);
+  const base = sources.map((s) => s.release).find((r) => r !== undefined && readGenerationConfig(r.release.manifest)?.objective === undefined);
   if (!base) throw new UserError('--adaptive needs a paper release among --ood (an advood release made with the default objective) whose attack it repeats per detector');
   return base;
 }

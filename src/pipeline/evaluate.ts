@@ -28,6 +28,7 @@ import type { OpenedSource } from '../sources/source-kind.js';
 import { openImageSource, openSource, sourceDisplayName } from '../sources/open-source.js';
 import { type AdaptiveSize, adaptiveBase, generateAdaptiveReleases } from './adaptive-releases.js';
 import { featureViewsOf, hasTextTower, textFeatureSet } from './feature-views.js';
+import { readGenerationConfig } from './generation-config.js';
 
 export interface EvaluateOptions {
   /** The target model (the caller owns and disposes it). */
@@ -106,8 +107,7 @@ interface OodSource {
 async function releaseSources(name: string, opened: Extract<OpenedSource, { type: 'release' }>): Promise<OodSource[]> {
   const adversarial = await opened.openColumn('image', name);
   const clean = await opened.openColumn('cleanImage', `${name}:clean`);
-  const objective = (adversarial.release.manifest.config as { objective?: { detector?: unknown } } | null)?.objective;
-  const attackedDetector = typeof objective?.detector === 'string' ? objective.detector : undefined;
+  const attackedDetector = readGenerationConfig(adversarial.release.manifest)?.objective?.detector;
   return [
     { name: clean.name, source: clean, fromRelease: true },
     { name, source: adversarial, fromRelease: true, release: adversarial, cleanOf: clean.name, ...(attackedDetector !== undefined && { attackedDetector }) },
@@ -292,9 +292,7 @@ function attackTargetIds(sources: readonly { release?: ReleaseImageSource }[], i
 }
 
 function releaseIdFingerprint(release: ReleaseImageSource): string | null {
-  const config = release.release.manifest.config as { idSource?: { fingerprint?: unknown } } | null;
-  const fingerprint = config?.idSource?.fingerprint;
-  return typeof fingerprint === 'string' ? fingerprint : null;
+  return readGenerationConfig(release.release.manifest)?.idSource?.fingerprint ?? null;
 }
 
 /** Evenly spaced rows of each release: clean | adversarial | amplified δ, with cos and PSNR. */

@@ -27,6 +27,7 @@ import { shardItems } from '../release/shard-spec.js';
 import type { BackendReport } from '../runtime/backend.js';
 import { attackBatchToRows } from './attacked-batch.js';
 import { type ChosenDetectorObjective, chooseObjectiveDetector, fitDetectorObjective } from './detector-objective.js';
+import { generationConfig } from './generation-config.js';
 import { prepareGenerationTargets } from './generation-targets.js';
 import { generatedReleaseCard } from './release-card-text.js';
 import { type RowNumbers, type RowStatistics, meanCosAfter, rowNumbers, rowStatistics, successRate } from './row-statistics.js';
@@ -145,20 +146,18 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
   try {
     const writer = await openReleaseWriter(options.out, {
       schemaInfo: { classNames: [...idFeatures.classNames], featureDim: encoder.embedDim, includeCleanImage, ...(attacked && { detectorScores: true as const }) },
-      config: {
-        attack: { preset: preset.name, origin: preset.origin, params },
+      config: generationConfig({
+        preset,
         target: encoder.id,
         id: idSpec,
-        idN: options.idN ?? null,
-        // target_index counts rows of this source's features; evaluate checks it is given the same source.
-        idSource: { fingerprint: fullIdSource.fingerprint },
+        idN: options.idN,
+        idFingerprint: fullIdSource.fingerprint,
         ood: oodSpec,
-        n: options.n ?? null,
+        n: options.n,
         seed,
-        // Absent for the paper's objective, so that its releases stay byte-identical to those made before.
-        ...(attacked && { objective: attacked.record }),
-      },
-      paramsHash: runHash({
+        objective: attacked?.record,
+      }),
+      runHash: runHash({
         paramsHash: preset.paramsHash,
         seed,
         encoder: encoder.id,

@@ -1,6 +1,6 @@
 /**
  * manifest.json: what a release holds (sha256 and size of every other file) and how it was made (command,
- * resolved config, params hash, seed, model, versions, counts, the error table). It protects itself too:
+ * resolved config, run hash, seed, model, versions, counts, the error table). It protects itself too:
  * `manifestSha256` is the sha256 of its canonical text with that field empty, and the file must be exactly
  * that canonical text, so a flipped byte anywhere in the release is caught by `verify`.
  */
@@ -58,7 +58,17 @@ export interface ManifestShardEntry {
 
 export interface ReleaseManifest extends ManifestExtras {
   format: typeof MANIFEST_FORMAT;
+  /**
+   * How the release was made, as its writer recorded it (advood's generate: src/pipeline/generation-config.ts).
+   * Opaque here but for one rule of the format: `config.attack.params`, when an object, is what every row's
+   * params_hash hashes (row-provenance.ts).
+   */
   config: unknown;
+  /**
+   * The *run* hash (src/pipeline/run-hash.ts: the preset's params hash, seed, target and weights, ID and OOD
+   * sources, clean-image flag and objective), which decides whether an interrupted run may be resumed — not the
+   * preset's params hash that each row's params_hash holds. The key keeps its name so releases' bytes do not change.
+   */
   paramsHash: string;
   schema: ReleaseSchemaInfo;
   /** The part of the source this release covers, or null for all of it. */

@@ -1,6 +1,6 @@
 /**
  * `advood release merge A B … --out R`: joins the parts of one sharded run (`--shard i/n` on n machines) into
- * one release. Each input is verified first; all must share the schema, config, params hash, model and seed
+ * one release. Each input is verified first; all must share the schema, config, run hash, model and seed
  * and together cover parts 0…n-1 exactly once. Shards are copied in part order (contiguous partition, see
  * shard-spec.ts), so the merged rows are in the unsharded run's order; the manifest covers every file.
  */
@@ -38,7 +38,7 @@ export async function mergeReleases(inputs: readonly string[], out: string, comm
     };
     differs('the schema', manifest.schema, first.schema);
     differs('the config', manifest.config, first.config);
-    differs('the params hash', manifest.paramsHash, first.paramsHash);
+    differs('the run hash', manifest.paramsHash, first.paramsHash);
     differs('the model', manifest.model, first.model);
     differs('the seed', manifest.seed, first.seed);
   }

@@ -59,8 +59,11 @@ export interface ReleaseWriterOptions {
   schemaInfo: ReleaseSchemaInfo;
   /** The resolved generation config, recorded in the manifest. */
   config: unknown;
-  /** Hash of everything that determines the rows; a resume with a different hash is refused. */
-  paramsHash: string;
+  /**
+   * The run hash: of everything that determines the rows (src/pipeline/run-hash.ts); a resume with a different
+   * one is refused. Recorded as the journal's and the manifest's `paramsHash`, the key releases have always had.
+   */
+  runHash: string;
   shardBytes?: number;
   /** Continue an interrupted run found in `dir` (default true). With false, such a run is an error. */
   resume?: boolean;
@@ -106,13 +109,13 @@ export async function openReleaseWriter(dir: string, options: ReleaseWriterOptio
     }
     const leftovers = readdirSync(dir).filter((name) => !isWriterTemp(name) && name !== LOCK_FILE);
     if (leftovers.length > 0) throw new UserError(`${dir} is not empty (${leftovers.slice(0, 3).join(', ')}…); a release needs its own directory`);
-    journal = newJournal({ paramsHash: options.paramsHash, schema: options.schemaInfo, shardBytes, shard });
+    journal = newJournal({ paramsHash: options.runHash, schema: options.schemaInfo, shardBytes, shard });
     writeJournal(dir, journal);
   } else {
     if (options.resume === false) {
       throw new UserError(`${dir} holds an interrupted run (${JOURNAL_FILE}); rerun with resume enabled to continue it, or remove the directory`);
     }
-    checkSameRun(dir, journal, { paramsHash: options.paramsHash, schema: options.schemaInfo, shardBytes, shard });
+    checkSameRun(dir, journal, { paramsHash: options.runHash, schema: options.schemaInfo, shardBytes, shard });
     await checkCommittedParts(dir, journal);
   }
   const schema = releaseArrowSchema(options.schemaInfo);
@@ -279,7 +282,7 @@ async function reopenPart(dir: string, journal: ReleaseJournal): Promise<OpenPar
 
 function checkSameRun(dir: string, journal: ReleaseJournal, now: Pick<ReleaseJournal, 'paramsHash' | 'schema' | 'shardBytes' | 'shard'>): void {
   const differences: string[] = [];
-  if (journal.paramsHash !== now.paramsHash) differences.push(`params hash ${journal.paramsHash} → ${now.paramsHash}`);
+  if (journal.paramsHash !== now.paramsHash) differences.push(`run hash ${journal.paramsHash} → ${now.paramsHash}`);
   if (JSON.stringify(journal.schema) !== JSON.stringify(now.schema)) differences.push('columns (class names, feature size or clean-image flag)');
   if (journal.shardBytes !== now.shardBytes) differences.push(`shard size ${journal.shardBytes} → ${now.shardBytes}`);
   if (JSON.stringify(journal.shard) !== JSON.stringify(now.shard)) differences.push(`source part ${JSON.stringify(journal.shard)} → ${JSON.stringify(now.shard)}`);

@@ -13,7 +13,7 @@ export type RowProvenance = Pick<ReleaseRow, 'seed' | 'paramsHash' | 'targetMode
 /**
  * The provenance the manifest implies. The rows' params hash is the hash of the attack parameters recorded in
  * the config (`config.attack.params`, as generate writes it); a release whose config records no parameters
- * must carry the manifest's params hash in its rows instead.
+ * must carry the manifest's run hash (its `paramsHash`) in its rows instead.
  */
 export function expectedRowProvenance(manifest: ReleaseManifest): RowProvenance {
   const params = (manifest.config as { attack?: { params?: unknown } } | null)?.attack?.params;

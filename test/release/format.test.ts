@@ -21,7 +21,7 @@ test('round trip: every column type, nulls, -1 labels, int64 beyond 2^32, Infini
   const dir = join(tempDir(), 'r');
   const first = await fixtureBatch([0, 1, 2, 3, 4, 5]);
   const second = await fixtureBatch([6, 7, 8, 9, 10, 11, 12]);
-  const writer = await openReleaseWriter(dir, { schemaInfo: FIXTURE_SCHEMA, config: FIXTURE_CONFIG, paramsHash: FIXTURE_PARAMS_HASH, shardBytes: 1e6 });
+  const writer = await openReleaseWriter(dir, { schemaInfo: FIXTURE_SCHEMA, config: FIXTURE_CONFIG, runHash: FIXTURE_PARAMS_HASH, shardBytes: 1e6 });
   t.is(writer.resumeFrom, 0);
   await writer.append(first.rows, first.errors, 6);
   await writer.append(second.rows, second.errors, 13);
@@ -40,7 +40,7 @@ test('optional columns: without clean images and features the columns are absent
   const dir = join(tempDir(), 'r');
   const schemaInfo = { ...FIXTURE_SCHEMA, featureDim: null, includeCleanImage: false };
   const { rows } = await fixtureBatch([1, 2]);
-  const writer = await openReleaseWriter(dir, { schemaInfo, config: FIXTURE_CONFIG, paramsHash: FIXTURE_PARAMS_HASH });
+  const writer = await openReleaseWriter(dir, { schemaInfo, config: FIXTURE_CONFIG, runHash: FIXTURE_PARAMS_HASH });
   await writer.append(rows, [], 2);
   await writer.close(FIXTURE_EXTRAS);
   const info = JSON.parse(readFileSync(join(dir, 'dataset_info.json'), 'utf8'));
@@ -52,7 +52,7 @@ test('optional columns: without clean images and features the columns are absent
 test('a bad row value is refused with the row id and column named', async (t) => {
   const dir = join(tempDir(), 'r');
   const { rows } = await fixtureBatch([1]);
-  const writer = await openReleaseWriter(dir, { schemaInfo: FIXTURE_SCHEMA, config: FIXTURE_CONFIG, paramsHash: FIXTURE_PARAMS_HASH });
+  const writer = await openReleaseWriter(dir, { schemaInfo: FIXTURE_SCHEMA, config: FIXTURE_CONFIG, runHash: FIXTURE_PARAMS_HASH });
   await t.throwsAsync(writer.append([{ ...rows[0]!, feature: new Float32Array(3) }], [], 1), { message: /fixture\/1.*feature.*length 4/ });
   await t.throwsAsync(writer.append([{ ...rows[0]!, steps: 1.5 }], [], 1), { message: /fixture\/1.*steps must be an integer/ });
 });

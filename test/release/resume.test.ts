@@ -159,7 +159,7 @@ test('a resume with different parameters is refused, naming what changed', async
   const first = await child(dir, { step: 'journal-written', count: 1 });
   t.true(first.killed);
   await t.throwsAsync(generateFixtureRelease({ dir, ...ARGS, paramsHash: FIXTURE_PARAMS_HASH.replace('f1x', 'abc') }), {
-    message: /interrupted run with a different configuration \(params hash f1x7.* → abc7/,
+    message: /interrupted run with a different configuration \(run hash f1x7.* → abc7/,
   });
   await t.throwsAsync(generateFixtureRelease({ dir, ...ARGS, shardBytes: 9000 }), { message: /shard size 20000 → 9000/ });
 });

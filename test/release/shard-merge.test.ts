@@ -78,7 +78,7 @@ test('merge refuses parts of different runs, missing parts and repeated parts', 
   const b = join(root, 'b-other-params');
   await generateFixtureRelease({ dir: a, ...ARGS, shard: '0/3' });
   await generateFixtureRelease({ dir: b, ...ARGS, shard: '1/3', paramsHash: FIXTURE_PARAMS_HASH.replace('f1x', '999') });
-  await t.throwsAsync(mergeReleases([a, b], join(root, 'm1'), 'merge'), { message: /the params hash differs/ });
+  await t.throwsAsync(mergeReleases([a, b], join(root, 'm1'), 'merge'), { message: /the run hash differs/ });
   const c = join(root, 'c');
   await generateFixtureRelease({ dir: c, ...ARGS, shard: '2/3' });
   await t.throwsAsync(mergeReleases([a, c], join(root, 'm2'), 'merge'), { message: /parts 1\/3 are missing/ });

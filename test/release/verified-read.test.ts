@@ -43,7 +43,7 @@ test.after.always(() => encoder?.dispose());
  * shifts the pixels only, so two looks are two releases that both verify, with one shard name and one row count.
  */
 async function writeRelease(dir: string, look: number): Promise<void> {
-  const writer = await openReleaseWriter(dir, { schemaInfo: FIXTURE_SCHEMA, config: FIXTURE_CONFIG, paramsHash: FIXTURE_PARAMS_HASH, shardBytes: 1e9 });
+  const writer = await openReleaseWriter(dir, { schemaInfo: FIXTURE_SCHEMA, config: FIXTURE_CONFIG, runHash: FIXTURE_PARAMS_HASH, shardBytes: 1e9 });
   const rows: ReleaseRow[] = [];
   for (let i = 0; i < ROWS; i++) {
     const row = await fixtureRow(i);
