@@ -71,139 +71,186 @@ function gatherRows(batch: ActiveBatch, keep: number[]): ActiveBatch {
   return next;
 }
 
-export function featureCollisionAttack(options: FeatureCollisionOptions): Attack {
-  const { steps, optimiser, objective } = options;
-  const { threshold, features } = objective;
-  const lossScale = 1 / options.batch;
+/**
+ * One run of the attack on one batch: the active rows, the rows already finished, and the steps between. Each
+ * method is one phase of the loop in `run`; the tensors it holds are disposed in `dispose`, whatever happened.
+ */
+class FeatureCollisionRun {
+  private batch: ActiveBatch;
+  private readonly stats: AttackItemStats[];
+  /** Adversarial rows of finished items, with their original positions. */
+  private readonly finished: { positions: number[]; adv: tf.Tensor4D }[] = [];
+  private readonly constraints: ConstraintSet;
+  private readonly count: number;
 
+  constructor(
+    private readonly options: FeatureCollisionOptions,
+    private readonly encoder: Encoder,
+    input: AttackInput,
+  ) {
+    const [count, height, width, channels] = input.clean.shape;
+    if (input.itemKeys.length !== count || input.targets.shape[0] !== count) {
+      throw new Error(`attack input mismatch: ${count} images, ${input.targets.shape[0]} targets, ${input.itemKeys.length} keys`);
+    }
+    this.count = count;
+    this.stats = new Array(count);
+    this.constraints = options.constraints(height, width);
+    const [vh, vw] = this.constraints.parametrisation.variableSize;
+    const perItem = vh * vw * channels;
+    const init = new Float32Array(count * perItem);
+    input.itemKeys.forEach((key, i) => init.set(itemGaussian(options.seed, key, 'init', perItem, options.initStd), i * perItem));
+    const rawInit = tf.tensor4d(init, [count, vh, vw, channels]);
+    const clean = tf.clone(input.clean);
+    this.batch = {
+      positions: Array.from({ length: count }, (_, i) => i),
+      variable: this.constrain(rawInit, clean),
+      clean,
+      unitTargets: unitRows(input.targets),
+      optimiser: { tensors: [], step: 0 },
+    };
+    rawInit.dispose();
+    this.batch.optimiser = options.optimiser.init(this.batch.variable);
+  }
+
+  get active(): number {
+    return this.batch.positions.length;
+  }
+
+  /** δ applied to the image: the parametrised δ, clamped so that x+δ ∈ [0,1]. */
+  private appliedDelta(variable: tf.Tensor4D, clean: tf.Tensor4D): tf.Tensor4D {
+    const { parametrisation } = this.constraints;
+    return tf.tidy(() => tf.sub(tf.clipByValue(tf.add(clean, parametrisation.toDelta(variable)), 0, 1), clean) as tf.Tensor4D);
+  }
+
+  /** Post-step constraints on the variable: the paper's in-place clamp (identity only), then the budgets. */
+  private constrain(variable: tf.Tensor4D, clean: tf.Tensor4D): tf.Tensor4D {
+    const { parametrisation, projections } = this.constraints;
+    return tf.tidy(() => {
+      let v = variable;
+      if (parametrisation.isIdentity) v = tf.minimum(tf.maximum(v, tf.neg(clean)), tf.sub(1, clean));
+      for (const projection of projections) v = projection.project(v, parametrisation);
+      return v === variable ? tf.clone(v) : v;
+    });
+  }
+
+  /** Moves rows of the active batch to the finished ones, with their objective values. */
+  private finish(rows: number[], values: Float32Array, converged: boolean): void {
+    const { batch } = this;
+    const index = tf.tensor1d(rows, 'int32');
+    const adv = tf.tidy(() => {
+      const v = tf.gather(batch.variable, index) as tf.Tensor4D;
+      const x = tf.gather(batch.clean, index) as tf.Tensor4D;
+      return tf.add(x, this.appliedDelta(v, x)) as tf.Tensor4D;
+    });
+    index.dispose();
+    this.finished.push({ positions: rows.map((j) => batch.positions[j]!), adv });
+    for (const j of rows) this.stats[batch.positions[j]!] = { objectiveFinal: values[j]!, stepsUsed: batch.optimiser.step, converged };
+  }
+
+  /** Σ_i (−objective_i + penalty_i) / B and its gradient in the variable, with each item's objective value. */
+  private lossAndGradient(): { gradient: tf.Tensor4D; values: Float32Array } {
+    const { batch, encoder } = this;
+    const { objective } = this.options;
+    const lossScale = 1 / this.options.batch;
+    let valueTensor: tf.Tensor1D | null = null;
+    const gradient = tf.tidy(() =>
+      tf.grad((x: tf.Tensor) => {
+        const delta = this.appliedDelta(x as tf.Tensor4D, batch.clean);
+        const value = objective.value(encoder.encodeImage(tf.add(batch.clean, delta) as tf.Tensor4D, objective.features), batch.unitTargets);
+        valueTensor = tf.keep(value);
+        let perItemLoss: tf.Tensor1D = tf.neg(value);
+        for (const penalty of this.constraints.penalties) perItemLoss = tf.add(perItemLoss, penalty.perItem(delta));
+        return tf.mul(tf.sum(perItemLoss), lossScale) as tf.Scalar;
+      })(batch.variable),
+    ) as tf.Tensor4D;
+    const kept = valueTensor as tf.Tensor1D | null;
+    if (!kept) throw new Error('attack loss did not record the objective');
+    const values = kept.dataSync() as Float32Array;
+    kept.dispose();
+    return { gradient, values: Float32Array.from(values) };
+  }
+
+  /** One optimiser step; items at the threshold finish first, at the δ that reached it. */
+  step(step: number, onStep?: (event: StepEvent) => void): void {
+    const { threshold } = this.options.objective;
+    const { gradient, values } = this.lossAndGradient();
+    onStep?.({ step, meanObjective: values.reduce((a, c) => a + c, 0) / values.length, active: values.length });
+    const done: number[] = [];
+    const keep: number[] = [];
+    values.forEach((c, j) => (threshold !== null && c >= threshold ? done : keep).push(j));
+    let grad = gradient;
+    if (done.length > 0) {
+      this.finish(done, values, true);
+      if (keep.length === 0) {
+        grad.dispose();
+        disposeBatch(this.batch);
+        this.batch = { ...this.batch, positions: [] };
+        return;
+      }
+      const index = tf.tensor1d(keep, 'int32');
+      grad = tf.gather(gradient, index) as tf.Tensor4D;
+      index.dispose();
+      gradient.dispose();
+      this.batch = gatherRows(this.batch, keep);
+    }
+    const { batch } = this;
+    const updated = this.options.optimiser.update(batch.variable, grad, batch.optimiser);
+    grad.dispose();
+    const constrained = this.constrain(updated.variable, batch.clean);
+    tf.dispose([batch.variable, updated.variable, ...batch.optimiser.tensors]);
+    this.batch = { ...batch, variable: constrained, optimiser: updated.state };
+  }
+
+  /** After the last step: the items still active finish where they are, converged if they reached the threshold. */
+  finishActive(): void {
+    const { batch, encoder } = this;
+    if (batch.positions.length === 0) return;
+    const { objective } = this.options;
+    const last = tf.tidy(() => {
+      const adv = tf.add(batch.clean, this.appliedDelta(batch.variable, batch.clean)) as tf.Tensor4D;
+      return objective.value(encoder.encodeImage(adv, objective.features), batch.unitTargets);
+    });
+    const values = Float32Array.from(last.dataSync());
+    last.dispose();
+    const all = batch.positions.map((_, j) => j);
+    this.finish(all, values, false);
+    all.forEach((j) => {
+      this.stats[batch.positions[j]!]!.converged = objective.threshold !== null && values[j]! >= objective.threshold;
+    });
+    disposeBatch(batch);
+  }
+
+  /** The finished rows back in the input order. */
+  result(): AttackResult {
+    const adv = tf.tidy(() => {
+      const stacked = tf.concat(this.finished.map((f) => f.adv), 0);
+      const order = this.finished.flatMap((f) => f.positions);
+      const inverse = new Int32Array(this.count);
+      order.forEach((position, row) => (inverse[position] = row));
+      return tf.gather(stacked, tf.tensor1d(inverse, 'int32')) as tf.Tensor4D;
+    });
+    return { adv, stats: this.stats };
+  }
+
+  dispose(): void {
+    // Disposing twice is a no-op, so this also cleans up after an exception mid-run.
+    disposeBatch(this.batch);
+    tf.dispose(this.finished.map((f) => f.adv));
+    this.constraints.dispose();
+  }
+}
+
+export function featureCollisionAttack(options: FeatureCollisionOptions): Attack {
   return {
     name: options.name,
     run(encoder: Encoder, input: AttackInput, onStep?: (event: StepEvent) => void): AttackResult {
-      const [count, height, width, channels] = input.clean.shape;
-      if (input.itemKeys.length !== count || input.targets.shape[0] !== count) {
-        throw new Error(`attack input mismatch: ${count} images, ${input.targets.shape[0]} targets, ${input.itemKeys.length} keys`);
-      }
-      const constraints = options.constraints(height, width);
-      const { parametrisation, penalties, projections } = constraints;
-      /** δ applied to the image: the parametrised δ, clamped so that x+δ ∈ [0,1]. */
-      const appliedDelta = (variable: tf.Tensor4D, clean: tf.Tensor4D): tf.Tensor4D =>
-        tf.tidy(() => tf.sub(tf.clipByValue(tf.add(clean, parametrisation.toDelta(variable)), 0, 1), clean) as tf.Tensor4D);
-      /** Post-step constraints on the variable: the paper's in-place clamp (identity only), then the budgets. */
-      const constrain = (variable: tf.Tensor4D, clean: tf.Tensor4D): tf.Tensor4D =>
-        tf.tidy(() => {
-          let v = variable;
-          if (parametrisation.isIdentity) v = tf.minimum(tf.maximum(v, tf.neg(clean)), tf.sub(1, clean));
-          for (const projection of projections) v = projection.project(v, parametrisation);
-          return v === variable ? tf.clone(v) : v;
-        });
-
-      const [vh, vw] = parametrisation.variableSize;
-      const perItem = vh * vw * channels;
-      const init = new Float32Array(count * perItem);
-      input.itemKeys.forEach((key, i) => init.set(itemGaussian(options.seed, key, 'init', perItem, options.initStd), i * perItem));
-      const rawInit = tf.tensor4d(init, [count, vh, vw, channels]);
-      const clean = tf.clone(input.clean);
-      let batch: ActiveBatch = {
-        positions: Array.from({ length: count }, (_, i) => i),
-        variable: constrain(rawInit, clean),
-        clean,
-        unitTargets: unitRows(input.targets),
-        optimiser: { tensors: [], step: 0 },
-      };
-      rawInit.dispose();
-      batch.optimiser = optimiser.init(batch.variable);
-
-      const stats: AttackItemStats[] = new Array(count);
-      /** Adversarial rows of finished items, with their original positions. */
-      const finished: { positions: number[]; adv: tf.Tensor4D }[] = [];
-      const finish = (rows: number[], values: Float32Array, converged: boolean) => {
-        const index = tf.tensor1d(rows, 'int32');
-        const adv = tf.tidy(() => {
-          const v = tf.gather(batch.variable, index) as tf.Tensor4D;
-          const x = tf.gather(batch.clean, index) as tf.Tensor4D;
-          return tf.add(x, appliedDelta(v, x)) as tf.Tensor4D;
-        });
-        index.dispose();
-        finished.push({ positions: rows.map((j) => batch.positions[j]!), adv });
-        for (const j of rows) stats[batch.positions[j]!] = { objectiveFinal: values[j]!, stepsUsed: batch.optimiser.step, converged };
-      };
-
-      const lossAndGradient = (b: ActiveBatch): { gradient: tf.Tensor4D; values: Float32Array } => {
-        let valueTensor: tf.Tensor1D | null = null;
-        const gradient = tf.tidy(() =>
-          tf.grad((x: tf.Tensor) => {
-            const delta = appliedDelta(x as tf.Tensor4D, b.clean);
-            const value = objective.value(encoder.encodeImage(tf.add(b.clean, delta) as tf.Tensor4D, features), b.unitTargets);
-            valueTensor = tf.keep(value);
-            let perItemLoss: tf.Tensor1D = tf.neg(value);
-            for (const penalty of penalties) perItemLoss = tf.add(perItemLoss, penalty.perItem(delta));
-            return tf.mul(tf.sum(perItemLoss), lossScale) as tf.Scalar;
-          })(b.variable),
-        ) as tf.Tensor4D;
-        const kept = valueTensor as tf.Tensor1D | null;
-        if (!kept) throw new Error('attack loss did not record the objective');
-        const values = kept.dataSync() as Float32Array;
-        kept.dispose();
-        return { gradient, values: Float32Array.from(values) };
-      };
-
+      const run = new FeatureCollisionRun(options, encoder, input);
       try {
-        for (let step = 0; step < steps && batch.positions.length > 0; step++) {
-          const { gradient, values } = lossAndGradient(batch);
-          onStep?.({ step, meanObjective: values.reduce((a, c) => a + c, 0) / values.length, active: values.length });
-          const done: number[] = [];
-          const keep: number[] = [];
-          values.forEach((c, j) => (threshold !== null && c >= threshold ? done : keep).push(j));
-          let grad = gradient;
-          if (done.length > 0) {
-            finish(done, values, true);
-            if (keep.length === 0) {
-              grad.dispose();
-              disposeBatch(batch);
-              batch = { ...batch, positions: [] };
-              break;
-            }
-            const index = tf.tensor1d(keep, 'int32');
-            grad = tf.gather(gradient, index) as tf.Tensor4D;
-            index.dispose();
-            gradient.dispose();
-            batch = gatherRows(batch, keep);
-          }
-          const updated = optimiser.update(batch.variable, grad, batch.optimiser);
-          grad.dispose();
-          const constrained = constrain(updated.variable, batch.clean);
-          tf.dispose([batch.variable, updated.variable, ...batch.optimiser.tensors]);
-          batch = { ...batch, variable: constrained, optimiser: updated.state };
-        }
-        if (batch.positions.length > 0) {
-          const last = tf.tidy(() => {
-            const adv = tf.add(batch.clean, appliedDelta(batch.variable, batch.clean)) as tf.Tensor4D;
-            return objective.value(encoder.encodeImage(adv, features), batch.unitTargets);
-          });
-          const values = Float32Array.from(last.dataSync());
-          last.dispose();
-          const all = batch.positions.map((_, j) => j);
-          finish(all, values, false);
-          all.forEach((j) => {
-            const s = stats[batch.positions[j]!]!;
-            s.converged = threshold !== null && values[j]! >= threshold;
-          });
-          disposeBatch(batch);
-        }
-        // Reassemble in the input order.
-        const adv = tf.tidy(() => {
-          const stacked = tf.concat(finished.map((f) => f.adv), 0);
-          const order = finished.flatMap((f) => f.positions);
-          const inverse = new Int32Array(count);
-          order.forEach((position, row) => (inverse[position] = row));
-          return tf.gather(stacked, tf.tensor1d(inverse, 'int32')) as tf.Tensor4D;
-        });
-        return { adv, stats };
+        for (let step = 0; step < options.steps && run.active > 0; step++) run.step(step, onStep);
+        run.finishActive();
+        return run.result();
       } finally {
-        // Disposing twice is a no-op, so this also cleans up after an exception mid-run.
-        disposeBatch(batch);
-        tf.dispose(finished.map((f) => f.adv));
-        constraints.dispose();
+        run.dispose();
       }
     },
   };

@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Encoder, FeatureKind } from '../models/encoder.js';
 import { advoodCacheDir } from '../core/cache-dir.js';
 import { ItemError, UserError, errorMessage } from '../core/errors.js';
-import { iterateBatches, type ItemFailure, type OnError } from './batches.js';
+import { type ImageBatch, iterateBatches, type ItemFailure, type OnError } from './batches.js';
 import { FEATURE_FILE_VERSION, readFeatureFile, writeFeatureFile, type FeatureFile, type FeatureProvenance } from './feature-file.js';
 import type { ImageSource, Preprocess } from './image-source.js';
 
@@ -119,80 +119,91 @@ export async function computeFeatures(encoder: Encoder, source: ImageSource, opt
     return { set, failures, cached: true, cachePath };
   }
 
-  const ids: string[] = [];
-  const labels: number[] = [];
-  const sourcePaths: string[] = [];
-  const sourceSha256: string[] = [];
-  const chunks: Float32Array[] = [];
+  const { set, failures } = await encodeSource(encoder, source, kind, provenance, { ...options, onError });
+  if (cachePath) writeFeatureFile(cachePath, set);
+  return { set, failures, cached: false, cachePath };
+}
+
+/**
+ * A source's bytes must be the ones it says it has (a verified release's rows): else the run stops, before any
+ * feature of them is used or cached.
+ */
+function refuseOtherBytes(source: ImageSource, batch: ImageBatch): void {
+  batch.items.forEach((item, i) => {
+    const expected = source.expectedSha256?.(item.id);
+    if (expected !== undefined && batch.sourceSha256[i] !== expected) {
+      throw new UserError(`${item.origin}: changed since it was verified (decoded from bytes with sha256 ${batch.sourceSha256[i]!.slice(0, 12)}…, verified ${expected.slice(0, 12)}…); not caching or using its features`);
+    }
+  });
+}
+
+/** One batch's features, [count · dim] float32, with the tensor disposed. */
+async function encodeBatch(encoder: Encoder, batch: ImageBatch, kind: FeatureKind): Promise<{ values: Float32Array; dim: number }> {
+  const count = batch.items.length;
+  const features = tf.tidy(() => encoder.encodeImage(tf.tensor4d(batch.pixels, [count, batch.size, batch.size, 3]), kind));
+  try {
+    if (features.shape[0] !== count) throw new Error(`encoder ${encoder.id} returned ${features.shape[0]} rows for ${count} images`);
+    return { values: (await features.data()) as Float32Array, dim: features.shape[1] };
+  } finally {
+    features.dispose();
+  }
+}
+
+/** Encodes every item of the source, batch by batch; bad items (and non-finite features) are failures, recorded. */
+async function encodeSource(
+  encoder: Encoder,
+  source: ImageSource,
+  kind: FeatureKind,
+  provenance: FeatureProvenance,
+  options: ComputeFeaturesOptions & { onError: OnError },
+): Promise<{ set: FeatureFile; failures: ItemFailure[] }> {
+  const { onError, progress } = options;
+  const rows = { ids: [] as string[], labels: [] as number[], sourcePaths: [] as string[], sourceSha256: [] as string[], chunks: [] as Float32Array[] };
   const failures: ItemFailure[] = [];
+  const fail = (failure: ItemFailure) => {
+    failures.push(failure);
+    progress?.onFailure?.(failure);
+  };
   let dim = -1;
   let done = 0;
-  const size = options.preprocess.size;
-  for await (const batch of iterateBatches(source, {
-    preprocess: options.preprocess,
-    batchSize: options.batchSize,
-    concurrency: options.concurrency,
-    onError,
-  })) {
-    for (const failure of batch.failures) {
-      failures.push(failure);
-      options.progress?.onFailure?.(failure);
-    }
-    batch.items.forEach((item, i) => {
-      const expected = source.expectedSha256?.(item.id);
-      if (expected !== undefined && batch.sourceSha256[i] !== expected) {
-        throw new UserError(`${item.origin}: changed since it was verified (decoded from bytes with sha256 ${batch.sourceSha256[i]!.slice(0, 12)}…, verified ${expected.slice(0, 12)}…); not caching or using its features`);
-      }
-    });
-    const count = batch.items.length;
-    if (count > 0) {
-      const features = tf.tidy(() => encoder.encodeImage(tf.tensor4d(batch.pixels, [count, size, size, 3]), kind));
-      let values: Float32Array;
-      try {
-        if (features.shape[0] !== count) throw new Error(`encoder ${encoder.id} returned ${features.shape[0]} rows for ${count} images`);
-        dim = features.shape[1];
-        values = (await features.data()) as Float32Array;
-      } finally {
-        features.dispose();
-      }
+  for await (const batch of iterateBatches(source, { preprocess: options.preprocess, batchSize: options.batchSize, concurrency: options.concurrency, onError })) {
+    batch.failures.forEach(fail);
+    refuseOtherBytes(source, batch);
+    if (batch.items.length > 0) {
+      const encoded = await encodeBatch(encoder, batch, kind);
+      dim = encoded.dim;
       batch.items.forEach((item, i) => {
-        const row = values.subarray(i * dim, (i + 1) * dim);
+        const row = encoded.values.subarray(i * dim, (i + 1) * dim);
         // Non-finite features would poison every detector fitted or scored on them: the item fails instead.
         if (!row.every(Number.isFinite)) {
           const failure = { item, reason: 'the encoder gave non-finite features (NaN or ±Inf) for this image' };
           if (onError === 'fail') throw new ItemError(item.origin, failure.reason);
-          failures.push(failure);
-          options.progress?.onFailure?.(failure);
+          fail(failure);
           return;
         }
-        chunks.push(row);
-        ids.push(item.id);
-        labels.push(item.label ?? -1);
-        sourcePaths.push(item.origin);
-        sourceSha256.push(batch.sourceSha256[i]);
+        rows.chunks.push(row);
+        rows.ids.push(item.id);
+        rows.labels.push(item.label ?? -1);
+        rows.sourcePaths.push(item.origin);
+        rows.sourceSha256.push(batch.sourceSha256[i]);
       });
     }
-    done += count + batch.failures.length;
-    options.progress?.onBatch?.(done, total);
+    done += batch.items.length + batch.failures.length;
+    progress?.onBatch?.(done, source.items.length);
   }
   if (dim < 0) dim = encoder.embedDim;
-  const vectors = new Float32Array(ids.length * dim);
-  let offset = 0;
-  for (const chunk of chunks) {
-    vectors.set(chunk, offset);
-    offset += chunk.length;
-  }
+  const vectors = new Float32Array(rows.ids.length * dim);
+  rows.chunks.reduce((offset, chunk) => (vectors.set(chunk, offset), offset + chunk.length), 0);
   const set: FeatureFile = {
-    ids,
-    labels: Int32Array.from(labels),
+    ids: rows.ids,
+    labels: Int32Array.from(rows.labels),
     classNames: source.classNames,
     dim,
     vectors,
-    sourcePaths,
-    sourceSha256,
+    sourcePaths: rows.sourcePaths,
+    sourceSha256: rows.sourceSha256,
     provenance,
     failures: failures.map(({ item, reason }) => ({ id: item.id, origin: item.origin, reason })),
   };
-  if (cachePath) writeFeatureFile(cachePath, set);
-  return { set, failures, cached: false, cachePath };
+  return { set, failures };
 }

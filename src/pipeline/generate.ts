@@ -18,17 +18,18 @@ import { advoodVersion } from '../core/repo-paths.js';
 import { iterateBatches, type OnError } from '../data/batches.js';
 import { firstItems } from '../data/first-items.js';
 import { preprocessFor } from '../data/preprocess.js';
+import type { ImageItem, ImageSource, Preprocess } from '../data/image-source.js';
 import { openImageSource, pinSourceSpec } from '../sources/open-source.js';
 import type { Encoder } from '../models/encoder.js';
 import type { ReleaseManifest, ShardSpec } from '../release/release-manifest.js';
 import type { ReleaseError } from '../release/release-row.js';
-import { openReleaseWriter } from '../release/release-writer.js';
+import { openReleaseWriter, type ReleaseWriterOptions } from '../release/release-writer.js';
 import { shardItems } from '../release/shard-spec.js';
 import type { BackendReport } from '../runtime/backend.js';
-import { attackBatchToRows } from './attacked-batch.js';
-import { type ChosenDetectorObjective, chooseObjectiveDetector, fitDetectorObjective } from './detector-objective.js';
+import { type BatchContext, attackBatchToRows } from './attacked-batch.js';
+import { type ChosenDetectorObjective, type DetectorObjective, chooseObjectiveDetector, fitDetectorObjective } from './detector-objective.js';
 import { generationConfig } from './generation-config.js';
-import { prepareGenerationTargets } from './generation-targets.js';
+import { type GenerationTargets, prepareGenerationTargets } from './generation-targets.js';
 import { generatedReleaseCard } from './release-card-text.js';
 import { type RowNumbers, type RowStatistics, meanCosAfter, rowNumbers, rowStatistics, successRate } from './row-statistics.js';
 import { runHash } from './run-hash.js';
@@ -101,83 +102,117 @@ function checkEncoderFits(encoder: Encoder, preset: ResolvedAttackPreset): void 
   }
 }
 
-export async function generateRelease(options: GenerateOptions): Promise<GenerateSummary> {
-  const report = options.onProgress ?? (() => {});
-  const onError = options.onError ?? 'skip';
-  const includeCleanImage = options.includeCleanImage ?? true;
-  const { encoder, seed } = options;
-  // Parsed once, here at the top: everything below takes the resolved preset and the chosen objective.
+/** What generate has settled before it reads anything: every refusal that needs no I/O has been made. */
+interface GenerationPlan {
+  preset: ResolvedAttackPreset;
+  chosenObjective: ChosenDetectorObjective | null;
+  preprocess: Preprocess;
+  includeCleanImage: boolean;
+  onError: OnError;
+}
+
+/** Parses the preset and objective once and checks everything they and the flags can refuse, before any read or write. */
+function planGeneration(options: GenerateOptions): GenerationPlan {
+  const { encoder } = options;
   const preset = typeof options.attack === 'string' ? resolveAttackPreset(options.attack, options.overrides ?? {}) : options.attack;
-  const { params } = preset;
-  checkFlags.number(seed, '--seed', { integer: true, min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER });
+  checkFlags.number(options.seed, '--seed', { integer: true, min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER });
   checkOutputFolder(options.out);
   // Its own --out becomes a release (and may be one, resuming); a folder inside another release may not.
   refuseOutputInRelease(options.out, { self: false });
   checkEncoderFits(encoder, preset);
   const objective = options.objective ?? FEATURE_COLLISION_OBJECTIVE;
   const chosenObjective = typeof objective === 'string' ? chooseObjectiveDetector(encoder, objective) : objective;
-  const preprocess = preprocessFor(encoder);
   // Everything the params can refuse at this input size is refused now, before the output folder is touched.
-  buildConstraintSet(params.constraints, encoder.inputSize, encoder.inputSize).dispose();
+  buildConstraintSet(preset.params.constraints, encoder.inputSize, encoder.inputSize).dispose();
+  return { preset, chosenObjective, preprocess: preprocessFor(encoder), includeCleanImage: options.includeCleanImage ?? true, onError: options.onError ?? 'skip' };
+}
 
+/** What generate reads before it writes: pinned sources, targets, the fitted objective, the items of this shard. */
+interface GenerationInputs extends GenerationTargets {
+  idSpec: string;
+  oodSpec: string;
+  attacked: DetectorObjective | null;
+  oodSource: ImageSource;
+  items: readonly ImageItem[];
+}
+
+async function readGenerationInputs(options: GenerateOptions, plan: GenerationPlan, report: (event: GenerateProgress) => void): Promise<GenerationInputs> {
+  const { encoder, seed } = options;
+  const { preset, preprocess, chosenObjective } = plan;
   // Hub sources are pinned to their commits: what is read and what the release records is one content.
   const idSpec = await pinSourceSpec(options.id);
   const oodSpec = await pinSourceSpec(options.ood);
   report({ kind: 'stage', message: `ID features of ${idSpec}` });
-  const { fullIdSource, idSource, idFeatures, prototypes, targets } = await prepareGenerationTargets({
+  const targets = await prepareGenerationTargets({
     encoder,
     preset,
     preprocess,
     id: idSpec,
     idN: options.idN,
     seed,
-    onError,
+    onError: plan.onError,
     onSkipped: (item, reason) => report({ kind: 'skipped', item, reason }),
     onCacheRejected: (file, reason) => report({ kind: 'stage', message: `feature cache ${file} rejected (${reason}); recomputing` }),
   });
-
   if (chosenObjective) report({ kind: 'stage', message: `fitting the attacked detector (${chosenObjective.text})` });
-  const attacked = chosenObjective && (await fitDetectorObjective(chosenObjective, { encoder, idSource, preprocess, batchSize: params.batch }));
-
+  const attacked = chosenObjective && (await fitDetectorObjective(chosenObjective, { encoder, idSource: targets.idSource, preprocess, batchSize: preset.params.batch }));
   const oodSource = firstItems(await openImageSource(oodSpec), options.n, '--n', oodSpec);
   const items = shardItems(oodSource.items, options.shard ?? { index: 0, count: 1 });
+  return { ...targets, idSpec, oodSpec, attacked, oodSource, items };
+}
+
+/** The writer's options: the schema, the generation config and the run hash a resume must match. */
+function releaseWriterOptions(options: GenerateOptions, plan: GenerationPlan, inputs: GenerationInputs): ReleaseWriterOptions {
+  const { encoder, seed } = options;
+  const { preset, includeCleanImage } = plan;
+  const { attacked } = inputs;
+  return {
+    schemaInfo: { classNames: [...inputs.idFeatures.classNames], featureDim: encoder.embedDim, includeCleanImage, ...(attacked && { detectorScores: true as const }) },
+    config: generationConfig({
+      preset,
+      target: encoder.id,
+      id: inputs.idSpec,
+      idN: options.idN,
+      idFingerprint: inputs.fullIdSource.fingerprint,
+      ood: inputs.oodSpec,
+      n: options.n,
+      seed,
+      objective: attacked?.record,
+    }),
+    runHash: runHash({
+      paramsHash: preset.paramsHash,
+      seed,
+      encoder: encoder.id,
+      weights: encoder.weightsSha256,
+      id: inputs.idSource.fingerprint,
+      ood: inputs.oodSource.fingerprint,
+      includeCleanImage,
+      ...(attacked && { objective: { name: attacked.record.objective, fitFingerprint: attacked.record.fitFingerprint } }),
+    }),
+    shard: options.shard ?? null,
+    shardBytes: options.shardBytes,
+  };
+}
+
+export async function generateRelease(options: GenerateOptions): Promise<GenerateSummary> {
+  const report = options.onProgress ?? (() => {});
+  const { encoder, seed } = options;
+  const plan = planGeneration(options);
+  const { preset, preprocess, includeCleanImage } = plan;
+  const inputs = await readGenerationInputs(options, plan, report);
+  const { attacked, oodSource, items } = inputs;
   // Held from the first write to the last, so that two runs cannot write one --out at once.
   const lock: OutputLock = acquireOutputLock(options.out, 'advood generate');
   try {
-    const writer = await openReleaseWriter(options.out, {
-      schemaInfo: { classNames: [...idFeatures.classNames], featureDim: encoder.embedDim, includeCleanImage, ...(attacked && { detectorScores: true as const }) },
-      config: generationConfig({
-        preset,
-        target: encoder.id,
-        id: idSpec,
-        idN: options.idN,
-        idFingerprint: fullIdSource.fingerprint,
-        ood: oodSpec,
-        n: options.n,
-        seed,
-        objective: attacked?.record,
-      }),
-      runHash: runHash({
-        paramsHash: preset.paramsHash,
-        seed,
-        encoder: encoder.id,
-        weights: encoder.weightsSha256,
-        id: idSource.fingerprint,
-        ood: oodSource.fingerprint,
-        includeCleanImage,
-        ...(attacked && { objective: { name: attacked.record.objective, fitFingerprint: attacked.record.fitFingerprint } }),
-      }),
-      shard: options.shard ?? null,
-      shardBytes: options.shardBytes,
-    });
+    const writer = await openReleaseWriter(options.out, releaseWriterOptions(options, plan, inputs));
     const version = advoodVersion();
-    const context = {
+    const context: BatchContext = {
       encoder,
       preset,
-      attack: createAttack(params, seed, attacked?.objective),
+      attack: createAttack(preset.params, seed, attacked?.objective),
       attackedDetector: attacked?.detector,
-      targets,
-      prototypes,
+      targets: inputs.targets,
+      prototypes: inputs.prototypes,
       sourceName: oodSource.name,
       seed,
       includeCleanImage,
@@ -189,7 +224,7 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
     let consumed = writer.resumeFrom;
     const written: RowNumbers[] = [];
     let skipped = 0;
-    for await (const batch of iterateBatches(oodSource, { preprocess, batchSize: params.batch, onError, items: items.slice(consumed) })) {
+    for await (const batch of iterateBatches(oodSource, { preprocess, batchSize: preset.params.batch, onError: plan.onError, items: items.slice(consumed) })) {
       const errors: ReleaseError[] = batch.failures.map((f) => ({ item: f.item.origin, reason: f.reason }));
       for (const e of errors) report({ kind: 'skipped', item: e.item, reason: e.reason });
       skipped += errors.length;
@@ -205,7 +240,7 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
       seed,
       versions: { advood: version, ...options.backend.versions, backend: options.backend.chosen },
       model: { id: encoder.id, weightsSha256: encoder.weightsSha256 },
-      card: generatedReleaseCard({ oodName: oodSource.name, idName: idSource.name, encoderId: encoder.id, preset, attackedDetector: attacked?.record }),
+      card: generatedReleaseCard({ oodName: oodSource.name, idName: inputs.idSource.name, encoderId: encoder.id, preset, attackedDetector: attacked?.record }),
     });
     return { manifest, preset, skipped, ...rowStatistics(written) };
   } finally {

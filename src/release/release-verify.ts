@@ -15,6 +15,7 @@ import { join, sep } from 'node:path';
 import type { Schema } from 'apache-arrow';
 import { digestFile, sha256Hex } from '../core/digest.js';
 import { errorMessage } from '../core/errors.js';
+import { openHashedRead } from '../core/hashed-read.js';
 import { clearFinishedLock, LOCK_FILE } from '../core/output-lock.js';
 import { DATASET_INFO_FILE, releaseFingerprint, resolveReleaseFile, shardFileName, STATE_FILE } from './hf-layout.js';
 import { decodeReleaseBatch } from './release-batch-codec.js';
@@ -75,7 +76,29 @@ export async function verifyRelease(dir: string, options: VerifyOptions = {}): P
     return { ok: false, problems, filesChecked: 0, rowsChecked: 0, measured, notes };
   }
 
-  // Every listed file: a plain name inside the release, present, with the recorded size and sha256.
+  const { listed, filesChecked } = await checkListedFiles(dir, manifest, nonRegularKind, report, measured);
+  for (const name of readdirSync(dir)) {
+    if (ignoredLock && name === LOCK_FILE) continue;
+    if (name !== MANIFEST_FILE && !listed.has(name)) report(name, 'is in the release directory but not in the manifest (extra file)');
+  }
+  const manifestKind = nonRegularKind(join(dir, MANIFEST_FILE));
+  if (manifestKind) report(MANIFEST_FILE, `is ${manifestKind}; a release holds regular files only`);
+  checkShardList(dir, manifest, listed, measured, report);
+  let rowsChecked = 0;
+  for (const shard of manifest.shards) rowsChecked += await checkShardContents(dir, manifest, shard, nonRegularKind, measured, report);
+  return { ok: problems.length === 0, problems, filesChecked, rowsChecked, measured, notes };
+}
+
+type Report = (file: string, problem: string) => void;
+
+/** Every listed file: a plain name inside the release, present, a regular file, with the recorded size and sha256. */
+async function checkListedFiles(
+  dir: string,
+  manifest: ReleaseManifest,
+  nonRegularKind: (path: string) => string | null,
+  report: Report,
+  measured: VerifyReport['measured'],
+): Promise<{ listed: Set<string>; filesChecked: number }> {
   const listed = new Set<string>();
   let filesChecked = 0;
   for (const entry of manifest.files) {
@@ -102,14 +125,11 @@ export async function verifyRelease(dir: string, options: VerifyOptions = {}): P
       report(entry.path, `listed in the manifest but cannot be read (${errorMessage(error)})`);
     }
   }
-  for (const name of readdirSync(dir)) {
-    if (ignoredLock && name === LOCK_FILE) continue;
-    if (name !== MANIFEST_FILE && !listed.has(name)) report(name, 'is in the release directory but not in the manifest (extra file)');
-  }
-  const manifestKind = nonRegularKind(join(dir, MANIFEST_FILE));
-  if (manifestKind) report(MANIFEST_FILE, `is ${manifestKind}; a release holds regular files only`);
+  return { listed, filesChecked };
+}
 
-  // The shard list, three ways: manifest.shards, the expected data-i-of-N names, state.json.
+/** The shard list, three ways: manifest.shards, the expected data-i-of-N names, state.json; and the counts. */
+function checkShardList(dir: string, manifest: ReleaseManifest, listed: ReadonlySet<string>, measured: VerifyReport['measured'], report: Report): void {
   const count = manifest.shards.length;
   if (manifest.counts.shards !== count) report(MANIFEST_FILE, `counts.shards is ${manifest.counts.shards} but ${count} shards are listed`);
   manifest.shards.forEach((shard, i) => {
@@ -122,55 +142,69 @@ export async function verifyRelease(dir: string, options: VerifyOptions = {}): P
   checkDatasetInfo(dir, manifest, rowsTotal, report);
   if (manifest.counts.rows !== rowsTotal) report(MANIFEST_FILE, `counts.rows is ${manifest.counts.rows} but the shards hold ${rowsTotal}`);
   if (manifest.counts.errors !== manifest.errors.length) report(MANIFEST_FILE, `counts.errors is ${manifest.counts.errors} but the error table has ${manifest.errors.length} rows`);
+}
 
-  // Each shard parses with the expected schema and row count.
+/**
+ * One shard parses with the expected schema and row count, and every row's provenance is the manifest's. The
+ * parse is a hashed read (src/core/hashed-read.ts) that must give the digest measured above: what was parsed is
+ * what was hashed, even if the file changed in between. Returns the rows read.
+ */
+async function checkShardContents(
+  dir: string,
+  manifest: ReleaseManifest,
+  shard: ReleaseManifest['shards'][number],
+  nonRegularKind: (path: string) => string | null,
+  measured: VerifyReport['measured'],
+  report: Report,
+): Promise<number> {
+  let path: string;
+  try {
+    path = resolveReleaseFile(dir, shard.filename, MANIFEST_FILE);
+  } catch {
+    return 0; // reported with the listed files
+  }
+  if (nonRegularKind(path)) return 0; // reported with the listed files
   const expected = releaseArrowSchema(manifest.schema);
   const columns = releaseColumns(manifest.schema);
   const provenance = expectedRowProvenance(manifest);
-  let rowsChecked = 0;
-  for (const shard of manifest.shards) {
-    let path: string;
-    try {
-      path = resolveReleaseFile(dir, shard.filename, MANIFEST_FILE);
-    } catch {
-      continue; // reported above
-    }
-    if (nonRegularKind(path)) continue; // reported above
-    try {
-      const reader = await readShardBatches(path);
-      let rows = 0;
-      let schemaChecked = false;
-      let schemaOk = true;
-      /** The first row contradicting the manifest, per field, and how many do. */
-      const contradictions = new Map<string, { first: string; count: number }>();
-      for await (const batch of reader) {
-        if (!schemaChecked) {
-          const differences = schemaDifferences(batch.schema, expected);
-          for (const problem of differences) report(shard.filename, problem);
-          schemaOk = differences.length === 0;
-          schemaChecked = true;
-        }
-        rows += batch.numRows;
-        if (!schemaOk) continue;
-        for (const row of decodeReleaseBatch(batch, columns)) {
-          for (const { field, problem } of provenanceContradictions(row, provenance)) {
-            const seen = contradictions.get(field);
-            if (seen) seen.count++;
-            else contradictions.set(field, { first: `row ${JSON.stringify(row.id)}: ${problem}`, count: 1 });
-          }
+  const read = openHashedRead(path);
+  let rows = 0;
+  try {
+    const reader = await readShardBatches(path, read.chunks);
+    let schemaChecked = false;
+    let schemaOk = true;
+    /** The first row contradicting the manifest, per field, and how many do. */
+    const contradictions = new Map<string, { first: string; count: number }>();
+    for await (const batch of reader) {
+      if (!schemaChecked) {
+        const differences = schemaDifferences(batch.schema, expected);
+        for (const problem of differences) report(shard.filename, problem);
+        schemaOk = differences.length === 0;
+        schemaChecked = true;
+      }
+      rows += batch.numRows;
+      if (!schemaOk) continue;
+      for (const row of decodeReleaseBatch(batch, columns)) {
+        for (const { field, problem } of provenanceContradictions(row, provenance)) {
+          const seen = contradictions.get(field);
+          if (seen) seen.count++;
+          else contradictions.set(field, { first: `row ${JSON.stringify(row.id)}: ${problem}`, count: 1 });
         }
       }
-      for (const { first, count } of contradictions.values()) {
-        report(shard.filename, `${first}${count > 1 ? ` (and ${count - 1} more rows)` : ''}; rows contradict the manifest's provenance`);
-      }
-      if (!schemaChecked && reader.schema) for (const problem of schemaDifferences(reader.schema, expected)) report(shard.filename, problem);
-      rowsChecked += rows;
-      if (rows !== shard.rows) report(shard.filename, `holds ${rows} rows, manifest says ${shard.rows}`);
-    } catch (error) {
-      report(shard.filename, `cannot be read as an Arrow IPC stream (${errorMessage(error)})`);
     }
+    for (const { first, count } of contradictions.values()) {
+      report(shard.filename, `${first}${count > 1 ? ` (and ${count - 1} more rows)` : ''}; rows contradict the manifest's provenance`);
+    }
+    if (!schemaChecked && reader.schema) for (const problem of schemaDifferences(reader.schema, expected)) report(shard.filename, problem);
+    if (rows !== shard.rows) report(shard.filename, `holds ${rows} rows, manifest says ${shard.rows}`);
+    const parsed = await read.finish();
+    const hashed = measured.find((f) => f.path === shard.filename);
+    if (hashed && parsed.sha256 !== hashed.sha256) report(shard.filename, 'changed while it was being verified (the bytes parsed are not the bytes hashed); verify it again');
+  } catch (error) {
+    read.close();
+    report(shard.filename, `cannot be read as an Arrow IPC stream (${errorMessage(error)})`);
   }
-  return { ok: problems.length === 0, problems, filesChecked, rowsChecked, measured, notes };
+  return rows;
 }
 
 /**

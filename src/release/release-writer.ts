@@ -93,6 +93,121 @@ interface OpenPart {
   rows: number;
 }
 
+/** What the part and journal steps of one writer share. */
+interface WriterContext {
+  readonly dir: string;
+  readonly state: ReleaseJournal;
+  readonly schemaMessage: Uint8Array;
+  step(name: WriterStep, part: number, rows: number): void;
+}
+
+/** The run's journal: a new one in an empty folder, or the interrupted run's, checked to be this run. */
+async function openJournal(dir: string, options: ReleaseWriterOptions, shardBytes: number, shard: ShardSpec | null): Promise<ReleaseJournal> {
+  const journal = readJournal(dir);
+  if (journal === null) {
+    if (existsSync(join(dir, MANIFEST_FILE))) {
+      throw new UserError(`${dir} already holds a finished release (manifest.json); choose another output directory`);
+    }
+    const leftovers = readdirSync(dir).filter((name) => !isWriterTemp(name) && name !== LOCK_FILE);
+    if (leftovers.length > 0) throw new UserError(`${dir} is not empty (${leftovers.slice(0, 3).join(', ')}…); a release needs its own directory`);
+    const fresh = newJournal({ paramsHash: options.runHash, schema: options.schemaInfo, shardBytes, shard });
+    writeJournal(dir, fresh);
+    return fresh;
+  }
+  if (options.resume === false) {
+    throw new UserError(`${dir} holds an interrupted run (${JOURNAL_FILE}); rerun with resume enabled to continue it, or remove the directory`);
+  }
+  checkSameRun(dir, journal, { paramsHash: options.runHash, schema: options.schemaInfo, shardBytes, shard });
+  await checkCommittedParts(dir, journal);
+  return journal;
+}
+
+function writeToPart(part: OpenPart, bytes: Uint8Array): void {
+  let offset = 0;
+  while (offset < bytes.length) offset += writeSync(part.fd, bytes, offset, bytes.length - offset);
+  part.hash.update(bytes);
+  part.size += bytes.length;
+}
+
+function startPart(context: WriterContext): OpenPart {
+  const index = context.state.parts.length;
+  const file = openPartFileName(index);
+  const part: OpenPart = { index, file, fd: createExclusive(join(context.dir, file)), hash: createHash('sha256'), size: 0, rows: 0 };
+  writeToPart(part, context.schemaMessage);
+  return part;
+}
+
+/** Journals the batch just appended (the open part must be fsynced first: the journal vouches for its bytes). */
+function checkpoint(context: WriterContext, open: OpenPart | null, itemsConsumed: number, errors: readonly ReleaseError[]): void {
+  const { state } = context;
+  state.tail = {
+    itemsConsumed,
+    errors: [...state.tail.errors, ...errors.map((e) => ({ item: e.item, reason: e.reason }))],
+    open: open && { file: open.file, size: open.size, rows: open.rows, sha256: open.hash.copy().digest('hex') },
+  };
+  writeJournal(context.dir, state);
+  context.step('batch-journaled', open?.index ?? state.parts.length, open?.rows ?? 0);
+}
+
+/** Ends the part's stream, makes it durable under its committed name, and journals it with the tail's errors. */
+function commitPart(context: WriterContext, part: OpenPart): void {
+  const { dir, state } = context;
+  writeToPart(part, STREAM_END_OF_STREAM);
+  fsyncSync(part.fd);
+  closeSync(part.fd);
+  const name = partFileName(part.index);
+  renameSync(join(dir, part.file), join(dir, name));
+  fsyncDirectory(dir);
+  context.step('part-renamed', part.index, part.rows);
+  const { itemsConsumed, errors } = state.tail;
+  state.parts.push({ part: name, rows: part.rows, size: part.size, sha256: part.hash.digest('hex'), itemsConsumed, errors });
+  state.tail = emptyTail(state.parts);
+  writeJournal(dir, state);
+  context.step('journal-written', part.index, part.rows);
+}
+
+/** Commits what is open, renames the parts to their shard names, writes the metadata and the sealed manifest, drops the journal. */
+function finishRelease(context: WriterContext, open: OpenPart | null, config: unknown, extras: ManifestExtras): ReleaseManifest {
+  const { dir, state } = context;
+  if (!state.finalizing) {
+    // An empty release still has one (empty) shard, as save_to_disk writes it.
+    if (open !== null || state.parts.length === 0) commitPart(context, open ?? startPart(context));
+    state.finalizing = true;
+    writeJournal(dir, state);
+    context.step('finalizing-started', state.parts.length, 0);
+  }
+  const count = state.parts.length;
+  const shards: FinishedShard[] = state.parts.map((part, index) => {
+    const filename = shardFileName(index, count);
+    if (existsSync(join(dir, part.part))) {
+      renameSync(join(dir, part.part), join(dir, filename));
+      context.step('shard-renamed', index, part.rows);
+    } else if (!existsSync(join(dir, filename))) {
+      throw new UserError(`${join(dir, part.part)}: committed part is missing; the run cannot be finished`);
+    }
+    return { filename, rows: part.rows, sha256: part.sha256, size: part.size };
+  });
+  fsyncDirectory(dir);
+  const manifest = writeReleaseMetadata(
+    dir,
+    {
+      ...extras,
+      config,
+      paramsHash: state.paramsHash,
+      schema: state.schema,
+      shard: state.shard,
+      mergedFrom: [],
+      errors: [...state.parts.flatMap((p) => p.errors), ...state.tail.errors],
+      itemsConsumed: state.tail.itemsConsumed,
+    },
+    shards,
+  );
+  context.step('metadata-written', count, 0);
+  rmSync(join(dir, JOURNAL_FILE));
+  fsyncDirectory(dir);
+  return manifest;
+}
+
 export async function openReleaseWriter(dir: string, options: ReleaseWriterOptions): Promise<ReleaseWriter> {
   validateSchemaInfo(options.schemaInfo);
   const shardBytes = options.shardBytes ?? DEFAULT_SHARD_BYTES;
@@ -102,75 +217,17 @@ export async function openReleaseWriter(dir: string, options: ReleaseWriterOptio
   checkOutputFolder(dir);
   mkdirSync(dir, { recursive: true });
 
-  let journal = readJournal(dir);
-  if (journal === null) {
-    if (existsSync(join(dir, MANIFEST_FILE))) {
-      throw new UserError(`${dir} already holds a finished release (manifest.json); choose another output directory`);
-    }
-    const leftovers = readdirSync(dir).filter((name) => !isWriterTemp(name) && name !== LOCK_FILE);
-    if (leftovers.length > 0) throw new UserError(`${dir} is not empty (${leftovers.slice(0, 3).join(', ')}…); a release needs its own directory`);
-    journal = newJournal({ paramsHash: options.runHash, schema: options.schemaInfo, shardBytes, shard });
-    writeJournal(dir, journal);
-  } else {
-    if (options.resume === false) {
-      throw new UserError(`${dir} holds an interrupted run (${JOURNAL_FILE}); rerun with resume enabled to continue it, or remove the directory`);
-    }
-    checkSameRun(dir, journal, { paramsHash: options.runHash, schema: options.schemaInfo, shardBytes, shard });
-    await checkCommittedParts(dir, journal);
-  }
+  const state = await openJournal(dir, options, shardBytes, shard);
   const schema = releaseArrowSchema(options.schemaInfo);
   const columns = releaseColumns(options.schemaInfo);
-  const schemaMessage = streamSchemaMessage(schema);
-  const state = journal;
+  const context: WriterContext = { dir, state, schemaMessage: streamSchemaMessage(schema), step: (name, part, rows) => options.onStep?.(name, { part, rows }) };
   let open = state.finalizing ? null : await reopenPart(dir, state);
   removeUncommitted(dir, state, open?.file);
   let closed = false;
-  const step = (name: WriterStep, part: number, rows: number) => options.onStep?.(name, { part, rows });
-
-  const write = (part: OpenPart, bytes: Uint8Array) => {
-    let offset = 0;
-    while (offset < bytes.length) offset += writeSync(part.fd, bytes, offset, bytes.length - offset);
-    part.hash.update(bytes);
-    part.size += bytes.length;
-  };
-
-  const startPart = (): OpenPart => {
-    const index = state.parts.length;
-    const file = openPartFileName(index);
-    const part: OpenPart = { index, file, fd: createExclusive(join(dir, file)), hash: createHash('sha256'), size: 0, rows: 0 };
-    write(part, schemaMessage);
-    return part;
-  };
-
-  /** Journals the batch just appended (the open part must be fsynced first: the journal vouches for its bytes). */
-  const checkpoint = (itemsConsumed: number, errors: readonly ReleaseError[]) => {
-    state.tail = {
-      itemsConsumed,
-      errors: [...state.tail.errors, ...errors.map((e) => ({ item: e.item, reason: e.reason }))],
-      open: open && { file: open.file, size: open.size, rows: open.rows, sha256: open.hash.copy().digest('hex') },
-    };
-    writeJournal(dir, state);
-    step('batch-journaled', open?.index ?? state.parts.length, open?.rows ?? 0);
-  };
-
-  const commitPart = (part: OpenPart) => {
-    write(part, STREAM_END_OF_STREAM);
-    fsyncSync(part.fd);
-    closeSync(part.fd);
-    const name = partFileName(part.index);
-    renameSync(join(dir, part.file), join(dir, name));
-    fsyncDirectory(dir);
-    step('part-renamed', part.index, part.rows);
-    const { itemsConsumed, errors } = state.tail;
-    state.parts.push({ part: name, rows: part.rows, size: part.size, sha256: part.hash.digest('hex'), itemsConsumed, errors });
-    state.tail = emptyTail(state.parts);
-    writeJournal(dir, state);
-    step('journal-written', part.index, part.rows);
-  };
 
   // Killed after the checkpoint of a part's last batch but before its commit: the part is full, commit it now.
   if (open !== null && open.size >= shardBytes) {
-    commitPart(open);
+    commitPart(context, open);
     open = null;
   }
 
@@ -185,15 +242,15 @@ export async function openReleaseWriter(dir: string, options: ReleaseWriterOptio
         throw new Error(`release writer: itemsConsumed must be cumulative and non-decreasing (got ${itemsConsumed} after ${consumed})`);
       }
       if (rows.length > 0) {
-        open ??= startPart();
-        write(open, streamBatchMessage(encodeReleaseBatch(rows, columns, schema), schemaMessage));
+        open ??= startPart(context);
+        writeToPart(open, streamBatchMessage(encodeReleaseBatch(rows, columns, schema), context.schemaMessage));
         open.rows += rows.length;
         fsyncSync(open.fd);
-        step('batch-written', open.index, open.rows);
+        context.step('batch-written', open.index, open.rows);
       }
-      checkpoint(itemsConsumed, errors);
+      checkpoint(context, open, itemsConsumed, errors);
       if (open !== null && open.size >= shardBytes) {
-        commitPart(open);
+        commitPart(context, open);
         open = null;
       }
     },
@@ -201,43 +258,8 @@ export async function openReleaseWriter(dir: string, options: ReleaseWriterOptio
     async close(extras) {
       if (closed) throw new Error('release writer: closed twice');
       closed = true;
-      if (!state.finalizing) {
-        // An empty release still has one (empty) shard, as save_to_disk writes it.
-        if (open !== null || state.parts.length === 0) commitPart(open ?? startPart());
-        open = null;
-        state.finalizing = true;
-        writeJournal(dir, state);
-        step('finalizing-started', state.parts.length, 0);
-      }
-      const count = state.parts.length;
-      const shards: FinishedShard[] = state.parts.map((part, index) => {
-        const filename = shardFileName(index, count);
-        if (existsSync(join(dir, part.part))) {
-          renameSync(join(dir, part.part), join(dir, filename));
-          step('shard-renamed', index, part.rows);
-        } else if (!existsSync(join(dir, filename))) {
-          throw new UserError(`${join(dir, part.part)}: committed part is missing; the run cannot be finished`);
-        }
-        return { filename, rows: part.rows, sha256: part.sha256, size: part.size };
-      });
-      fsyncDirectory(dir);
-      const manifest = writeReleaseMetadata(
-        dir,
-        {
-          ...extras,
-          config: options.config,
-          paramsHash: state.paramsHash,
-          schema: state.schema,
-          shard: state.shard,
-          mergedFrom: [],
-          errors: [...state.parts.flatMap((p) => p.errors), ...state.tail.errors],
-          itemsConsumed: state.tail.itemsConsumed,
-        },
-        shards,
-      );
-      step('metadata-written', count, 0);
-      rmSync(join(dir, JOURNAL_FILE));
-      fsyncDirectory(dir);
+      const manifest = finishRelease(context, open, options.config, extras);
+      open = null;
       return manifest;
     },
   };
