@@ -21,7 +21,7 @@ import sharp from 'sharp';
 import type { ReleaseSchemaInfo } from '../src/release/release-columns.js';
 import type { ManifestExtras } from '../src/release/release-manifest.js';
 import type { ReleaseRow } from '../src/release/release-row.js';
-import { openReleaseWriter } from '../src/release/release-writer.js';
+import { openReleaseWriter } from '../src/release/write/release-writer.js';
 import type { BenchRow } from './bench-row.js';
 
 const SIZE = 224;

@@ -41,13 +41,13 @@ export { readExperimentConfig, runExperiment, type ExperimentConfig, type Experi
 export { runDemo, type DemoOptions, type DemoSummary } from './pipeline/demo.js';
 
 // Releases.
-export { openRelease, type OpenedRelease } from './release/release-reader.js';
+export { openRelease, type OpenedRelease } from './release/read/release-reader.js';
 export type { ReleaseError, ReleaseRow } from './release/release-row.js';
 export type { ReleaseManifest } from './release/release-manifest.js';
-export { verifyRelease, type VerifyReport } from './release/release-verify.js';
-export { mergeReleases } from './release/release-merge.js';
-export { EXPORTERS, exporterNamed } from './release/exporters.js';
-export type { ExportedImage, ExporterEntry } from './release/exporter.js';
+export { verifyRelease, type VerifyReport } from './release/read/release-verify.js';
+export { mergeReleases } from './release/write/release-merge.js';
+export { EXPORTERS, exporterNamed } from './release/export/exporters.js';
+export type { ExportedImage, ExporterEntry } from './release/export/exporter.js';
 export { pushReleaseToHub, type HubPushOptions, type HubPushResult } from './publish/hub-push.js';
 export { resolveHubDataset, type ResolvedHubDataset, type ResolveHubDatasetOptions } from './hub/hub-dataset.js';
 export { parseHubDatasetUri, type HubDatasetUri } from './hub/hub-dataset-uri.js';

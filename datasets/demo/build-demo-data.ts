@@ -16,8 +16,8 @@ import { basename, dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp, { type Sharp } from 'sharp';
 import { encodePng } from '../../src/data/decode-image.js';
-import { openIdx, readIdx } from '../../src/data/idx-source.js';
-import { readClassNames } from '../../src/data/idx-classes.js';
+import { openIdx, readIdx } from '../../src/sources/readers/idx-source.js';
+import { readClassNames } from '../../src/sources/readers/idx-classes.js';
 import { SeededRandom } from '../../src/core/seeded-random.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));

@@ -4,7 +4,7 @@ import { attackPresetNames } from '../../attacks/attack-params.js';
 import { FEATURE_COLLISION_OBJECTIVE } from '../../attacks/objective.js';
 import { TARGET_STRATEGY_NAMES } from '../../attacks/targets/target-strategy-names.js';
 import { DETECTORS } from '../detectors/registry.js';
-import { resolveShard } from '../release/shard-spec.js';
+import { resolveShard } from '../release/write/shard-spec.js';
 import { initBackend } from '../runtime/backend.js';
 import { checkFlags } from '../core/config-checker.js';
 import { UserError } from '../core/errors.js';

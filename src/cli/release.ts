@@ -3,11 +3,11 @@
  */
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { defaultExportDir } from '../release/export-target.js';
-import { EXPORTERS, exporterNamed } from '../release/exporters.js';
-import { mergeReleases } from '../release/release-merge.js';
-import { rewriteCard } from '../release/release-metadata.js';
-import { verifyRelease } from '../release/release-verify.js';
+import { defaultExportDir } from '../release/export/export-target.js';
+import { EXPORTERS, exporterNamed } from '../release/export/exporters.js';
+import { mergeReleases } from '../release/write/release-merge.js';
+import { rewriteCard } from '../release/write/release-metadata.js';
+import { verifyRelease } from '../release/read/release-verify.js';
 import { commandLine } from './command-line.js';
 import { createProgress } from './progress.js';
 import { pushCommand } from './release-push.js';

@@ -3,7 +3,7 @@
  * what a spec's own `?split=…` query leaves out (src/sources/source-spec.ts).
  */
 import type { Options } from 'yargs';
-import type { DatasetChoice } from '../data/hf-dataset-columns.js';
+import type { DatasetChoice } from '../sources/readers/hf-dataset-columns.js';
 import { withChoiceDefaults } from '../sources/source-spec.js';
 
 export const SOURCE_OPTIONS = {

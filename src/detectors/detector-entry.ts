@@ -6,7 +6,7 @@
 import { ConfigChecker } from '../core/config-checker.js';
 import { FEATURE_KINDS, type FeatureKind } from '../models/encoder.js';
 import type { Detector } from './detector.js';
-import type { FitCache } from './fit-cache.js';
+import type { FitCache } from './shared/fit-cache.js';
 
 /** What a detector needs beyond ID train features. */
 export interface DetectorNeeds {

@@ -10,7 +10,7 @@ import { ID_SET_NAME } from '../metrics/evaluation-result.js';
 import { type BootstrapOptions, METRIC_NAMES, oodMetrics } from '../metrics/ood-metrics.js';
 import { UserError } from '../core/errors.js';
 import type { Detector } from './detector.js';
-import { assertUsableFeatures } from './feature-validation.js';
+import { assertUsableFeatures } from './shared/feature-validation.js';
 
 /** The same images in one or both representations; a detector reads the one it needs. */
 export type FeatureViews = Partial<Record<FeatureKind, FeatureSet>>;

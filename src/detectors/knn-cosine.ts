@@ -26,10 +26,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { FeatureSet } from '../data/feature-set.js';
 import { UserError } from '../core/errors.js';
 import type { DetectorFitInput, DifferentiableDetector } from './detector.js';
-import { assertSameDim, assertUsableFeatures, l2NormalisedRows } from './feature-validation.js';
-import { assertTensorDim, transposedRows, unitRowsTensor } from './tensor-rows.js';
+import { assertSameDim, assertUsableFeatures, l2NormalisedRows } from './shared/feature-validation.js';
+import { assertTensorDim, transposedRows, unitRowsTensor } from './shared/tensor-rows.js';
 import { DEFAULT_FEATURE_KIND, type DetectorOptionDoc, FEATURE_KIND_OPTION, defineDetector } from './detector-entry.js';
-import { RunningTopK } from './running-top-k.js';
+import { RunningTopK } from './shared/running-top-k.js';
 
 export const KNN_KERNELS = ['exp', 'exp-temperature'] as const;
 export type KnnKernel = (typeof KNN_KERNELS)[number];

@@ -3,8 +3,8 @@
  * energy or max-logit at T = 1. Needs labels.
  */
 import type { DetectorFitInput } from './detector.js';
-import { assertLabelled } from './feature-validation.js';
-import { ProbeDetector, type ProbeDetectorOptions, probeEntries } from './probe-detector.js';
+import { assertLabelled } from './shared/feature-validation.js';
+import { ProbeDetector, type ProbeDetectorOptions, probeEntries } from './shared/probe-detector.js';
 
 export class LinearProbeDetector extends ProbeDetector {
   constructor(options: ProbeDetectorOptions = {}) {

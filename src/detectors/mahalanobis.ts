@@ -7,12 +7,12 @@ import * as tf from '@tensorflow/tfjs';
 import type { FeatureKind } from '../models/encoder.js';
 import type { FeatureSet } from '../data/feature-set.js';
 import type { Detector, DetectorFitInput, DifferentiableDetector } from './detector.js';
-import { assertLabelled, assertSameDim, assertUsableFeatures } from './feature-validation.js';
+import { assertLabelled, assertSameDim, assertUsableFeatures } from './shared/feature-validation.js';
 import { type DetectorEntry, type DetectorOptionDoc, FEATURE_KIND_OPTION, defineDetector } from './detector-entry.js';
-import { FitCache } from './fit-cache.js';
-import { type ClassGaussians, fitClassGaussians, mahalanobisDistances } from './gaussian-fit.js';
-import { classDistancesTensor } from './gaussian-tensors.js';
-import { assertTensorDim } from './tensor-rows.js';
+import { FitCache } from './shared/fit-cache.js';
+import { type ClassGaussians, fitClassGaussians, mahalanobisDistances } from './shared/gaussian-fit.js';
+import { classDistancesTensor } from './shared/gaussian-tensors.js';
+import { assertTensorDim } from './shared/tensor-rows.js';
 
 export interface MahalanobisOptions {
   featureKind?: FeatureKind;

@@ -7,11 +7,11 @@ import * as tf from '@tensorflow/tfjs';
 import type { FeatureSet } from '../data/feature-set.js';
 import { UserError } from '../core/errors.js';
 import type { DetectorFitInput, DifferentiableDetector } from './detector.js';
-import { assertSameDim, l2NormalisedRows } from './feature-validation.js';
+import { assertSameDim, l2NormalisedRows } from './shared/feature-validation.js';
 import { type DetectorOptionDoc, defineDetector } from './detector-entry.js';
-import { logitScores, logitScoresTensor } from './logit-scores.js';
-import { assertTensorDim, transposedRows, unitRowsTensor } from './tensor-rows.js';
-import { zeroShotLogits } from './zero-shot-logits.js';
+import { logitScores, logitScoresTensor } from './shared/logit-scores.js';
+import { assertTensorDim, transposedRows, unitRowsTensor } from './shared/tensor-rows.js';
+import { zeroShotLogits } from './shared/zero-shot-logits.js';
 
 export interface McmOptions {
   /** Softmax temperature. Default 1. */

@@ -7,9 +7,9 @@
  */
 import { UserError } from '../core/errors.js';
 import type { DetectorFitInput } from './detector.js';
-import { assertRowAligned } from './feature-validation.js';
-import { ProbeDetector, type ProbeDetectorOptions, probeEntries } from './probe-detector.js';
-import { argmaxRows, zeroShotLogits } from './zero-shot-logits.js';
+import { assertRowAligned } from './shared/feature-validation.js';
+import { ProbeDetector, type ProbeDetectorOptions, probeEntries } from './shared/probe-detector.js';
+import { argmaxRows, zeroShotLogits } from './shared/zero-shot-logits.js';
 
 /** Pseudo-labels of the train set: argmax_c cos(projected image, text_c). */
 export function pseudoLabels(input: DetectorFitInput, detector: string): { labels: Int32Array; classes: number } {

@@ -10,7 +10,7 @@
 import { UserError } from '../core/errors.js';
 import type { Detector } from './detector.js';
 import type { DetectorEntry, DetectorNeeds, DetectorOptions, OptionValue } from './detector-entry.js';
-import { FitCache } from './fit-cache.js';
+import { FitCache } from './shared/fit-cache.js';
 import { knnEntry } from './knn-cosine.js';
 import { linearProbeEntries } from './linear-probe.js';
 import { mahalanobisEntry } from './mahalanobis.js';

@@ -7,11 +7,11 @@ import * as tf from '@tensorflow/tfjs';
 import type { FeatureKind } from '../models/encoder.js';
 import type { FeatureSet } from '../data/feature-set.js';
 import type { DetectorFitInput, DifferentiableDetector } from './detector.js';
-import { assertSameDim, assertUsableFeatures } from './feature-validation.js';
-import { FitCache } from './fit-cache.js';
-import { type ClassGaussians, type GlobalGaussian, fitGlobalGaussian, mahalanobisDistances } from './gaussian-fit.js';
-import { classDistancesTensor, globalDistanceTensor } from './gaussian-tensors.js';
-import { assertTensorDim } from './tensor-rows.js';
+import { assertSameDim, assertUsableFeatures } from './shared/feature-validation.js';
+import { FitCache } from './shared/fit-cache.js';
+import { type ClassGaussians, type GlobalGaussian, fitGlobalGaussian, mahalanobisDistances } from './shared/gaussian-fit.js';
+import { classDistancesTensor, globalDistanceTensor } from './shared/gaussian-tensors.js';
+import { assertTensorDim } from './shared/tensor-rows.js';
 import { type MahalanobisOptions, classGaussiansCached, mahalanobisVariantEntry } from './mahalanobis.js';
 
 export class RelativeMahalanobisDetector implements DifferentiableDetector {

@@ -23,7 +23,7 @@ import type { ImageSource } from '../data/image-source.js';
 import { preprocessFor } from '../data/preprocess.js';
 import { type DetectorSpec, detectorEntry, detectorSpecName, detectorSpecText } from '../detectors/registry.js';
 import type { Encoder } from '../models/encoder.js';
-import type { ReleaseImageSource } from '../release/release-image-source.js';
+import type { ReleaseImageSource } from '../release/read/release-image-source.js';
 import { MANIFEST_FILE } from '../release/release-manifest.js';
 import type { BackendReport } from '../runtime/backend.js';
 import { openImageSource } from '../sources/open-source.js';

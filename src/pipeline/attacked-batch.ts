@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Attack } from '../../attacks/attack.js';
 import type { ResolvedAttackPreset } from '../../attacks/attack-params.js';
-import { quantizedFinish } from '../../attacks/quantized-finish.js';
+import { quantizedFinish } from './quantized-finish.js';
 import type { ClassPrototypes } from '../../attacks/targets/class-prototypes.js';
 import type { PreparedTargets, TargetChoice } from '../../attacks/targets/target-strategy.js';
 import type { ImageBatch } from '../data/batches.js';

@@ -17,7 +17,7 @@ import { type FeatureViews, type OodSetInput, evaluateDetectors } from '../detec
 import { type DetectorSpec, createDetectors, detectorSpecName, supportedDetectorNames } from '../detectors/registry.js';
 import type { EvaluationResult } from '../metrics/evaluation-result.js';
 import type { Encoder, FeatureKind } from '../models/encoder.js';
-import type { ReleaseImageSource } from '../release/release-image-source.js';
+import type { ReleaseImageSource } from '../release/read/release-image-source.js';
 import { UserError } from '../core/errors.js';
 import { acquireOutputLock } from '../core/output-lock.js';
 import { refuseOutputInRelease } from '../release/release-folder.js';

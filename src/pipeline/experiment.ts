@@ -14,7 +14,7 @@ import { firstItems } from '../data/first-items.js';
 import type { DetectorSpec } from '../detectors/registry.js';
 import { createEncoder } from '../models/create-encoder.js';
 import { MANIFEST_FILE } from '../release/release-manifest.js';
-import { verifyRelease } from '../release/release-verify.js';
+import { verifyRelease } from '../release/read/release-verify.js';
 import type { BackendReport } from '../runtime/backend.js';
 import { ConfigChecker, isPlainObject } from '../core/config-checker.js';
 import { UserError, errorMessage } from '../core/errors.js';

@@ -6,7 +6,7 @@
  * this type's field order does not touch a release's bytes.
  *
  * The release layer keeps `config` opaque but for one rule of the release format: `config.attack.params`, when
- * an object, is what every row's params_hash hashes (src/release/row-provenance.ts), so `verify` can hold rows
+ * an object, is what every row's params_hash hashes (src/release/read/row-provenance.ts), so `verify` can hold rows
  * to their manifest without knowing this type.
  */
 import type { AttackParams, ResolvedAttackPreset } from '../../attacks/attack-params.js';

@@ -1,5 +1,5 @@
 /**
- * The Parquet half of a Hub repository: the release's Parquet export (src/release/parquet-export.ts), made when
+ * The Parquet half of a Hub repository: the release's Parquet export (src/release/export/parquet-export.ts), made when
  * absent, and refused when it is not this release's. Its README.md must be the card the manifest gives for
  * Parquet files of its size (so an export of an older release of the same name is caught), its files named as
  * the exporter names them, every row group at most PARQUET_ROW_GROUP_ROWS rows (which keeps the dataset viewer's
@@ -14,12 +14,12 @@ import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { errorMessage, UserError } from '../core/errors.js';
 import { readHashed } from '../core/hashed-read.js';
-import { ParquetDecoder } from '../data/parquet-decoder.js';
+import { ParquetDecoder } from '../sources/readers/parquet-decoder.js';
 import { CARD_FILE } from '../release/release-card.js';
-import type { OpenedRelease } from '../release/release-reader.js';
+import type { OpenedRelease } from '../release/read/release-reader.js';
 import { decodeReleaseBatch } from '../release/release-batch-codec.js';
 import { releaseColumns } from '../release/release-columns.js';
-import { PARQUET_ROW_GROUP_ROWS, exportParquet, parquetExportCard, parquetFileName } from '../release/parquet-export.js';
+import { PARQUET_ROW_GROUP_ROWS, exportParquet, parquetExportCard, parquetFileName } from '../release/export/parquet-export.js';
 
 export interface ParquetExportFiles {
   /** data/train-*.parquet, in order, each with the sha256 of the bytes its rows were checked in. */

@@ -1,8 +1,8 @@
 /** What a data-source kind is (src/sources/source-kinds.ts lists them) and what opening one gives. */
 import type { DecodeOptions } from '../data/decode-image.js';
-import type { DatasetChoice } from '../data/hf-dataset-columns.js';
+import type { DatasetChoice } from './readers/hf-dataset-columns.js';
 import type { ImageSource } from '../data/image-source.js';
-import type { ReleaseImageColumn, ReleaseImageSource } from '../release/release-image-source.js';
+import type { ReleaseImageColumn, ReleaseImageSource } from '../release/read/release-image-source.js';
 
 export interface SourceOptions extends DatasetChoice, DecodeOptions {
   /**

@@ -5,7 +5,7 @@
  * three keys make a query, so a path that merely contains '?' is left whole.
  */
 import { UserError } from '../core/errors.js';
-import type { DatasetChoice } from '../data/hf-dataset-columns.js';
+import type { DatasetChoice } from './readers/hf-dataset-columns.js';
 
 const CHOICE_KEYS: Readonly<Record<string, keyof DatasetChoice>> = { split: 'split', 'image-column': 'imageColumn', 'label-column': 'labelColumn' };
 const QUERY = new RegExp(`^(.+?)\\?((?:${Object.keys(CHOICE_KEYS).join('|')})=[^&]*(?:&[^&=]+=[^&]*)*)$`);

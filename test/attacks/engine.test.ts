@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { attackParamsFrom, type AttackParams } from '../../attacks/attack-params.js';
 import { applySeparable, bilinearUpsampleMatrix, dctMatrix, transposedTensor } from '../../attacks/constraints/separable-basis.js';
 import { lowResolutionParametrisation } from '../../attacks/constraints/low-resolution.js';
-import { quantizedFinish } from '../../attacks/quantized-finish.js';
+import { quantizedFinish } from '../../src/pipeline/quantized-finish.js';
 import { attackNames, createAttack } from '../../attacks/registry.js';
 import { fakeEncoder, testImages, testTargets } from '../helpers/attack-fake-encoder.js';
 import { initTestBackend } from '../helpers/test-backend.js';

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { classPrototypes, nearestClass } from '../../attacks/targets/class-prototypes.js';
 import { PROMPT_TEMPLATES } from '../../src/models/prompt-ensemble.js';
 import { TARGET_STRATEGIES } from '../../attacks/registry.js';
-import { lowBandEnergyShare } from '../../attacks/quantized-finish.js';
+import { lowBandEnergyShare } from '../../src/pipeline/quantized-finish.js';
 import { UserError } from '../../src/core/errors.js';
 import { fakeEncoder } from '../helpers/attack-fake-encoder.js';
 import { featureSet } from '../helpers/synthetic-features.js';

@@ -9,7 +9,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { digestFile } from '../../src/core/digest.js';
-import { verifyRelease } from '../../src/release/release-verify.js';
+import { verifyRelease } from '../../src/release/read/release-verify.js';
 import { advoodWithEnv, type CliResult } from '../helpers/run-cli.js';
 import { TEST_BACKEND } from '../helpers/test-backend.js';
 

@@ -1,6 +1,6 @@
 /**
  * Crafted or damaged Parquet files are one line naming the file, never a wasm trap (exit 70)
- * (src/data/parquet-source.ts).
+ * (src/sources/readers/parquet-source.ts).
  */
 import test from 'ava';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { UserError } from '../../src/core/errors.js';
-import { openParquetDataset } from '../../src/data/parquet-source.js';
+import { openParquetDataset } from '../../src/sources/readers/parquet-source.js';
 import { classLabelColumn, imageColumn, writeParquetFile } from '../helpers/hf-dataset-writer.js';
 
 const root = mkdtempSync(join(tmpdir(), 'advood-crafted-parquet-'));

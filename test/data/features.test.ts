@@ -9,7 +9,7 @@ import type { Encoder, FeatureKind } from '../../src/models/encoder.js';
 import { ItemError, UserError } from '../../src/core/errors.js';
 import { readFeatureFile, writeFeatureFile, type FeatureFile } from '../../src/data/feature-file.js';
 import { computeFeatures, featureCachePath } from '../../src/data/features.js';
-import { openImageFolder } from '../../src/data/image-folder-source.js';
+import { openImageFolder } from '../../src/sources/readers/image-folder-source.js';
 import type { Preprocess } from '../../src/data/image-source.js';
 import { preprocessFor } from '../../src/data/preprocess.js';
 

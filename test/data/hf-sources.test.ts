@@ -5,9 +5,9 @@ import test from 'ava';
 import { Utf8 } from 'apache-arrow';
 import sharp from 'sharp';
 import { ItemError, UserError } from '../../src/core/errors.js';
-import { openHfArrowDataset } from '../../src/data/hf-arrow-source.js';
+import { openHfArrowDataset } from '../../src/sources/readers/hf-arrow-source.js';
 import type { ImageSource, Preprocess } from '../../src/data/image-source.js';
-import { openParquetDataset, readmeDataFiles, splitOfFileName } from '../../src/data/parquet-source.js';
+import { openParquetDataset, readmeDataFiles, splitOfFileName } from '../../src/sources/readers/parquet-source.js';
 import { classLabelColumn, type FixtureColumn, imageColumn, writeDatasetDict, writeParquetFile, writeSaveToDisk } from '../helpers/hf-dataset-writer.js';
 
 const root = mkdtempSync(join(tmpdir(), 'advood-hf-sources-'));

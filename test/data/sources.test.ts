@@ -5,9 +5,9 @@ import { gzipSync } from 'node:zlib';
 import test from 'ava';
 import sharp from 'sharp';
 import { ItemError, UserError } from '../../src/core/errors.js';
-import { openFileList } from '../../src/data/file-list-source.js';
-import { openIdx } from '../../src/data/idx-source.js';
-import { openImageFolder } from '../../src/data/image-folder-source.js';
+import { openFileList } from '../../src/sources/readers/file-list-source.js';
+import { openIdx } from '../../src/sources/readers/idx-source.js';
+import { openImageFolder } from '../../src/sources/readers/image-folder-source.js';
 import type { ImageSource, Preprocess } from '../../src/data/image-source.js';
 import { openImageSource } from '../../src/sources/open-source.js';
 

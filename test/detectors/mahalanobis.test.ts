@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { MahalanobisDetector } from '../../src/detectors/mahalanobis.js';
 import { RelativeMahalanobisDetector } from '../../src/detectors/relative-mahalanobis.js';
-import { SINGULAR_SHRINKAGE } from '../../src/detectors/gaussian-fit.js';
+import { SINGULAR_SHRINKAGE } from '../../src/detectors/shared/gaussian-fit.js';
 import { SeededRandom } from '../../src/core/seeded-random.js';
 import { UserError } from '../../src/core/errors.js';
 import { featureSet, gaussianClusters } from '../helpers/synthetic-features.js';

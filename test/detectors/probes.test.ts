@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import test from 'ava';
 import { LinearProbeDetector } from '../../src/detectors/linear-probe.js';
-import { learningRateSchedule, trainLinearProbe } from '../../src/detectors/linear-probe-training.js';
-import { logitScores } from '../../src/detectors/logit-scores.js';
+import { learningRateSchedule, trainLinearProbe } from '../../src/detectors/shared/linear-probe-training.js';
+import { logitScores } from '../../src/detectors/shared/logit-scores.js';
 import { McmDetector } from '../../src/detectors/mcm.js';
 import { PseudoLabelProbeDetector, pseudoLabels } from '../../src/detectors/pseudo-label-probe.js';
 import { createDetectors } from '../../src/detectors/registry.js';

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { verifyRelease } from '../../src/release/release-verify.js';
+import { verifyRelease } from '../../src/release/read/release-verify.js';
 
 const run = promisify(execFile);
 const cli = new URL('../../bin/advood.mjs', import.meta.url).pathname;

@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { digestFile } from '../../src/core/digest.js';
-import { JOURNAL_FILE, type ReleaseJournal } from '../../src/release/release-journal.js';
+import { JOURNAL_FILE, type ReleaseJournal } from '../../src/release/write/release-journal.js';
 import type { ReleaseManifest } from '../../src/release/release-manifest.js';
-import { openRelease } from '../../src/release/release-reader.js';
+import { openRelease } from '../../src/release/read/release-reader.js';
 import { TEST_BACKEND } from '../helpers/test-backend.js';
 
 const repo = join(import.meta.dirname, '..', '..');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateRelease, type GenerateOptions } from '../../src/pipeline/generate.js';
 import { readManifest } from '../../src/release/release-manifest.js';
-import { verifyRelease } from '../../src/release/release-verify.js';
+import { verifyRelease } from '../../src/release/read/release-verify.js';
 import { type BackendReport } from '../../src/runtime/backend.js';
 import { UserError } from '../../src/core/errors.js';
 import { fakeEncoder } from '../helpers/attack-fake-encoder.js';

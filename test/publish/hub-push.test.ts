@@ -12,10 +12,10 @@ import { UserError } from '../../src/core/errors.js';
 import { pushReleaseToHub, type HubPushOptions, type PushFileEvent } from '../../src/publish/hub-push.js';
 import { resolveHubDataset } from '../../src/hub/hub-dataset.js';
 import { readManifest } from '../../src/release/release-manifest.js';
-import { exportParquet, parquetExportCard } from '../../src/release/parquet-export.js';
+import { exportParquet, parquetExportCard } from '../../src/release/export/parquet-export.js';
 import { tableFromIPC } from 'apache-arrow';
 import { readParquet } from 'parquet-wasm/node';
-import { verifyRelease } from '../../src/release/release-verify.js';
+import { verifyRelease } from '../../src/release/read/release-verify.js';
 import { generateFixtureRelease } from '../fixtures/release-fixture-rows.js';
 import { startMockHub, type MockHub } from '../helpers/mock-hub.js';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { pushReleaseToHub } from '../../src/publish/hub-push.js';
-import { openRelease } from '../../src/release/release-reader.js';
+import { openRelease } from '../../src/release/read/release-reader.js';
 import { generateFixtureRelease } from '../fixtures/release-fixture-rows.js';
 import { startMockHub } from '../helpers/mock-hub.js';
 import { referencePython } from '../helpers/reference-venv.js';

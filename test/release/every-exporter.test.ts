@@ -6,8 +6,8 @@ import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXPORTERS } from '../../src/release/exporters.js';
-import { openRelease } from '../../src/release/release-reader.js';
+import { EXPORTERS } from '../../src/release/export/exporters.js';
+import { openRelease } from '../../src/release/read/release-reader.js';
 import { generateFixtureRelease } from '../fixtures/release-fixture-rows.js';
 
 const root = mkdtempSync(join(tmpdir(), 'advood-exporters-'));

@@ -1,5 +1,5 @@
 /**
- * The Parquet export stores the fixed-length `feature` vectors as nullable lists (src/release/parquet-lists.ts):
+ * The Parquet export stores the fixed-length `feature` vectors as nullable lists (src/release/export/parquet-lists.ts):
  * every vector and every null comes back as written, and the `huggingface` metadata keeps the fixed length.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import test from 'ava';
 import { tableFromIPC } from 'apache-arrow';
 import { readParquet } from 'parquet-wasm/node';
-import { exportParquet } from '../../src/release/parquet-export.js';
-import { openRelease } from '../../src/release/release-reader.js';
+import { exportParquet } from '../../src/release/export/parquet-export.js';
+import { openRelease } from '../../src/release/read/release-reader.js';
 import { generateFixtureRelease } from '../fixtures/release-fixture-rows.js';
 
 test('feature vectors, nulls included, survive the Parquet export as lists with the fixed length in the metadata', async (t) => {

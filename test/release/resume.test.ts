@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { digestFile } from '../../src/core/digest.js';
-import { JOURNAL_FILE, type ReleaseJournal } from '../../src/release/release-journal.js';
+import { JOURNAL_FILE, type ReleaseJournal } from '../../src/release/write/release-journal.js';
 import type { ReleaseManifest } from '../../src/release/release-manifest.js';
-import { openRelease } from '../../src/release/release-reader.js';
-import { verifyRelease } from '../../src/release/release-verify.js';
+import { openRelease } from '../../src/release/read/release-reader.js';
+import { verifyRelease } from '../../src/release/read/release-verify.js';
 import { FIXTURE_PARAMS_HASH, generateFixtureRelease } from '../fixtures/release-fixture-rows.js';
 
 const run = promisify(execFile);

@@ -7,13 +7,13 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileSafely } from '../../src/core/safe-write.js';
-import { exportImageFolder } from '../../src/release/imagefolder-export.js';
-import { exportParquet } from '../../src/release/parquet-export.js';
-import { JOURNAL_FILE } from '../../src/release/release-journal.js';
+import { exportImageFolder } from '../../src/release/export/imagefolder-export.js';
+import { exportParquet } from '../../src/release/export/parquet-export.js';
+import { JOURNAL_FILE } from '../../src/release/write/release-journal.js';
 import { canonicalManifestText, type ReleaseManifest, sealManifest } from '../../src/release/release-manifest.js';
-import { mergeReleases } from '../../src/release/release-merge.js';
-import { rewriteCard } from '../../src/release/release-metadata.js';
-import { verifyRelease } from '../../src/release/release-verify.js';
+import { mergeReleases } from '../../src/release/write/release-merge.js';
+import { rewriteCard } from '../../src/release/write/release-metadata.js';
+import { verifyRelease } from '../../src/release/read/release-verify.js';
 import { UserError } from '../../src/core/errors.js';
 import { generateFixtureRelease } from '../fixtures/release-fixture-rows.js';
 

@@ -7,8 +7,8 @@ import test from 'ava';
 import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openReleaseImageSource } from '../../src/release/release-image-source.js';
-import { exportImageFolder } from '../../src/release/imagefolder-export.js';
+import { openReleaseImageSource } from '../../src/release/read/release-image-source.js';
+import { exportImageFolder } from '../../src/release/export/imagefolder-export.js';
 import { UserError } from '../../src/core/errors.js';
 import { generateFixtureRelease } from '../fixtures/release-fixture-rows.js';
 

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { UserError } from '../../src/core/errors.js';
 import { canonicalManifestText, sealManifest, type ReleaseManifest } from '../../src/release/release-manifest.js';
-import { rewriteCard } from '../../src/release/release-metadata.js';
-import { openRelease } from '../../src/release/release-reader.js';
-import { verifyRelease } from '../../src/release/release-verify.js';
+import { rewriteCard } from '../../src/release/write/release-metadata.js';
+import { openRelease } from '../../src/release/read/release-reader.js';
+import { verifyRelease } from '../../src/release/read/release-verify.js';
 import { generateFixtureRelease } from '../fixtures/release-fixture-rows.js';
 
 const root = mkdtempSync(join(tmpdir(), 'advood-verify-'));

@@ -5,24 +5,17 @@
  * Config fields (configs/targets/mobilenet-v2.json): `inputSize` (square side, ≥ 32) and `features`
  * ('pre-projection', the only kind: the backbone has no projection head).
  */
-import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../core/errors.js';
-import type { Encoder, FeatureKind, Rgb } from '../encoder.js';
+import type { FeatureKind } from '../encoder.js';
 import type { EncoderFamily, LoadOptions } from '../encoder-family.js';
 import { MIN_INPUT_SIZE, mobileNetV2Plan, planActivationElements, planLayers, kernelShape } from './architecture.js';
+import { MOBILENET_FEATURE_KINDS, MobileNetV2Encoder } from './mobilenet-encoder.js';
 import { MobileNetV2Network } from './mobilenet-v2-network.js';
 import { loadMobileNetV2Weights } from './weight-cache.js';
 
 /** Above this the 4 GiB wasm heap, not the architecture, is the limit; larger sizes are almost surely typos. */
 const MAX_INPUT_SIZE = 1024;
-const FEATURE_KINDS: readonly FeatureKind[] = ['pre-projection'];
 
-/**
- * nsfwjs feeds `img.toFloat().div(255)` straight into the network (dist/esm/core.js, NSFWJS.infer): the model was
- * trained on [0,1] pixels, not keras's [-1,1]. So the normalisation is the identity.
- */
-const MEAN: Rgb = [0, 0, 0];
-const STD: Rgb = [1, 1, 1];
 
 /** A validated mobilenet-v2 target: the config's input size and feature kind. */
 export interface MobileNetTarget {
@@ -38,7 +31,7 @@ function checkedInputSize(size: unknown, where: string): number {
 }
 
 function checkedFeatureKind(kind: unknown, where: string): FeatureKind {
-  if (!FEATURE_KINDS.includes(kind as FeatureKind)) {
+  if (!MOBILENET_FEATURE_KINDS.includes(kind as FeatureKind)) {
     throw new UserError(`${where}: mobilenet-v2 has only 'pre-projection' features (no projection head), got ${JSON.stringify(kind)}`);
   }
   return kind as FeatureKind;
@@ -49,38 +42,6 @@ function inputSizeFor(target: MobileNetTarget, options: Pick<LoadOptions, 'input
   return options.inputSize === undefined ? target.inputSize : checkedInputSize(options.inputSize, 'inputSize option');
 }
 
-class MobileNetV2Encoder implements Encoder {
-  readonly id: string;
-  readonly embedDim: number;
-  readonly mean = MEAN;
-  readonly std = STD;
-  readonly featureKinds = FEATURE_KINDS;
-
-  constructor(
-    readonly inputSize: number,
-    readonly features: FeatureKind,
-    readonly weightsSha256: string,
-    private readonly network: MobileNetV2Network,
-  ) {
-    // Features differ with the input size, so the size is part of the identity used by caches and provenance.
-    this.id = `mobilenet-v2@${inputSize}`;
-    this.embedDim = network.featureDim;
-  }
-
-  encodeImage(pixels: tf.Tensor4D, kind: FeatureKind = this.features): tf.Tensor2D {
-    if (!FEATURE_KINDS.includes(kind)) throw new Error(`${this.id}: no '${kind}' features; it has only 'pre-projection'`);
-    const [, h, w, c] = pixels.shape;
-    if (pixels.rank !== 4 || h !== this.inputSize || w !== this.inputSize || c !== 3) {
-      throw new Error(`${this.id}: encodeImage expects [B,${this.inputSize},${this.inputSize},3] pixels in [0,1], got [${pixels.shape}]`);
-    }
-    // MEAN/STD are the identity (see above), so the [0,1] pixels are the network input as they are.
-    return this.network.features(pixels);
-  }
-
-  dispose(): void {
-    this.network.dispose();
-  }
-}
 
 export const mobileNetV2Family: EncoderFamily<MobileNetTarget> = {
   name: 'mobilenet-v2',
