@@ -8,6 +8,7 @@ import type { TargetStrategy } from './target-strategy.js';
 
 export const nearestPrototypeTargets: TargetStrategy = {
   name: 'nearest-prototype',
+  description: "the ID class prototype nearest the OOD image's clean features (the shortest way into ID)",
   prepare({ idFeatures }) {
     const prototypes = classPrototypes(idFeatures);
     return {

@@ -6,6 +6,7 @@ import { resolveClassIndex, type TargetStrategy } from './target-strategy.js';
 
 export const prototypeTargets: TargetStrategy = {
   name: 'prototype',
+  description: 'the mean normalised feature (prototype) of one ID class: `target.class`, else a random class per image',
   prepare({ seed, idFeatures, requestedClass }) {
     const prototypes = classPrototypes(idFeatures);
     const available = prototypes.means.flatMap((m, c) => (m ? [c] : []));

@@ -10,6 +10,7 @@ import type { TargetStrategy } from './target-strategy.js';
 
 export const sampleTargets: TargetStrategy = {
   name: 'sample',
+  description: "a random ID training image's features per OOD image (the paper's)",
   prepare({ seed, idFeatures }) {
     const n = idFeatures.ids.length;
     if (n === 0) throw new UserError('target strategy sample: the ID feature set is empty');

@@ -39,6 +39,8 @@ export interface PreparedTargets {
 
 export interface TargetStrategy {
   readonly name: TargetStrategyName;
+  /** One line for the README's table and --help. */
+  readonly description: string;
   prepare(context: TargetContext): PreparedTargets;
 }
 

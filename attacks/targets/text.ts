@@ -20,6 +20,7 @@ function classTextVectors(encoder: Encoder, classNames: readonly string[]): Floa
 
 export const textTargets: TargetStrategy = {
   name: 'text',
+  description: "an ID class's prompt-ensembled CLIP text embedding: `target.class`, else a random class per image (CLIP targets only)",
   prepare({ seed, encoder, idFeatures, requestedClass }) {
     if (!encoder.encodeText) {
       throw new UserError(`target strategy 'text' needs a text-capable encoder (CLIP); '${encoder.id}' has no text tower`);
