@@ -1,6 +1,6 @@
 /** `advood generate`: flags → options → generateRelease (src/pipeline/generate.ts) → progress and a summary line. */
 import type { Argv, CommandModule } from 'yargs';
-import { attackPresetNames } from '../../attacks/attack-params.js';
+import { attackPresetNames, resolveAttackPreset } from '../../attacks/attack-params.js';
 import { FEATURE_COLLISION_OBJECTIVE } from '../../attacks/objective.js';
 import { TARGET_STRATEGY_NAMES } from '../../attacks/targets/target-strategy-names.js';
 import { DETECTORS } from '../detectors/registry.js';
@@ -12,7 +12,7 @@ import { JsonKeyError, parseGuardedJson } from '../core/json-guard.js';
 import { checkOutputFolder } from '../core/output-lock.js';
 import { createEncoder } from '../models/create-encoder.js';
 import { FEATURE_KINDS } from '../models/encoder.js';
-import { type GenerateProgress, type GenerateSummary, generateRelease, presetInputSize } from '../pipeline/generate.js';
+import { type GenerateProgress, type GenerateSummary, generateRelease } from '../pipeline/generate.js';
 import { sourceKindsHelp, sourceSpecHelp } from '../sources/source-help.js';
 import { commandLine } from './command-line.js';
 import { createProgress, type Progress } from './progress.js';
@@ -187,16 +187,17 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
     // A bad --out is refused before the target loads (generateRelease checks it again, and locks it).
     checkOutputFolder(args.out);
     stage(`loading target ${args.target}`);
-    const encoder = await createEncoder(args.target, { weights: args.weights, inputSize: presetInputSize(args.attack, overrides), backend, log: stage });
+    // Resolved once: the encoder loads at its input size, and generate takes it as it is.
+    const preset = resolveAttackPreset(args.attack, overrides);
+    const encoder = await createEncoder(args.target, { weights: args.weights, inputSize: preset.params.inputSize ?? undefined, backend, log: stage });
     const summary = await generateRelease({
       encoder,
       id: specWithSourceFlags(args.id, args),
       idN: args['id-n'],
       ood: specWithSourceFlags(args.ood, args),
       n: args.n,
-      attack: args.attack,
+      attack: preset,
       objective: args.objective,
-      overrides,
       seed: args.seed,
       out: args.out,
       shard: shard.count > 1 ? shard : null,

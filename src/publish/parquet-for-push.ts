@@ -50,10 +50,15 @@ export async function parquetExportForPush(release: OpenedRelease, parquetDir: s
   }
   const decoder = new ParquetDecoder();
   const parquetFiles: ParquetExportFiles['parquetFiles'] = [];
-  for (const [index, path] of paths.entries()) {
-    const read = await readHashed(path);
-    parquetFiles.push({ path, sha256: read.sha256 });
-    await checkExportFile(decoder, path, read.bytes, release, index, redo);
+  try {
+    for (const [index, path] of paths.entries()) {
+      const read = await readHashed(path);
+      parquetFiles.push({ path, sha256: read.sha256 });
+      // One file's bytes at a time: the worker holds them until they are checked.
+      await checkExportFile(decoder, path, read.bytes, release, index, redo).finally(() => decoder.forget(path));
+    }
+  } finally {
+    await decoder.close();
   }
   return { parquetFiles, bytes };
 }

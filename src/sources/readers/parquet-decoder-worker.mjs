@@ -45,13 +45,20 @@ async function read({ path, columns, rowGroup }) {
   return { ipc: table.intoIPCStream() };
 }
 
+/** Frees a file's handle (and, for a file handed over as bytes, those bytes). */
+async function forget({ path }) {
+  files.get(path)?.free();
+  files.delete(path);
+  return {};
+}
+
 function messageOf(error) {
   return error instanceof Error ? error.message : String(error);
 }
 
 parentPort.on('message', async (request) => {
   try {
-    const answer = request.op === 'open' ? await open(request) : await read(request);
+    const answer = request.op === 'open' ? await open(request) : request.op === 'forget' ? await forget(request) : await read(request);
     const buffers = Object.values(answer).filter((value) => value instanceof Uint8Array).map((bytes) => bytes.buffer);
     parentPort.postMessage({ id: request.id, ok: true, ...answer }, buffers);
   } catch (error) {

@@ -49,6 +49,18 @@ export class ParquetDecoder {
     return answer.ipc!;
   }
 
+  /** Frees the worker's handle of `path`: a file handed over as bytes is held in the worker until then. */
+  async forget(path: string): Promise<void> {
+    if (this.worker) await this.ask({ op: 'forget', path });
+  }
+
+  /** Ends the worker; a later request starts a fresh one. */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = null;
+    await worker?.terminate();
+  }
+
   /** Rejects with a plain Error (the worker's message, or the crash); callers say which file and what was read. */
   private ask(request: { op: string; path: string; bytes?: Uint8Array; columns?: readonly string[]; rowGroup?: number }): Promise<WorkerAnswer> {
     const worker = this.started();
