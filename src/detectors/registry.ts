@@ -14,7 +14,7 @@ import { FitCache } from './shared/fit-cache.js';
 import { knnEntry } from './knn-cosine.js';
 import { linearProbeEntries } from './linear-probe.js';
 import { mahalanobisEntry } from './mahalanobis.js';
-import { mcmEntry } from './mcm.js';
+import { zeroShotEntries } from './mcm.js';
 import { pseudoLabelProbeEntries } from './pseudo-label-probe.js';
 import { relativeMahalanobisEntry } from './relative-mahalanobis.js';
 
@@ -31,7 +31,7 @@ export const DETECTORS: readonly DetectorEntry[] = [
   mahalanobisEntry,
   relativeMahalanobisEntry,
   ...linearProbeEntries,
-  mcmEntry,
+  ...zeroShotEntries,
   ...pseudoLabelProbeEntries,
 ];
 

@@ -51,14 +51,18 @@ test('advood demo --quick: releases verify, every detector is reported on clean 
 
   const summary = JSON.parse(readFileSync(join(out, 'evaluation', 'summary.json'), 'utf8')) as SummaryJson;
   const detectors = new Set(summary.rows.map((r) => r.detector));
-  for (const name of ['knn-1', 'knn-1-no-targets', 'mahalanobis', 'relative-mahalanobis', 'probe-msp', 'probe-energy', 'probe-max-logit']) {
+  for (const name of ['knn-1', 'knn-1-no-targets', 'mahalanobis', 'relative-mahalanobis', 'probe-msp', 'probe-energy', 'probe-max-logit', 'probe-gen']) {
     t.true(detectors.has(name), `${name} is reported`);
   }
   const sets = new Set(summary.rows.map((r) => r.set));
   for (const name of ['openclipart', 'textures', 'adv-prototype', 'adv-prototype:clean', 'adv-sample', 'adv-sample:clean']) t.true(sets.has(name), name);
+  // A percentile bootstrap interval need not contain the point estimate (a skewed statistic near its bound, such
+  // as an AUPR-Out of 0.015 over many tied scores, can have every resample above it), so only the interval's own
+  // sanity is required: finite, ordered, in [0, 1].
   for (const row of summary.rows) {
     for (const [metric, { value, low, high }] of Object.entries(row.metrics)) {
-      t.true(Number.isFinite(value) && low <= value + 1e-12 && value <= high + 1e-12, `${row.detector}/${row.set} ${metric}: ${low} ≤ ${value} ≤ ${high}`);
+      const inUnit = (x: number) => Number.isFinite(x) && x >= 0 && x <= 1;
+      t.true(inUnit(value) && inUnit(low) && inUnit(high) && low <= high, `${row.detector}/${row.set} ${metric}: ${value} [${low}, ${high}]`);
     }
   }
   t.true(summary.collapses.some((c) => c.detector === 'knn-1' && c.adversarial === 'adv-sample' && c.clean === 'adv-sample:clean'));

@@ -96,7 +96,7 @@ export const PROBE_OPTIONS: readonly DetectorOptionDoc[] = [
   FEATURE_KIND_OPTION,
 ];
 
-/** One registry entry per score head (MSP, energy, max-logit) of a probe detector; built together they train one probe. */
+/** One registry entry per score head (MSP, energy, max-logit, GEN) of a probe detector; built together they train one probe. */
 export function probeEntries(
   prefix: string,
   needs: DetectorNeeds,
