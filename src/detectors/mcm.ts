@@ -33,9 +33,6 @@ export interface McmOptions {
  */
 export const ZERO_SHOT_TEMPERATURE: Readonly<Record<LogitScoreName, number>> = { msp: 1, energy: 0.01, 'max-logit': 1, gen: 0.01 };
 
-/** MCM's defaults, as before the other heads existed. */
-export const MCM_DEFAULTS = { temperature: ZERO_SHOT_TEMPERATURE.msp } as const;
-
 const optionsOf = (head: LogitScoreName): readonly DetectorOptionDoc[] =>
   head === 'max-logit' ? [] : [{ name: 'temperature', type: 'number', default: ZERO_SHOT_TEMPERATURE[head], description: 'temperature of the cosine logits (0.01: CLIP’s logit scale 100)' }];
 

@@ -52,7 +52,8 @@ function generalizedEntropyScore(scaled: tf.Tensor2D): tf.Tensor1D {
 /** One score per row of the [rows × classes] logits. */
 export function logitScores(logits: ArrayLike<number>, rows: number, classes: number, kind: LogitScoreName, temperature = 1): Float64Array {
   const out = new Float64Array(rows);
-  const probabilities = new Float64Array(classes);
+  /** exp((logit − max) / T) of the current row; GEN normalises them into its probabilities. */
+  const exps = new Float64Array(classes);
   for (let r = 0; r < rows; r++) {
     const offset = r * classes;
     let max = -Infinity;
@@ -62,10 +63,12 @@ export function logitScores(logits: ArrayLike<number>, rows: number, classes: nu
       continue;
     }
     let sum = 0;
-    for (let c = 0; c < classes; c++) sum += Math.exp((logits[offset + c]! - max) / temperature);
+    for (let c = 0; c < classes; c++) {
+      exps[c] = Math.exp((logits[offset + c]! - max) / temperature);
+      sum += exps[c]!;
+    }
     if (kind === 'gen') {
-      for (let c = 0; c < classes; c++) probabilities[c] = Math.exp((logits[offset + c]! - max) / temperature) / sum;
-      const sorted = Float64Array.from(probabilities).sort().reverse();
+      const sorted = exps.map((e) => e / sum).sort().reverse();
       // 1 − p of the most probable class as the sum of the others: exact where 1 − p would round to 0.
       const oneMinusTop = sorted.subarray(1).reduce((total, q) => total + q, 0);
       const top = sorted.subarray(0, Math.min(GEN_TOP_M, classes));

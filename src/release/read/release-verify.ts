@@ -84,12 +84,20 @@ export async function verifyRelease(dir: string, options: VerifyOptions = {}): P
   const manifestKind = nonRegularKind(join(dir, MANIFEST_FILE));
   if (manifestKind) report(MANIFEST_FILE, `is ${manifestKind}; a release holds regular files only`);
   checkShardList(dir, manifest, listed, measured, report);
+  // What every shard is held to, derived once from the manifest.
+  const expected: ShardExpectations = { schema: releaseArrowSchema(manifest.schema), columns: releaseColumns(manifest.schema), provenance: expectedRowProvenance(manifest) };
   let rowsChecked = 0;
-  for (const shard of manifest.shards) rowsChecked += await checkShardContents(dir, manifest, shard, nonRegularKind, measured, report);
+  for (const shard of manifest.shards) rowsChecked += await checkShardContents(dir, shard, expected, nonRegularKind, measured, report);
   return { ok: problems.length === 0, problems, filesChecked, rowsChecked, measured, notes };
 }
 
 type Report = (file: string, problem: string) => void;
+
+interface ShardExpectations {
+  schema: Schema;
+  columns: ReturnType<typeof releaseColumns>;
+  provenance: ReturnType<typeof expectedRowProvenance>;
+}
 
 /** Every listed file: a plain name inside the release, present, a regular file, with the recorded size and sha256. */
 async function checkListedFiles(
@@ -151,8 +159,8 @@ function checkShardList(dir: string, manifest: ReleaseManifest, listed: Readonly
  */
 async function checkShardContents(
   dir: string,
-  manifest: ReleaseManifest,
   shard: ReleaseManifest['shards'][number],
+  { schema: expected, columns, provenance }: ShardExpectations,
   nonRegularKind: (path: string) => string | null,
   measured: VerifyReport['measured'],
   report: Report,
@@ -164,9 +172,6 @@ async function checkShardContents(
     return 0; // reported with the listed files
   }
   if (nonRegularKind(path)) return 0; // reported with the listed files
-  const expected = releaseArrowSchema(manifest.schema);
-  const columns = releaseColumns(manifest.schema);
-  const provenance = expectedRowProvenance(manifest);
   const read = openHashedRead(path);
   let rows = 0;
   try {
@@ -226,14 +231,19 @@ function settleLeftLock(dir: string): { line: string; ignored: boolean } | null 
   }
 }
 
-function checkState(dir: string, manifest: ReleaseManifest, shardSha256: readonly string[], report: (file: string, problem: string) => void): void {
-  let state: Record<string, unknown>;
+/** A JSON metadata file of the release, or null (reported) when it cannot be read. */
+function readMetadataJson(dir: string, file: string, report: Report): Record<string, unknown> | null {
   try {
-    state = parseGuardedJson(readFileSync(join(dir, STATE_FILE), 'utf8')) as Record<string, unknown>;
+    return parseGuardedJson(readFileSync(join(dir, file), 'utf8')) as Record<string, unknown>;
   } catch (error) {
-    report(STATE_FILE, `cannot be read (${errorMessage(error)})`);
-    return;
+    report(file, `cannot be read (${errorMessage(error)})`);
+    return null;
   }
+}
+
+function checkState(dir: string, manifest: ReleaseManifest, shardSha256: readonly string[], report: Report): void {
+  const state = readMetadataJson(dir, STATE_FILE, report);
+  if (!state) return;
   const keys = Object.keys(state).sort().join(',');
   const required = '_data_files,_fingerprint,_format_columns,_format_kwargs,_format_type,_output_all_columns,_split';
   if (keys !== required) report(STATE_FILE, `has keys ${keys}; save_to_disk writes exactly ${required}`);
@@ -255,14 +265,9 @@ function checkState(dir: string, manifest: ReleaseManifest, shardSha256: readonl
   for (const [key, value] of fixed) if (JSON.stringify(state[key]) !== value) report(STATE_FILE, `${key} is ${JSON.stringify(state[key])}, expected ${value}`);
 }
 
-function checkDatasetInfo(dir: string, manifest: ReleaseManifest, rows: number, report: (file: string, problem: string) => void): void {
-  let info: Record<string, unknown>;
-  try {
-    info = parseGuardedJson(readFileSync(join(dir, DATASET_INFO_FILE), 'utf8')) as Record<string, unknown>;
-  } catch (error) {
-    report(DATASET_INFO_FILE, `cannot be read (${errorMessage(error)})`);
-    return;
-  }
+function checkDatasetInfo(dir: string, manifest: ReleaseManifest, rows: number, report: Report): void {
+  const info = readMetadataJson(dir, DATASET_INFO_FILE, report);
+  if (!info) return;
   if (JSON.stringify(info.features) !== JSON.stringify(releaseFeatures(manifest.schema))) {
     report(DATASET_INFO_FILE, 'features differ from the columns the manifest describes');
   }
