@@ -6,7 +6,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { preprocessFor } from '../data/preprocess.js';
 import { createEncoder } from '../models/create-encoder.js';
-import { FEATURE_KINDS, type FeatureKind } from '../models/encoder.js';
+import { FEATURE_KINDS, type EmbeddingKind } from '../models/encoder.js';
 import { initBackend } from '../runtime/backend.js';
 import { checkFlags } from '../core/config-checker.js';
 import { openImageSource } from '../sources/open-source.js';
@@ -70,7 +70,7 @@ export const featuresCommand: CommandModule<object, FeaturesArgs> = {
     const source = await openImageSource(specWithSourceFlags(args.data, args));
     const encoder = await createEncoder(args.target, {
       weights: args.weights,
-      features: args.features as FeatureKind | undefined,
+      features: args.features as EmbeddingKind | undefined,
       inputSize: args['input-size'],
       backend,
       log: stagePrinter('features', args.json),
@@ -81,7 +81,7 @@ export const featuresCommand: CommandModule<object, FeaturesArgs> = {
       const result = await writeFeatures(encoder, source, args.out, {
         preprocess: preprocessFor(encoder, { mode: args.preprocess as 'clip' | 'exact' }),
         batchSize: args.batch,
-        kind: args.features as FeatureKind | undefined,
+        kind: args.features as EmbeddingKind | undefined,
         onError: args['on-error'] as 'skip' | 'fail',
         concurrency: args.concurrency,
         cache: args.cache,

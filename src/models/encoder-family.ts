@@ -3,7 +3,7 @@
  * load weights into an Encoder. Families are registered once, in create-encoder.ts.
  */
 import type { BackendReport } from '../runtime/backend.js';
-import type { Encoder, FeatureKind } from './encoder.js';
+import type { EmbeddingKind, Encoder } from './encoder.js';
 
 /** A target config as read from configs/targets/*.json (or built from a checkpoint directory). */
 export interface TargetConfig {
@@ -22,7 +22,7 @@ export interface LoadOptions {
   /** Local weights directory (--weights). */
   weights?: string;
   /** Override of the config's default feature kind (--features). */
-  features?: FeatureKind;
+  features?: EmbeddingKind;
   /** Override of the input size, for families whose input size is free (mobilenet-v2). */
   inputSize?: number;
   backend: BackendReport;

@@ -4,12 +4,23 @@
 import type * as tf from '@tensorflow/tfjs';
 
 /**
- * Which representation encodeImage returns. 'pre-projection' is what the paper attacks (the CLS token after
- * ln_post, before the projection: 1664-d for ViT-bigG); 'projected' lives in the joint image–text space.
- * Encoders without a projection (MobileNetV2) only have 'pre-projection' (their pooled features).
+ * The image embeddings encodeImage can return, one vector per image. 'pre-projection' is what the paper attacks
+ * (the CLS token after ln_post, before the projection: 1664-d for ViT-bigG); 'projected' lives in the joint
+ * image–text space. Encoders without a projection (MobileNetV2) only have 'pre-projection' (their pooled features).
+ * These are the kinds a preset, an attack or `--features` may choose.
  */
 export const FEATURE_KINDS = ['pre-projection', 'projected'] as const;
-export type FeatureKind = (typeof FEATURE_KINDS)[number];
+export type EmbeddingKind = (typeof FEATURE_KINDS)[number];
+
+/**
+ * Per-patch features in the joint image–text space, for detectors that look at image regions (GL-MCM). A row is
+ * the 'projected' embedding followed by one projected local feature per patch, (1 + patches) · embedDim values,
+ * so that it stays one row per image in a FeatureSet and one differentiable [B, ·] tensor for an attack. Only
+ * text-capable ViT encoders have it (src/models/clip/vision-tower.ts says how the local features are made).
+ */
+export const LOCAL_FEATURE_KIND = 'local-projected';
+
+export type FeatureKind = EmbeddingKind | typeof LOCAL_FEATURE_KIND;
 
 export type Rgb = readonly [number, number, number];
 
@@ -24,7 +35,7 @@ export interface Encoder {
   readonly mean: Rgb;
   readonly std: Rgb;
   /** The default representation of encodeImage. */
-  readonly features: FeatureKind;
+  readonly features: EmbeddingKind;
   /** Feature kinds this encoder can produce. */
   readonly featureKinds: readonly FeatureKind[];
   /** sha256 of the weights actually loaded (provenance for releases and caches). */

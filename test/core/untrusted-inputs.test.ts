@@ -14,7 +14,7 @@ import { keyProblem, parseGuardedJson } from '../../src/core/json-guard.js';
 import { computeFeatures } from '../../src/data/features.js';
 import { openFileList } from '../../src/sources/readers/file-list-source.js';
 import { openImageFolder } from '../../src/sources/readers/image-folder-source.js';
-import type { Encoder, FeatureKind } from '../../src/models/encoder.js';
+import type { EmbeddingKind, Encoder, FeatureKind } from '../../src/models/encoder.js';
 import { openSafetensors } from '../../src/models/safetensors.js';
 import { readManifest } from '../../src/release/release-manifest.js';
 import { ItemError, UserError } from '../../src/core/errors.js';
@@ -61,7 +61,7 @@ class NanOnRedEncoder implements Encoder {
   readonly embedDim = 3;
   readonly mean = [0, 0, 0] as const;
   readonly std = [1, 1, 1] as const;
-  readonly features: FeatureKind = 'pre-projection';
+  readonly features: EmbeddingKind = 'pre-projection';
   readonly featureKinds: readonly FeatureKind[] = ['pre-projection'];
   readonly weightsSha256 = 'nan-on-red';
   encodeImage(pixels: tf.Tensor4D): tf.Tensor2D {

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import test from 'ava';
 import { DataType, FixedSizeList, Precision, Utf8, tableFromIPC, type Float, type Int } from 'apache-arrow';
 import sharp from 'sharp';
-import type { Encoder, FeatureKind } from '../../src/models/encoder.js';
+import type { EmbeddingKind, Encoder, FeatureKind } from '../../src/models/encoder.js';
 import { ItemError, UserError } from '../../src/core/errors.js';
 import { readFeatureFile, writeFeatureFile, type FeatureFile } from '../../src/data/feature-file.js';
 import { computeFeatures, featureCachePath } from '../../src/data/features.js';
@@ -30,7 +30,7 @@ class FakeEncoder implements Encoder {
   readonly embedDim = 6;
   readonly mean = [0, 0, 0] as const;
   readonly std = [1, 1, 1] as const;
-  readonly features: FeatureKind = 'pre-projection';
+  readonly features: EmbeddingKind = 'pre-projection';
   readonly featureKinds: readonly FeatureKind[] = ['pre-projection', 'projected'];
   calls = 0;
   private readonly projection = tf.tensor2d(Array.from({ length: 24 }, (_, i) => ((i * 7) % 5) - 2), [6, 4]);

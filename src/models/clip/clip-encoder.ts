@@ -4,7 +4,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../core/errors.js';
-import { FEATURE_KINDS, type Encoder, type FeatureKind, type Rgb } from '../encoder.js';
+import { FEATURE_KINDS, LOCAL_FEATURE_KIND, type EmbeddingKind, type Encoder, type FeatureKind, type Rgb } from '../encoder.js';
 import type { TensorSource } from '../safetensors.js';
 import type { ClipArchitecture } from './clip-architecture.js';
 import type { ClipTokenizer } from './clip-tokenizer.js';
@@ -19,7 +19,7 @@ export interface ClipEncoderOptions {
   /** Already checked with checkCheckpointKeys; the encoder closes it on dispose. */
   source: TensorSource;
   tokenizer: ClipTokenizer | null;
-  features: FeatureKind;
+  features: EmbeddingKind;
   weightsSha256: string;
 }
 
@@ -29,8 +29,8 @@ export class ClipEncoder implements Encoder {
   readonly embedDim: number;
   readonly mean: Rgb;
   readonly std: Rgb;
-  readonly features: FeatureKind;
-  readonly featureKinds: readonly FeatureKind[] = FEATURE_KINDS;
+  readonly features: EmbeddingKind;
+  readonly featureKinds: readonly FeatureKind[] = [...FEATURE_KINDS, LOCAL_FEATURE_KIND];
   readonly weightsSha256: string;
   private readonly vision: ClipVisionTower;
   private text: ClipTextTower | null = null;

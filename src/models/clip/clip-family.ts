@@ -11,7 +11,7 @@ import { basename, join } from 'node:path';
 import { advoodCacheDir } from '../../core/cache-dir.js';
 import { digestFile } from '../../core/digest.js';
 import { UserError } from '../../core/errors.js';
-import { FEATURE_KINDS, type Encoder, type FeatureKind } from '../encoder.js';
+import { FEATURE_KINDS, type EmbeddingKind, type Encoder } from '../encoder.js';
 import type { EncoderFamily, LoadOptions, TargetConfig } from '../encoder-family.js';
 import { resolveHubFiles, type HubFiles } from '../../hub/hub-download.js';
 import { openSafetensors, type TensorSource } from '../safetensors.js';
@@ -26,7 +26,7 @@ export interface ClipTarget {
   /** The config it was read from (its name and origin name the encoder and the errors). */
   config: TargetConfig;
   architecture: ClipArchitecture | null;
-  features: FeatureKind;
+  features: EmbeddingKind;
   layout: ClipLayout | null;
   hub: HubFiles | null;
   /** Set when the target *is* a checkpoint directory. */
@@ -47,7 +47,7 @@ function parseHub(raw: unknown, origin: string): HubFiles | null {
 
 export function parseClipTarget(config: TargetConfig): ClipTarget {
   const origin = config.origin;
-  const features = (config.features ?? 'pre-projection') as FeatureKind;
+  const features = (config.features ?? 'pre-projection') as EmbeddingKind;
   if (!(FEATURE_KINDS as readonly string[]).includes(features)) throw new UserError(`${origin}: 'features' must be one of ${FEATURE_KINDS.join(', ')}`);
   const layout = config.layout ?? null;
   if (layout !== null && layout !== 'hf' && layout !== 'open_clip') throw new UserError(`${origin}: 'layout' must be 'hf' or 'open_clip'`);

@@ -99,6 +99,20 @@ export class ResidualAttentionBlock {
     });
   }
 
+  /**
+   * The block with each token attending only to itself: softmax over one key is 1, so attention returns the
+   * token's own value, x + out(v(ln1(x))), then the MLP as usual. GL-MCM's local features (Miyai et al. 2023,
+   * clip/model.py of their code: the last block's value path, after MaskCLIP, Zhou et al. ECCV 2022) come from
+   * running the last block this way on the patch tokens. x: [T, B, width] → [T, B, width].
+   */
+  forwardSelfAttending(x: tf.Tensor3D): tf.Tensor3D {
+    return tf.tidy(() => {
+      const h = tf.add(x, this.out.forward(this.v.forward(this.ln1.forward(x)))) as tf.Tensor3D;
+      const hidden = mlpActivation(this.fc1.forward(this.ln2.forward(h)), this.shape.activation);
+      return tf.add(h, this.fc2.forward(hidden)) as tf.Tensor3D;
+    });
+  }
+
   /** float32 values held, for memory estimates and tests. */
   get valueCount(): number {
     return [this.q, this.k, this.v, this.out, this.fc1, this.fc2].reduce((n, l) => n + l.valueCount, 0) + 4 * this.shape.width;

@@ -80,11 +80,28 @@ export class ClipVisionTower {
       let h = tf.add(tf.concat([cls, tf.transpose(patches, [1, 0, 2])], 0), tf.reshape(this.pos, [g * g + 1, 1, width])) as tf.Tensor3D;
       h = this.lnPre.forward(h);
       const last = this.blocks.length - 1;
+      this.blocks.slice(0, last).forEach((block) => (h = block.forward(h, null)));
       // Only the class token is pooled, so the last block computes only its row.
-      this.blocks.forEach((block, i) => (h = block.forward(h, null, { firstTokenOnly: i === last })));
-      const pooled = this.lnPost.forward(tf.reshape(tf.slice(h, [0, 0, 0], [1, batch, width]), [batch, width]) as tf.Tensor2D);
-      return kind === 'projected' ? this.proj.forward(pooled) : pooled;
+      const classToken = this.blocks[last]!.forward(h, null, { firstTokenOnly: true });
+      const pooled = this.lnPost.forward(tf.reshape(classToken, [batch, width]) as tf.Tensor2D);
+      if (kind === 'pre-projection') return pooled;
+      const projected = this.proj.forward(pooled);
+      if (kind === 'projected') return projected;
+      return tf.concat([projected, this.localFeatures(h, batch, g * g)], 1) as tf.Tensor2D;
     });
+  }
+
+  /**
+   * GL-MCM's local features (Miyai et al. 2023, their clip/model.py): the last block's input patch tokens through
+   * that block with each token attending only to itself, then ln_post and the projection, as the class token is
+   * pooled. h: [1 + patches, B, width], the last block's input → [B, patches · embedDim], patch-major.
+   */
+  private localFeatures(h: tf.Tensor3D, batch: number, patches: number): tf.Tensor2D {
+    const { width } = this.arch.vision;
+    const tokens = tf.slice(h, [1, 0, 0], [patches, batch, width]);
+    const local = this.blocks[this.blocks.length - 1]!.forwardSelfAttending(tokens);
+    const rows = tf.reshape(tf.transpose(local, [1, 0, 2]), [batch * patches, width]) as tf.Tensor2D;
+    return tf.reshape(this.proj.forward(this.lnPost.forward(rows)), [batch, patches * this.arch.embedDim]) as tf.Tensor2D;
   }
 
   dispose(): void {

@@ -3,7 +3,7 @@
  * from 32 up (src/models/mobilenet/mobilenet-family.ts validates and loads it).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Encoder, FeatureKind, Rgb } from '../encoder.js';
+import type { EmbeddingKind, Encoder, FeatureKind, Rgb } from '../encoder.js';
 import type { MobileNetV2Network } from './mobilenet-v2-network.js';
 
 /** The only kind: the backbone has no projection head. */
@@ -25,7 +25,7 @@ export class MobileNetV2Encoder implements Encoder {
 
   constructor(
     readonly inputSize: number,
-    readonly features: FeatureKind,
+    readonly features: EmbeddingKind,
     readonly weightsSha256: string,
     private readonly network: MobileNetV2Network,
   ) {

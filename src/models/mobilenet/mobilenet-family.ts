@@ -6,7 +6,7 @@
  * ('pre-projection', the only kind: the backbone has no projection head).
  */
 import { UserError } from '../../core/errors.js';
-import type { FeatureKind } from '../encoder.js';
+import type { EmbeddingKind } from '../encoder.js';
 import type { EncoderFamily, LoadOptions } from '../encoder-family.js';
 import { MIN_INPUT_SIZE, mobileNetV2Plan, planActivationElements, planLayers, kernelShape } from './architecture.js';
 import { MOBILENET_FEATURE_KINDS, MobileNetV2Encoder } from './mobilenet-encoder.js';
@@ -20,7 +20,7 @@ const MAX_INPUT_SIZE = 1024;
 /** A validated mobilenet-v2 target: the config's input size and feature kind. */
 export interface MobileNetTarget {
   readonly inputSize: number;
-  readonly features: FeatureKind;
+  readonly features: EmbeddingKind;
 }
 
 function checkedInputSize(size: unknown, where: string): number {
@@ -30,11 +30,11 @@ function checkedInputSize(size: unknown, where: string): number {
   return size;
 }
 
-function checkedFeatureKind(kind: unknown, where: string): FeatureKind {
-  if (!MOBILENET_FEATURE_KINDS.includes(kind as FeatureKind)) {
+function checkedFeatureKind(kind: unknown, where: string): EmbeddingKind {
+  if (!MOBILENET_FEATURE_KINDS.includes(kind as EmbeddingKind)) {
     throw new UserError(`${where}: mobilenet-v2 has only 'pre-projection' features (no projection head), got ${JSON.stringify(kind)}`);
   }
-  return kind as FeatureKind;
+  return kind as EmbeddingKind;
 }
 
 /** The size a load runs at: the option (an attack's input size) over the config's. */
