@@ -16,6 +16,8 @@ export interface DetectorNeeds {
   text: boolean;
   /** Projected (joint image–text space) image features. */
   projected: boolean;
+  /** Per-patch projected features (the 'local-projected' kind of CLIP ViT targets); absent = not needed. */
+  patches?: boolean;
 }
 
 export type OptionValue = number | string | readonly string[];

@@ -5,7 +5,7 @@
  */
 import type { FeatureSet } from '../data/feature-set.js';
 import type { FeatureKind } from '../models/encoder.js';
-import type { CollapseRow, EvaluatedSet, EvaluationResult, MetricRow, OodSetKind, SampleScores } from '../metrics/evaluation-result.js';
+import type { CollapseRow, EvaluatedSet, EvaluationResult, MetricRow, NotApplicableDetector, OodSetKind, SampleScores } from '../metrics/evaluation-result.js';
 import { ID_SET_NAME } from '../metrics/evaluation-result.js';
 import { type BootstrapOptions, METRIC_NAMES, oodMetrics } from '../metrics/ood-metrics.js';
 import { UserError } from '../core/errors.js';
@@ -34,6 +34,8 @@ export interface EvaluationInput {
   textEmbeddings?: FeatureSet;
   idTest: FeatureViews;
   oodSets: readonly OodSetInput[];
+  /** Detectors that could not run here, with the reason: carried into the result for the reports. */
+  notApplicable?: readonly NotApplicableDetector[];
   bootstrap?: BootstrapOptions;
   onEvent?: (event: EvaluationEvent) => void;
 }
@@ -107,7 +109,7 @@ export async function evaluateDetectors(input: EvaluationInput): Promise<Evaluat
     ...(s.attackedDetector !== undefined && { attackedDetector: s.attackedDetector }),
     size: (s.features['pre-projection'] ?? s.features.projected)!.ids.length,
   }));
-  return { detectors, idTestSize, sets, rows, collapses: collapses(rows, sets), scores, bootstrap };
+  return { detectors, notApplicable: [...(input.notApplicable ?? [])], idTestSize, sets, rows, collapses: collapses(rows, sets), scores, bootstrap };
 }
 
 function collapses(rows: readonly MetricRow[], sets: readonly EvaluatedSet[]): CollapseRow[] {

@@ -14,6 +14,7 @@ import { FitCache } from './shared/fit-cache.js';
 import { knnEntry } from './knn-cosine.js';
 import { linearProbeEntries } from './linear-probe.js';
 import { mahalanobisEntry } from './mahalanobis.js';
+import { glMcmEntry } from './gl-mcm.js';
 import { zeroShotEntries } from './mcm.js';
 import { pseudoLabelProbeEntries } from './pseudo-label-probe.js';
 import { relativeMahalanobisEntry } from './relative-mahalanobis.js';
@@ -32,6 +33,7 @@ export const DETECTORS: readonly DetectorEntry[] = [
   relativeMahalanobisEntry,
   ...linearProbeEntries,
   ...zeroShotEntries,
+  glMcmEntry,
   ...pseudoLabelProbeEntries,
 ];
 
@@ -65,11 +67,20 @@ export function detectorSpecText(spec: DetectorSpec): string {
   return options.length > 0 ? `${spec.name}:${options.join(',')}` : spec.name;
 }
 
+/**
+ * Why a detector cannot run with what the target and the data provide, or null when it can. Reports list the
+ * detectors that could not run with this reason instead of dropping them silently.
+ */
+export function unmetNeed(entry: DetectorEntry, available: DetectorNeeds): string | null {
+  if (entry.needs.labels && !available.labels) return 'needs class labels of the ID train set (an unlabelled source)';
+  if ((entry.needs.text || entry.needs.projected) && !(available.text && available.projected)) return 'needs a text tower (zero-shot); the target has none';
+  if (entry.needs.patches && !available.patches) return 'needs per-patch features (CLIP ViT targets); the target has none';
+  return null;
+}
+
 /** Names of the detectors whose needs are met (the default of `advood evaluate --detectors`). */
 export function supportedDetectorNames(available: DetectorNeeds): string[] {
-  return DETECTORS.filter(
-    (d) => (!d.needs.labels || available.labels) && (!d.needs.text || available.text) && (!d.needs.projected || available.projected),
-  ).map((d) => d.name);
+  return DETECTORS.filter((d) => unmetNeed(d, available) === null).map((d) => d.name);
 }
 
 /** Builds detectors from specs; the ones built together share fits. Duplicate report names are an error. */

@@ -41,8 +41,15 @@ export interface SampleScores {
   scores: Float64Array;
 }
 
+/** A detector that was asked for (or is in the registry) but cannot run on this target or data, and why. */
+export interface NotApplicableDetector {
+  detector: string;
+  reason: string;
+}
+
 export interface EvaluationResult {
   detectors: { name: string; featureKind: string; notes: string[] }[];
+  notApplicable: NotApplicableDetector[];
   idTestSize: number;
   sets: EvaluatedSet[];
   rows: MetricRow[];

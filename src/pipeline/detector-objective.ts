@@ -21,9 +21,9 @@ import type { FeatureProgress } from '../data/features.js';
 import type { ImageSource, Preprocess } from '../data/image-source.js';
 import { type DifferentiableDetector, isDifferentiable } from '../detectors/detector.js';
 import { type FeatureViews, fitDetector } from '../detectors/evaluate-detectors.js';
-import { type DetectorSpec, createDetectors, detectorEntry, parseDetectorSpec } from '../detectors/registry.js';
-import type { Encoder, FeatureKind } from '../models/encoder.js';
-import { featureViewsOf, hasTextTower, textFeatureSet } from './feature-views.js';
+import { type DetectorSpec, createDetectors, detectorEntry, parseDetectorSpec, unmetNeed } from '../detectors/registry.js';
+import { LOCAL_FEATURE_KIND, type Encoder, type FeatureKind } from '../models/encoder.js';
+import { availableNeeds, evaluatedFeatureKinds, featureViewsOf, hasTextTower, textFeatureSet } from './feature-views.js';
 
 /** What a release attacked on a detector records in its manifest config. */
 export interface DetectorObjectiveRecord {
@@ -66,9 +66,9 @@ export function chooseObjectiveDetector(encoder: Encoder, objectiveText: string)
   const spec = parseDetectorSpec(detectorSpec);
   const entry = detectorEntry(spec.name);
   if (!entry.differentiable) throw new UserError(`--objective ${objectiveText}: detector '${spec.name}' has no differentiable score to attack`);
-  if ((entry.needs.text || entry.needs.projected) && !hasTextTower(encoder)) {
-    throw new UserError(`--objective ${objectiveText}: detector '${spec.name}' needs a target with a text tower (CLIP); ${encoder.id} has none`);
-  }
+  // Labels are checked when the detector is fitted: the ID source is not open yet.
+  const unmet = unmetNeed(entry, availableNeeds(encoder, true));
+  if (unmet !== null) throw new UserError(`--objective ${objectiveText}: detector '${spec.name}' ${unmet} (${encoder.id})`);
   const [detector] = createDetectors([spec]);
   if (!detector || !isDifferentiable(detector)) throw new Error(`detector '${spec.name}' is registered as differentiable but has no scoreTensor`);
   return { text: detectorObjectiveName(detectorSpec), spec, detector };
@@ -89,6 +89,7 @@ export async function fitDetectorObjective(chosen: ChosenDetectorObjective, opti
   const train: FeatureViews = await featureViewsOf(options.encoder, 'id-train', options.idSource, {
     preprocess: options.preprocess,
     batchSize: options.batchSize,
+    kinds: evaluatedFeatureKinds(options.encoder, detector.featureKind === LOCAL_FEATURE_KIND),
     progress: options.progress,
   });
   const text = hasTextTower(options.encoder) ? textFeatureSet(options.encoder, options.idSource.classNames) : undefined;

@@ -14,8 +14,9 @@ import type { ImageSource, Preprocess } from '../data/image-source.js';
 import { preprocessFor } from '../data/preprocess.js';
 import type { Detector } from '../detectors/detector.js';
 import { type FeatureViews, type OodSetInput, evaluateDetectors } from '../detectors/evaluate-detectors.js';
-import { type DetectorSpec, createDetectors, detectorSpecName, supportedDetectorNames } from '../detectors/registry.js';
-import type { EvaluationResult } from '../metrics/evaluation-result.js';
+import { DETECTORS, type DetectorSpec, createDetectors, detectorEntry, detectorSpecName, unmetNeed } from '../detectors/registry.js';
+import type { DetectorNeeds } from '../detectors/detector-entry.js';
+import type { EvaluationResult, NotApplicableDetector } from '../metrics/evaluation-result.js';
 import type { Encoder, FeatureKind } from '../models/encoder.js';
 import type { ReleaseImageSource } from '../release/read/release-image-source.js';
 import { UserError } from '../core/errors.js';
@@ -27,7 +28,7 @@ import type { BackendReport } from '../runtime/backend.js';
 import type { OpenedSource } from '../sources/source-kind.js';
 import { openImageSource, openSource, sourceDisplayName } from '../sources/open-source.js';
 import { type AdaptiveSize, adaptiveBase, generateAdaptiveReleases } from './adaptive-releases.js';
-import { featureViewsOf, hasTextTower, textFeatureSet } from './feature-views.js';
+import { availableNeeds, evaluatedFeatureKinds, featureViewsOf, hasTextTower, textFeatureSet } from './feature-views.js';
 import { readGenerationConfig } from './generation-config.js';
 
 export interface EvaluateOptions {
@@ -170,13 +171,19 @@ async function evaluateInto(options: EvaluateOptions, opened?: EvaluationData): 
   // Released images are already at model resolution and must not be resampled again.
   const exactPreprocess = preprocessFor(encoder, { mode: 'exact' });
 
-  const featuresOf = (setName: string, source: ImageSource, preprocess: Preprocess): Promise<FeatureViews> =>
-    featureViewsOf(encoder, setName, source, { preprocess, batchSize: options.batch, progress: featureProgress(setName, report) });
+  const featuresOf = (setName: string, source: ImageSource, preprocess: Preprocess, kinds: readonly FeatureKind[]): Promise<FeatureViews> =>
+    featureViewsOf(encoder, setName, source, { preprocess, batchSize: options.batch, kinds, progress: featureProgress(setName, report) });
 
-  const train = await featuresOf('id-train', idTrain, clipPreprocess);
-  const test = await featuresOf('id-test', idTest, clipPreprocess);
+  // The embeddings first: whether the train set is labelled decides which detectors run, and only those
+  // decide whether the (much larger) per-patch features are needed.
+  const embeddingKinds = evaluatedFeatureKinds(encoder);
+  const train = await featuresOf('id-train', idTrain, clipPreprocess, embeddingKinds);
   const labelled = train['pre-projection']!.labels.some((label) => label >= 0);
-  const specs = options.detectors ?? supportedDetectorNames({ labels: labelled, text: hasText, projected: hasText });
+  const { specs, notApplicable } = applicableDetectors(options.detectors, availableNeeds(encoder, labelled), encoder.id);
+  const kinds = evaluatedFeatureKinds(encoder, specs.some((spec) => detectorEntry(detectorSpecName(spec)).needs.patches));
+  const extraKinds = kinds.filter((kind) => !embeddingKinds.includes(kind));
+  if (extraKinds.length > 0) Object.assign(train, await featuresOf('id-train', idTrain, clipPreprocess, extraKinds));
+  const test = await featuresOf('id-test', idTest, clipPreprocess, kinds);
   const adaptiveStarted = performance.now();
   if (options.adaptive) oodSources.push(...(await adaptiveSources(options, options.adaptive, { given, specs, fullIdTrain })));
   const adaptiveSeconds = options.adaptive ? (performance.now() - adaptiveStarted) / 1000 : undefined;
@@ -185,7 +192,7 @@ async function evaluateInto(options: EvaluateOptions, opened?: EvaluationData): 
     const preprocess = entry.fromRelease ? exactPreprocess : clipPreprocess;
     oodSets.push({
       name: entry.name,
-      features: await featuresOf(entry.name, entry.source, preprocess),
+      features: await featuresOf(entry.name, entry.source, preprocess, kinds),
       kind: entry.cleanOf ? 'adversarial' : 'clean',
       cleanOf: entry.cleanOf,
       attackedDetector: entry.attackedDetector,
@@ -208,6 +215,7 @@ async function evaluateInto(options: EvaluateOptions, opened?: EvaluationData): 
     textEmbeddings,
     idTest: test,
     oodSets,
+    notApplicable,
     bootstrap: options.bootstrap,
     onEvent: (event) => {
       if (event.type === 'fit') report({ kind: 'stage', message: `detector ${event.index + 1}/${event.total}: ${event.detector}` });
@@ -224,6 +232,30 @@ async function evaluateInto(options: EvaluateOptions, opened?: EvaluationData): 
     gallery,
   });
   return { result, markdown, files, ...(adaptiveSeconds !== undefined && { adaptiveSeconds }) };
+}
+
+/**
+ * The detectors to run and the ones that cannot run here, each with the reason. The default is every registry
+ * detector; a named one whose needs are not met (a zero-shot detector on a target without a text tower) is
+ * listed as not applicable rather than failing the run, unless none of the named ones can run.
+ */
+function applicableDetectors(
+  requested: EvaluateOptions['detectors'],
+  available: DetectorNeeds,
+  targetId: string,
+): { specs: (string | DetectorSpec)[]; notApplicable: NotApplicableDetector[] } {
+  const specs: (string | DetectorSpec)[] = [];
+  const notApplicable: NotApplicableDetector[] = [];
+  for (const spec of requested ?? DETECTORS.map((d) => d.name)) {
+    const name = detectorSpecName(spec);
+    const reason = unmetNeed(detectorEntry(name), available);
+    if (reason === null) specs.push(spec);
+    else notApplicable.push({ detector: name, reason });
+  }
+  if (specs.length === 0) {
+    throw new UserError(`none of the detectors can run on ${targetId}: ${notApplicable.map((d) => `${d.detector} ${d.reason}`).join('; ')}`);
+  }
+  return { specs, notApplicable };
 }
 
 /** The adaptive releases (generated or reused) as OOD sets, named adaptive-<detector>. */

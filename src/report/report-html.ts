@@ -104,6 +104,12 @@ function detectorSection(result: EvaluationResult, detector: string): string {
   );
 }
 
+function notApplicableSection(result: EvaluationResult): string {
+  if (result.notApplicable.length === 0) return '';
+  const items = result.notApplicable.map((d) => `<li><b>${escapeXml(d.detector)}</b>: ${escapeXml(d.reason)}</li>`).join('');
+  return `<h2>Not applicable here</h2><ul class="note">${items}</ul>`;
+}
+
 async function gallerySection(items: readonly GalleryItem[]): Promise<string> {
   const cells: string[] = [];
   for (const item of items) {
@@ -145,6 +151,7 @@ tr.adv td{background:#fff5f5}td.worse b{color:#b91c1c}
 FPR95 = FPR at the first threshold where TPR ≥ 95 %. Δ = adversarial − clean.</p>
 <h2>Summary</h2>${summaryTableHtml(result)}
 <h2>Detectors</h2>${result.detectors.map((d) => detectorSection(result, d.name)).join('')}
+${notApplicableSection(result)}
 ${gallery}
 </body></html>
 `;

@@ -60,6 +60,12 @@ export function summaryMarkdown(result: EvaluationResult): string {
     lines.push('');
     for (const d of notes) lines.push(`- ${d.name}: ${d.notes.join('; ')}`);
   }
+  if (result.notApplicable.length > 0) {
+    lines.push('');
+    lines.push('Not applicable here:');
+    lines.push('');
+    for (const d of result.notApplicable) lines.push(`- ${d.detector}: ${d.reason}`);
+  }
   return lines.join('\n') + '\n';
 }
 

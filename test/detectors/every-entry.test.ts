@@ -10,7 +10,8 @@ import { DETECTORS, createDetectors } from '../../src/detectors/registry.js';
 import { SeededRandom } from '../../src/core/seeded-random.js';
 import { oodMetricValues } from '../../src/metrics/ood-metrics.js';
 import { initBackend } from '../../src/runtime/backend.js';
-import { featureSet, gaussianClusters } from '../helpers/synthetic-features.js';
+import { LOCAL_FEATURE_KIND } from '../../src/models/encoder.js';
+import { featureSet, gaussianClusters, withPatches } from '../helpers/synthetic-features.js';
 
 const MEANS = [[4, 0, 0, 0, 0, 0], [0, 4, 0, 0, 0, 0], [0, 0, 4, 0, 0, 0]];
 // A higher peak lr than the paper's 1e-3 so that a few short epochs converge (as in detectors/probes.test.ts).
@@ -36,10 +37,13 @@ for (const entry of DETECTORS) {
     const { train, idTest, ood, text } = data();
     const options = entry.options.some((o) => o.name === 'epochs') ? FAST_PROBE : {};
     const [detector] = createDetectors([{ name: entry.name, options }]);
-    t.throws(() => detector!.score(idTest), { message: /before fit/ });
+    // A detector of image regions reads each image's embedding with 4 patch features around it.
+    const random = new SeededRandom(11);
+    const view = (set: FeatureSet) => (detector!.featureKind === LOCAL_FEATURE_KIND ? withPatches(set, 4, 0.4, random) : set);
+    t.throws(() => detector!.score(view(idTest)), { message: /before fit/ });
     const input: DetectorFitInput = { train, ...(entry.needs.text && { textEmbeddings: text, trainProjected: train }) };
     await detector!.fit(input);
-    const scores = (set: FeatureSet) => detector!.score(set);
+    const scores = (set: FeatureSet) => detector!.score(view(set));
     const { auroc } = oodMetricValues(scores(idTest), scores(ood));
     t.true(auroc >= 0.95, `AUROC ${auroc.toFixed(3)}`);
   });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { KnnCosineDetector } from '../../src/detectors/knn-cosine.js';
-import { DETECTORS, type DetectorSpec, createDetectors, parseDetectorSpec, supportedDetectorNames } from '../../src/detectors/registry.js';
+import { DETECTORS, type DetectorSpec, createDetectors, detectorEntry, parseDetectorSpec, supportedDetectorNames, unmetNeed } from '../../src/detectors/registry.js';
 import { UserError } from '../../src/core/errors.js';
 
 test('every registered detector builds with its defaults, under a unique name', (t) => {
@@ -27,7 +27,17 @@ test('the detectors a target supports follow from what it offers', (t) => {
   t.deepEqual(supportedDetectorNames({ labels: false, text: false, projected: false }), ['knn']);
   const labelled = supportedDetectorNames({ labels: true, text: false, projected: false });
   t.true(labelled.includes('mahalanobis') && labelled.includes('probe-energy') && !labelled.includes('mcm'));
-  t.is(supportedDetectorNames({ labels: true, text: true, projected: true }).length, DETECTORS.length);
+  const clipWithoutPatches = supportedDetectorNames({ labels: true, text: true, projected: true });
+  t.true(clipWithoutPatches.includes('mcm') && !clipWithoutPatches.includes('gl-mcm'));
+  t.is(supportedDetectorNames({ labels: true, text: true, projected: true, patches: true }).length, DETECTORS.length);
+});
+
+test('a detector that cannot run says why', (t) => {
+  const none = { labels: false, text: false, projected: false };
+  t.is(unmetNeed(detectorEntry('knn'), none), null);
+  t.regex(unmetNeed(detectorEntry('probe-msp'), none)!, /needs class labels/);
+  t.regex(unmetNeed(detectorEntry('mcm'), { ...none, labels: true })!, /needs a text tower/);
+  t.regex(unmetNeed(detectorEntry('gl-mcm'), { labels: true, text: true, projected: true })!, /needs per-patch features/);
 });
 
 test('configs/experiments/paper-cifar.json names only registered detectors and documents its fields', (t) => {

@@ -18,7 +18,8 @@ import { type DifferentiableDetector, type DetectorFitInput, isDifferentiable } 
 import { DETECTORS, createDetectors } from '../../src/detectors/registry.js';
 import { SeededRandom } from '../../src/core/seeded-random.js';
 import { initTestBackend } from '../helpers/test-backend.js';
-import { featureSet, gaussianClusters } from '../helpers/synthetic-features.js';
+import { LOCAL_FEATURE_KIND } from '../../src/models/encoder.js';
+import { featureSet, gaussianClusters, withPatches } from '../helpers/synthetic-features.js';
 
 const MEANS = [[4, 0, 0, 0, 0, 0], [0, 4, 0, 0, 0, 0], [0, 0, 4, 0, 0, 0]];
 // A higher peak lr than the paper's so that a few short epochs converge (as in every-entry.test.ts).
@@ -47,7 +48,9 @@ async function fitted(name: string, options: Record<string, number> = {}) {
   const input: DetectorFitInput = { train, ...(entry.needs.text && { textEmbeddings: text, trainProjected: train }) };
   await detector!.fit(input);
   if (!isDifferentiable(detector!)) throw new Error(`${name} is not differentiable`);
-  return { detector: detector!, queries };
+  // A detector of image regions reads each query's embedding with 3 patch features around it.
+  const view = detector!.featureKind === LOCAL_FEATURE_KIND ? withPatches(queries, 3, 0.5, new SeededRandom(13)) : queries;
+  return { detector: detector!, queries: view };
 }
 
 function tensorScores(detector: DifferentiableDetector, set: FeatureSet): Float32Array {

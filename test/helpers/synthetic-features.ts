@@ -25,3 +25,20 @@ export function gaussianClusters(random: SeededRandom, means: readonly (readonly
   });
   return featureSet(rows, { prefix, labels, classNames: means.map((_, c) => `class${c}`) });
 }
+
+/**
+ * The same images as 'local-projected' rows (src/models/encoder.ts): each row's vector as the global embedding,
+ * followed by `patches` local features scattered around it with noise of `sigma`, for detectors that read patches.
+ */
+export function withPatches(set: FeatureSet, patches: number, sigma: number, random: SeededRandom): FeatureSet {
+  const { dim } = set;
+  const vectors = new Float32Array(set.ids.length * (1 + patches) * dim);
+  for (let r = 0; r < set.ids.length; r++) {
+    const row = set.vectors.subarray(r * dim, (r + 1) * dim);
+    for (let p = 0; p <= patches; p++) {
+      const offset = (r * (1 + patches) + p) * dim;
+      for (let d = 0; d < dim; d++) vectors[offset + d] = row[d]! + (p === 0 ? 0 : sigma * random.nextGaussian());
+    }
+  }
+  return { ...set, dim: (1 + patches) * dim, vectors };
+}

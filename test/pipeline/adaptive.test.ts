@@ -78,7 +78,7 @@ test('--objective detector:knn records the detector and its fit, and each row it
 test('an objective that is not feature-collision or detector:NAME, an unknown detector and a CLIP-only one are one-line errors', async (t) => {
   await t.throwsAsync(generateRelease({ ...options('bad1'), objective: 'cosine' }), { instanceOf: UserError, message: /--objective "cosine": expected 'feature-collision' or 'detector:NAME'/ });
   await t.throwsAsync(generateRelease({ ...options('bad2'), objective: 'detector:nope' }), { instanceOf: UserError, message: /unknown detector 'nope'/ });
-  await t.throwsAsync(generateRelease({ ...options('bad3'), objective: 'detector:mcm' }), { instanceOf: UserError, message: /needs a target with a text tower/ });
+  await t.throwsAsync(generateRelease({ ...options('bad3'), objective: 'detector:mcm' }), { instanceOf: UserError, message: /needs a text tower/ });
 });
 
 test('evaluate --adaptive attacks each detector on its own score, reports the worst case, and reuses the releases', async (t) => {

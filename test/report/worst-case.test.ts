@@ -34,6 +34,7 @@ function result(sets: EvaluatedSet[]): EvaluationResult {
   );
   return {
     detectors: Object.keys(AUROC).map((name) => ({ name, featureKind: 'pre-projection', notes: [] })),
+    notApplicable: [],
     idTestSize: 10,
     sets,
     rows,
