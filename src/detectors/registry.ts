@@ -14,9 +14,11 @@ import { FitCache } from './shared/fit-cache.js';
 import { knnEntry } from './knn-cosine.js';
 import { linearProbeEntries } from './linear-probe.js';
 import { mahalanobisEntry } from './mahalanobis.js';
+import { nnGuideEntry } from './nnguide.js';
 import { zeroShotEntries } from './mcm.js';
 import { pseudoLabelProbeEntries } from './pseudo-label-probe.js';
 import { relativeMahalanobisEntry } from './relative-mahalanobis.js';
+import { mcmVimEntry, vimEntry } from './vim.js';
 
 export type { DetectorEntry, DetectorNeeds, DetectorOptionDoc, DetectorOptions, OptionValue } from './detector-entry.js';
 
@@ -31,7 +33,10 @@ export const DETECTORS: readonly DetectorEntry[] = [
   mahalanobisEntry,
   relativeMahalanobisEntry,
   ...linearProbeEntries,
+  vimEntry,
+  nnGuideEntry,
   ...zeroShotEntries,
+  mcmVimEntry,
   ...pseudoLabelProbeEntries,
 ];
 
