@@ -46,7 +46,10 @@ function numpyScores(t: ExecutionContext, request: object): number[] | null {
 }
 
 function assertClose(t: ExecutionContext, ours: ArrayLike<number>, expected: number[] | null, tolerance = 1e-6): void {
-  if (!expected) return t.pass();
+  if (!expected) {
+    t.pass();
+    return;
+  }
   t.is(ours.length, expected.length);
   expected.forEach((value, r) => t.true(Math.abs(ours[r]! - value) <= tolerance * Math.max(1, Math.abs(value)), `row ${r}: ${ours[r]} vs numpy ${value}`));
 }
