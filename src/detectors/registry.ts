@@ -16,8 +16,10 @@ import { linearProbeEntries } from './linear-probe.js';
 import { mahalanobisEntry } from './mahalanobis.js';
 import { glMcmEntry } from './gl-mcm.js';
 import { zeroShotEntries } from './mcm.js';
+import { nnGuideEntry } from './nnguide.js';
 import { pseudoLabelProbeEntries } from './pseudo-label-probe.js';
 import { relativeMahalanobisEntry } from './relative-mahalanobis.js';
+import { mcmVimEntry, vimEntry } from './vim.js';
 
 export type { DetectorEntry, DetectorNeeds, DetectorOptionDoc, DetectorOptions, OptionValue } from './detector-entry.js';
 
@@ -32,7 +34,10 @@ export const DETECTORS: readonly DetectorEntry[] = [
   mahalanobisEntry,
   relativeMahalanobisEntry,
   ...linearProbeEntries,
+  vimEntry,
+  nnGuideEntry,
   ...zeroShotEntries,
+  mcmVimEntry,
   glMcmEntry,
   ...pseudoLabelProbeEntries,
 ];

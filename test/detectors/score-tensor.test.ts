@@ -71,6 +71,25 @@ function centralDifference(score: (vectors: Float32Array) => ArrayLike<number>, 
   return (score(plus)[row]! - score(minus)[row]!) / (plus[i]! - minus[i]!);
 }
 
+/**
+ * True when element i sits near a kink (a top-k or max whose winner changes within ±h), so that the central
+ * difference mixes two derivatives: the gradient, the derivative on the query's own side, then equals one of the
+ * one-sided differences at a fifth of the step, within 0.3 % plus their rounding.
+ */
+function isKink(score: (vectors: Float32Array) => ArrayLike<number>, set: FeatureSet, i: number, h: number, atX: number, gradient: number): boolean {
+  const row = Math.floor(i / set.dim);
+  const step = h / 5;
+  const shifted = (by: number) => {
+    const v = Float32Array.from(set.vectors);
+    v[i] = Math.fround(set.vectors[i]! + by);
+    return score(v)[row]!;
+  };
+  const forward = (shifted(step) - atX) / step;
+  const backward = (atX - shifted(-step)) / step;
+  const tolerance = 3e-3 * Math.abs(gradient) + (8 * 2 ** -24 * (Math.abs(atX) + 1)) / step;
+  return Math.min(Math.abs(gradient - forward), Math.abs(gradient - backward)) <= tolerance;
+}
+
 function gradientOf(detector: DifferentiableDetector, set: FeatureSet): Float32Array {
   return tf.tidy(() => {
     const x = tf.tensor2d(set.vectors, [set.ids.length, set.dim]);
@@ -94,12 +113,22 @@ for (const entry of DETECTORS.filter((d) => d.differentiable)) {
 
     const gradient = gradientOf(detector, queries);
     const h = 1e-2;
+    const score = (vectors: Float32Array) => detector.score(withVectors(queries, vectors));
+    const kinks: number[] = [];
     for (let i = 0; i < queries.vectors.length; i++) {
       const row = Math.floor(i / queries.dim);
-      const fd = centralDifference((vectors) => detector.score(withVectors(queries, vectors)), queries, i, h);
+      const fd = centralDifference(score, queries, i, h);
       const rounding = (8 * 2 ** -24 * (Math.abs(exact[row]!) + 1)) / (2 * h);
-      t.true(Math.abs(gradient[i]! - fd) <= 2e-3 * Math.abs(fd) + rounding, `element ${i}: gradient ${gradient[i]} vs central difference ${fd}`);
+      const tolerance = 2e-3 * Math.abs(fd) + rounding;
+      if (Math.abs(gradient[i]! - fd) <= tolerance) continue;
+      // Within ±h of a kink the central difference is no derivative; such an element is counted when its
+      // gradient is one side's derivative (one row at most may be: nnguide's row 2 lies ~1e-3 from a change of
+      // its 10th neighbour). Anything else fails.
+      if (isKink(score, queries, i, h, exact[row]!, gradient[i]!)) kinks.push(i);
+      else t.fail(`element ${i}: gradient ${gradient[i]} vs central difference ${fd}`);
     }
+    const kinkRows = new Set(kinks.map((i) => Math.floor(i / queries.dim)));
+    t.true(kinkRows.size <= 1, `elements of ${kinkRows.size} rows at a kink: ${kinks.join(', ')}`);
   });
 }
 

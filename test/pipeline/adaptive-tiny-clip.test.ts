@@ -22,8 +22,8 @@ process.env.ADVOOD_CACHE = join(root, 'cache');
 test.after.always(() => rmSync(root, { recursive: true, force: true }));
 
 /** The new zero-shot and post-hoc detectors (#20) with the probe's training shortened for a test. */
-const ZERO_SHOT = ['gl-mcm', 'mcm-energy', 'mcm-max-logit', 'mcm-gen'];
-const POST_HOC = ['probe-gen:epochs=20'];
+const ZERO_SHOT = ['gl-mcm', 'mcm-energy', 'mcm-max-logit', 'mcm-gen', 'mcm-vim'];
+const POST_HOC = ['probe-gen:epochs=20', 'vim:epochs=20', 'nnguide:epochs=20'];
 
 let backend: BackendReport;
 const encoders: Encoder[] = [];
@@ -82,7 +82,7 @@ test.serial('tiny CLIP: an attack on each new detector’s own score lowers its 
     t.log(`${name}: AUROC clean ${(100 * clean).toFixed(1)} %, under its own attack ${(100 * attacked).toFixed(1)} %`);
     t.true(attacked < clean, `${name}: ${attacked} vs clean ${clean}`);
   }
-  t.deepEqual(result.detectors.map((d) => d.name).sort(), [...ZERO_SHOT, 'probe-gen'].sort());
+  t.deepEqual(result.detectors.map((d) => d.name).sort(), [...ZERO_SHOT, 'probe-gen', 'vim', 'nnguide'].sort());
 });
 
 test.serial('MobileNetV2: the zero-shot detectors are listed as not applicable with the reason; the others run', async (t) => {
@@ -90,7 +90,7 @@ test.serial('MobileNetV2: the zero-shot detectors are listed as not applicable w
   encoders.push(encoder);
   const release = await paperRelease(encoder, 'mobilenet-paper');
   const { result, files } = await evaluation(encoder, release, 'mobilenet-eval', [...ZERO_SHOT, ...POST_HOC], false);
-  t.deepEqual(result.detectors.map((d) => d.name), ['probe-gen']);
+  t.deepEqual(result.detectors.map((d) => d.name), ['probe-gen', 'vim', 'nnguide']);
   t.deepEqual(result.notApplicable.map((d) => d.detector), ZERO_SHOT);
   t.true(result.notApplicable.every((d) => /needs a text tower/.test(d.reason)));
   const read = (name: string) => readFileSync(files.find((f) => f.endsWith(name))!, 'utf8');

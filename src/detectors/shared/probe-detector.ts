@@ -9,7 +9,7 @@ import type { DetectorFitInput, DifferentiableDetector } from '../detector.js';
 import { assertSameDim, assertUsableFeatures } from './feature-validation.js';
 import { FitCache } from './fit-cache.js';
 import { type ProbeTrainingOptions, type TrainedProbe, PROBE_DEFAULTS, probeLogits, trainLinearProbe } from './linear-probe-training.js';
-import { type DetectorEntry, type DetectorNeeds, type DetectorOptionDoc, DEFAULT_FEATURE_KIND, FEATURE_KIND_OPTION, defineDetector } from '../detector-entry.js';
+import { type DetectorEntry, type DetectorNeeds, type DetectorOptionDoc, type OptionRead, DEFAULT_FEATURE_KIND, FEATURE_KIND_OPTION, defineDetector } from '../detector-entry.js';
 import { LOGIT_SCORE_NAMES, type LogitScoreName, logitScores, logitScoresTensor } from './logit-scores.js';
 import { assertTensorDim } from './tensor-rows.js';
 
@@ -96,6 +96,13 @@ export const PROBE_OPTIONS: readonly DetectorOptionDoc[] = [
   FEATURE_KIND_OPTION,
 ];
 
+/** The probe training options a spec gives; the rest keep PROBE_DEFAULTS (and the probe's cache key stays the same). */
+export function probeTrainingOptions(read: OptionRead): Omit<ProbeTrainingOptions, 'onEpoch'> {
+  const numeric = PROBE_OPTIONS.filter((o) => o.type === 'integer' || o.type === 'number');
+  const given = numeric.map((o) => [o.name, read.number(o.name, o.type === 'integer')] as const).filter(([, value]) => value !== undefined);
+  return Object.fromEntries(given) as Omit<ProbeTrainingOptions, 'onEpoch'>;
+}
+
 /** One registry entry per score head (MSP, energy, max-logit, GEN) of a probe detector; built together they train one probe. */
 export function probeEntries(
   prefix: string,
@@ -104,12 +111,8 @@ export function probeEntries(
   construct: (options: ProbeDetectorOptions) => ProbeDetector,
 ): DetectorEntry[] {
   return LOGIT_SCORE_NAMES.map((head) =>
-    defineDetector({ name: `${prefix}-${head}`, description: describe(head), needs, options: PROBE_OPTIONS, differentiable: true }, (read, shared) => {
-      // Only the options the spec gives: the rest keep PROBE_DEFAULTS (and the probe cache key stays the same).
-      const numeric = PROBE_OPTIONS.filter((o) => o.type === 'integer' || o.type === 'number');
-      const given = numeric.map((o) => [o.name, read.number(o.name, o.type === 'integer')] as const).filter(([, value]) => value !== undefined);
-      const training = Object.fromEntries(given) as Omit<ProbeTrainingOptions, 'onEpoch'>;
-      return construct({ head, training, featureKind: read.featureKind, name: read.name, cache: shared });
-    }),
+    defineDetector({ name: `${prefix}-${head}`, description: describe(head), needs, options: PROBE_OPTIONS, differentiable: true }, (read, shared) =>
+      construct({ head, training: probeTrainingOptions(read), featureKind: read.featureKind, name: read.name, cache: shared }),
+    ),
   );
 }
