@@ -12,7 +12,7 @@ import { parseGuardedJson } from '../src/core/json-guard.js';
 import { packagePath } from '../src/core/repo-paths.js';
 import { FEATURE_KINDS, type FeatureKind } from '../src/models/encoder.js';
 import { CONSTRAINT_FIELDS, constraintEntries, noConstraints, type ConstraintParams } from './constraints/constraint-set.js';
-import { DEFAULT_OPTIMISER, optimiserNames } from './optimisers/optimisers.js';
+import { DEFAULT_OPTIMISER, OPTIMISERS, optimiserNames } from './optimisers/optimisers.js';
 import { ATTACKS, attackNames } from './registry.js';
 import { TARGET_STRATEGY_NAMES, type TargetStrategyName } from './targets/target-strategy-names.js';
 
@@ -156,6 +156,9 @@ export function validateAttackParams(raw: unknown, origin: string): { params: At
     const fixed = ATTACKS[params.attack]!.fixedOptimiser;
     if (fixed !== undefined && optimiser !== fixed) check.fail('optimiser', `must be '${fixed}' (or absent) with attack '${params.attack}', got '${optimiser}'`);
     if (optimiser !== DEFAULT_OPTIMISER && optimiser !== fixed) params.optimiser = optimiser;
+    if (OPTIMISERS[optimiser]!.needsBudget && params.constraints.budget === null) {
+      check.fail('optimiser', `'${optimiser}' needs constraints.budget, since its step sizes start at 2ε (e.g. {"norm": "linf", "epsilon": 0.0314})`);
+    }
   }
   if (params.target.strategy === 'text' && params.features !== 'projected') {
     check.fail('features', "must be 'projected' with target.strategy 'text' (text embeddings live in the projected space)");

@@ -20,7 +20,7 @@ import { type AttackObjective, featureCollisionObjective } from './objective.js'
 import { buildConstraintSet } from './constraints/constraint-set.js';
 import type { ConstraintSet } from './constraints/constraint.js';
 import { itemGaussian } from './item-random.js';
-import type { Optimiser, OptimiserState } from './optimisers/optimiser.js';
+import type { Optimiser, OptimiserContext, OptimiserSettings, OptimiserState } from './optimisers/optimiser.js';
 import { DEFAULT_OPTIMISER, optimiserEntry } from './optimisers/optimisers.js';
 import { signedGradientEntry } from './optimisers/signed-gradient.js';
 
@@ -147,38 +147,54 @@ class FeatureCollisionRun {
     for (const j of rows) this.stats[batch.positions[j]!] = { objectiveFinal: values[j]!, stepsUsed: batch.optimiser.step, converged };
   }
 
-  /** Σ_i (−objective_i + penalty_i) / B and its gradient in the variable, with each item's objective value. */
-  private lossAndGradient(): { gradient: tf.Tensor4D; values: Float32Array } {
-    const { batch, encoder } = this;
+  /** Per item: the objective and the loss −objective + penalties at variable x, as tensors [B] (inside a tape). */
+  private objectiveAndLoss(x: tf.Tensor4D, clean: tf.Tensor4D, unitTargets: tf.Tensor2D): { value: tf.Tensor1D; loss: tf.Tensor1D } {
     const { objective } = this.options;
+    const delta = this.appliedDelta(x, clean);
+    const value = objective.value(this.encoder.encodeImage(tf.add(clean, delta) as tf.Tensor4D, objective.features), unitTargets);
+    let loss: tf.Tensor1D = tf.neg(value);
+    for (const penalty of this.constraints.penalties) loss = tf.add(loss, penalty.perItem(delta));
+    return { value, loss };
+  }
+
+  /**
+   * Σ_i (−objective_i + penalty_i) / B and its gradient in the variable, with each item's objective value and
+   * gain (objective − penalties, what the loop maximises).
+   */
+  private lossAndGradient(): { gradient: tf.Tensor4D; values: Float32Array; gains: Float32Array } {
+    const { batch } = this;
     const lossScale = 1 / this.options.batch;
-    let valueTensor: tf.Tensor1D | null = null;
+    let recorded: { value: tf.Tensor1D; loss: tf.Tensor1D } | null = null;
     const gradient = tf.tidy(() =>
       tf.grad((x: tf.Tensor) => {
-        const delta = this.appliedDelta(x as tf.Tensor4D, batch.clean);
-        const value = objective.value(encoder.encodeImage(tf.add(batch.clean, delta) as tf.Tensor4D, objective.features), batch.unitTargets);
-        valueTensor = tf.keep(value);
-        let perItemLoss: tf.Tensor1D = tf.neg(value);
-        for (const penalty of this.constraints.penalties) perItemLoss = tf.add(perItemLoss, penalty.perItem(delta));
-        return tf.mul(tf.sum(perItemLoss), lossScale) as tf.Scalar;
+        const { value, loss } = this.objectiveAndLoss(x as tf.Tensor4D, batch.clean, batch.unitTargets);
+        recorded = { value: tf.keep(value), loss: tf.keep(loss) };
+        return tf.mul(tf.sum(loss), lossScale) as tf.Scalar;
       })(batch.variable),
     ) as tf.Tensor4D;
-    const kept = valueTensor as tf.Tensor1D | null;
+    const kept = recorded as { value: tf.Tensor1D; loss: tf.Tensor1D } | null;
     if (!kept) throw new Error('attack loss did not record the objective');
-    const values = kept.dataSync() as Float32Array;
-    kept.dispose();
-    return { gradient, values: Float32Array.from(values) };
+    const values = Float32Array.from(kept.value.dataSync());
+    const gains = Float32Array.from(kept.loss.dataSync(), (loss) => -loss);
+    tf.dispose([kept.value, kept.loss]);
+    return { gradient, values, gains };
+  }
+
+  /** What an optimiser that adapts to progress is told about the rows of `batch` (APGD). */
+  private optimiserContext(batch: ActiveBatch, values: Float32Array, gains: Float32Array): OptimiserContext {
+    return { gains, objectives: values, project: (v) => this.constrain(v, batch.clean) };
   }
 
   /** One optimiser step; items at the threshold finish first, at the δ that reached it. */
   step(step: number, onStep?: (event: StepEvent) => void): void {
     const { threshold } = this.options.objective;
-    const { gradient, values } = this.lossAndGradient();
+    const { gradient, values, gains } = this.lossAndGradient();
     onStep?.({ step, meanObjective: values.reduce((a, c) => a + c, 0) / values.length, active: values.length });
     const done: number[] = [];
     const keep: number[] = [];
     values.forEach((c, j) => (threshold !== null && c >= threshold ? done : keep).push(j));
     let grad = gradient;
+    let kept = { values, gains };
     if (done.length > 0) {
       this.finish(done, values, true);
       if (keep.length === 0) {
@@ -192,26 +208,34 @@ class FeatureCollisionRun {
       index.dispose();
       gradient.dispose();
       this.batch = gatherRows(this.batch, keep);
+      kept = { values: Float32Array.from(keep, (j) => values[j]!), gains: Float32Array.from(keep, (j) => gains[j]!) };
     }
     const { batch } = this;
-    const updated = this.options.optimiser.update(batch.variable, grad, batch.optimiser);
+    const updated = this.options.optimiser.update(batch.variable, grad, batch.optimiser, this.optimiserContext(batch, kept.values, kept.gains));
     grad.dispose();
     const constrained = this.constrain(updated.variable, batch.clean);
     tf.dispose([batch.variable, updated.variable, ...batch.optimiser.tensors]);
     this.batch = { ...batch, variable: constrained, optimiser: updated.state };
   }
 
-  /** After the last step: the items still active finish where they are, converged if they reached the threshold. */
+  /**
+   * After the last step: the items still active finish where they are (or, for an optimiser that keeps its best
+   * point, there), converged if they reached the threshold.
+   */
   finishActive(): void {
-    const { batch, encoder } = this;
+    const { batch } = this;
     if (batch.positions.length === 0) return;
-    const { objective } = this.options;
-    const last = tf.tidy(() => {
-      const adv = tf.add(batch.clean, this.appliedDelta(batch.variable, batch.clean)) as tf.Tensor4D;
-      return objective.value(encoder.encodeImage(adv, objective.features), batch.unitTargets);
-    });
-    const values = Float32Array.from(last.dataSync());
-    last.dispose();
+    const { objective, optimiser } = this.options;
+    const last = tf.tidy(() => this.objectiveAndLoss(batch.variable, batch.clean, batch.unitTargets));
+    let values: Float32Array = Float32Array.from(last.value.dataSync());
+    const gains = Float32Array.from(last.loss.dataSync(), (loss) => -loss);
+    tf.dispose([last.value, last.loss]);
+    if (optimiser.best) {
+      const best = optimiser.best(batch.variable, batch.optimiser, this.optimiserContext(batch, values, gains));
+      batch.variable.dispose();
+      batch.variable = best.variable;
+      values = best.objectives;
+    }
     const all = batch.positions.map((_, j) => j);
     this.finish(all, values, false);
     all.forEach((j) => {
@@ -256,6 +280,10 @@ export function featureCollisionAttack(options: FeatureCollisionOptions): Attack
   };
 }
 
+function optimiserSettings(params: AttackParams): OptimiserSettings {
+  return { steps: params.steps, budget: params.constraints.budget };
+}
+
 /** The attack as a preset configures it, with the preset's optimiser on δ; the paper's objective unless one is given. */
 function fromParams(params: AttackParams, seed: number, optimiser: Optimiser, objective?: AttackObjective): Attack {
   return featureCollisionAttack({
@@ -273,7 +301,8 @@ function fromParams(params: AttackParams, seed: number, optimiser: Optimiser, ob
 export const featureCollisionEntry: AttackEntry = {
   name: 'feature-collision',
   description: "the objective maximised over δ by the preset's optimiser (default Adam, the paper's)",
-  build: (params, seed, objective) => fromParams(params, seed, optimiserEntry(params.optimiser ?? DEFAULT_OPTIMISER).build(params.lr), objective),
+  build: (params, seed, objective) =>
+    fromParams(params, seed, optimiserEntry(params.optimiser ?? DEFAULT_OPTIMISER).build(params.lr, optimiserSettings(params)), objective),
 };
 
 /**
@@ -285,5 +314,5 @@ export const featureCollisionPgdEntry: AttackEntry = {
   name: 'feature-collision-pgd',
   description: "feature-collision with the signed-gradient optimiser (an older name for optimiser 'signed-gradient')",
   fixedOptimiser: signedGradientEntry.name,
-  build: (params, seed, objective) => fromParams(params, seed, signedGradientEntry.build(params.lr), objective),
+  build: (params, seed, objective) => fromParams(params, seed, signedGradientEntry.build(params.lr, optimiserSettings(params)), objective),
 };

@@ -5,11 +5,12 @@
  */
 import { UserError } from '../../src/core/errors.js';
 import { adamEntry } from './adam.js';
+import { apgdEntry } from './apgd.js';
 import type { OptimiserEntry } from './optimiser.js';
 import { signedGradientEntry } from './signed-gradient.js';
 
 export const OPTIMISERS: Readonly<Record<string, OptimiserEntry>> = Object.fromEntries(
-  [adamEntry, signedGradientEntry].map((entry) => [entry.name, entry]),
+  [adamEntry, signedGradientEntry, apgdEntry].map((entry) => [entry.name, entry]),
 );
 
 export const DEFAULT_OPTIMISER = adamEntry.name;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { attackParamsFrom } from '../../attacks/attack-params.js';
-import { attackNames, constraintEntries, createAttack, optimiserNames, TARGET_STRATEGIES } from '../../attacks/registry.js';
+import { attackNames, constraintEntries, createAttack, OPTIMISERS, optimiserNames, TARGET_STRATEGIES } from '../../attacks/registry.js';
 import { createEncoder } from '../../src/models/create-encoder.js';
 import type { Encoder, FeatureKind } from '../../src/models/encoder.js';
 import { type BackendReport } from '../../src/runtime/backend.js';
@@ -59,6 +59,12 @@ const ATTACK_VARIANTS: { label: string; raw: Record<string, unknown>; lr: number
     .map((attack) => ({ label: attack, raw: { attack }, lr: attack === 'feature-collision-pgd' ? 2e-3 : 1e-2 })),
 ];
 
+/** An optimiser whose steps come from ε (APGD) runs each constraint with a budget added where it has none. */
+function withBudgetFor(raw: Record<string, unknown>, constraints: Record<string, unknown>): Record<string, unknown> {
+  const needsBudget = typeof raw.optimiser === 'string' && OPTIMISERS[raw.optimiser]!.needsBudget;
+  return needsBudget && !('budget' in constraints) ? { ...constraints, budget: { norm: 'linf', epsilon: 16 / 255 } } : constraints;
+}
+
 function cosines(encoder: Encoder, kind: FeatureKind, images: tf.Tensor4D, targets: tf.Tensor2D): number[] {
   return tf.tidy(() => {
     const f = encoder.encodeImage(images, kind);
@@ -78,7 +84,7 @@ for (const { label, raw, lr } of ATTACK_VARIANTS) {
       const before = tf.memory().numTensors;
       const clean = testImages(2, 32, 5);
       const targets = imageTargets(mobilenet, 'pre-projection', 2);
-      const result = createAttack(attackParamsFrom({ ...raw, steps: 6, lr, batch: 2, constraints }), 1).run(mobilenet, {
+      const result = createAttack(attackParamsFrom({ ...raw, steps: 6, lr, batch: 2, constraints: withBudgetFor(raw, constraints) }), 1).run(mobilenet, {
         clean,
         targets,
         itemKeys: ['a', 'b'],
@@ -104,7 +110,7 @@ test('micro CLIP: text-prototype targets in the projected space; every attack ra
   const clean = testImages(2, 32, 6);
   for (const { label, raw, lr } of ATTACK_VARIANTS) {
     for (const constraints of Object.values(CONSTRAINTS)) {
-      const params = attackParamsFrom({ ...raw, steps: 4, lr, features: 'projected', constraints });
+      const params = attackParamsFrom({ ...raw, steps: 4, lr, features: 'projected', constraints: withBudgetFor(raw, constraints) });
       const result = createAttack(params, 1).run(clip, { clean, targets, itemKeys: ['a', 'b'] });
       const before = cosines(clip, 'projected', clean, targets);
       const after = cosines(clip, 'projected', result.adv, targets);

@@ -51,7 +51,7 @@ test('signed-gradient descent moves every coordinate by exactly the step size ag
 for (const entry of Object.values(OPTIMISERS)) {
   test(`optimiser '${entry.name}' (registry): descends a per-item quadratic, keeps per-row state, leaks no tensor`, (t) => {
     const before = tf.memory().numTensors;
-    const optimiser = entry.build(0.05);
+    const optimiser = entry.build(0.05, { steps: 10, budget: { norm: 'linf', epsilon: 0.05 } });
     t.is(optimiser.name, entry.name);
     t.true(entry.description.length > 10);
     // Two items with different minima c: f_i(θ) = Σ (θ − c_i)²; ∇ = 2(θ − c_i).
@@ -61,14 +61,24 @@ for (const entry of Object.values(OPTIMISERS)) {
     for (const tensor of state.tensors) t.is(tensor.shape[0], 2, 'state is per item (row), so finished items can be gathered out');
     const loss = () => tf.tidy(() => Array.from(tf.sum(tf.square(tf.sub(theta, c)), [1, 2, 3]).dataSync()));
     const start = loss();
+    // What the attack loop tells an optimiser that adapts to progress: the gain (−loss) and a projection (none here).
+    const context = () => {
+      const gains = Float32Array.from(loss(), (l) => -l);
+      return { gains, objectives: gains, project: (v: tf.Tensor4D) => tf.clone(v) };
+    };
     for (let step = 0; step < 10; step++) {
       const gradient = tf.tidy(() => tf.mul(tf.sub(theta, c), 2)) as tf.Tensor4D;
-      const next = optimiser.update(theta, gradient, state);
+      const next = optimiser.update(theta, gradient, state, context());
       tf.dispose([theta, gradient, ...state.tensors]);
       theta = next.variable;
       state = next.state;
     }
     t.is(state.step, 10);
+    if (optimiser.best) {
+      const best = optimiser.best(theta, state, context());
+      theta.dispose();
+      theta = best.variable;
+    }
     loss().forEach((value, i) => t.true(value < start[i]!, `item ${i}: ${start[i]} → ${value}`));
     tf.dispose([theta, c, ...state.tensors]);
     t.is(tf.memory().numTensors, before);

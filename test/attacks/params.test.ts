@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attackParamsFrom, attackPresetNames, paramsHash, resolveAttackPreset } from '../../attacks/attack-params.js';
-import { createAttack, DEFAULT_OPTIMISER, optimiserNames } from '../../attacks/registry.js';
+import { createAttack, DEFAULT_OPTIMISER, OPTIMISERS, optimiserNames } from '../../attacks/registry.js';
 import { UserError } from '../../src/core/errors.js';
 
 test('paper-smooth is the paper recipe (official notebook settings)', (t) => {
@@ -54,7 +54,8 @@ const BAD: [string, Record<string, unknown>, RegExp][] = [
   ['unknown strategy', { 'target.strategy': 'nearest' }, /target\.strategy' must be one of/],
   ['string steps', { steps: '10' }, /'steps' must be a finite number/],
   ['unknown attack', { attack: 'feature-colision' }, /'attack' must be one of feature-collision, feature-collision-pgd, got "feature-colision"/],
-  ['unknown optimiser', { optimiser: 'sgd' }, /'optimiser' must be one of adam, signed-gradient, got "sgd"/],
+  ['unknown optimiser', { optimiser: 'sgd' }, /'optimiser' must be one of adam, signed-gradient, apgd, got "sgd"/],
+  ['APGD without a budget', { optimiser: 'apgd' }, /'optimiser' 'apgd' needs constraints\.budget, since its step sizes start at 2ε/],
 ];
 
 for (const [name, overrides, message] of BAD) {
@@ -84,7 +85,8 @@ test('a preset names its optimiser; the default is left out of the params, so th
   t.false('optimiser' in namedDefault.params);
   t.is(namedDefault.paramsHash, base.paramsHash);
   for (const name of optimiserNames().filter((n) => n !== DEFAULT_OPTIMISER)) {
-    const other = resolveAttackPreset('paper-smooth', { optimiser: name });
+    const budget = OPTIMISERS[name]!.needsBudget ? { 'constraints.budget': { norm: 'linf', epsilon: 8 / 255 } } : {};
+    const other = resolveAttackPreset('paper-smooth', { optimiser: name, ...budget });
     t.is(other.params.optimiser, name);
     t.not(other.paramsHash, base.paramsHash, name);
   }
