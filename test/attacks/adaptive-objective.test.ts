@@ -46,7 +46,11 @@ for (const entry of DETECTORS.filter((d) => d.differentiable)) {
     const encoder = fakeEncoder(SIZE, { text: true });
     const images = tf.concat(RANGES.map(([lo, hi], c) => testImages(PER_CLASS, SIZE, 20 + c, lo, hi)));
     const labels = RANGES.flatMap((_, c) => Array<number>(PER_CLASS).fill(c));
-    const train = { 'pre-projection': featureSetOf(encoder, images, 'pre-projection', labels), projected: featureSetOf(encoder, images, 'projected', labels) };
+    const train = {
+      'pre-projection': featureSetOf(encoder, images, 'pre-projection', labels),
+      projected: featureSetOf(encoder, images, 'projected', labels),
+      'local-projected': featureSetOf(encoder, images, 'local-projected', labels),
+    };
     images.dispose();
     const options = entry.options.some((o) => o.name === 'epochs') ? FAST_PROBE : {};
     const [detector] = createDetectors([{ name: entry.name, options }]);

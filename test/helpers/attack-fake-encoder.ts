@@ -1,6 +1,8 @@
 /**
  * A tiny differentiable stand-in Encoder for attack tests: normalise → 4×4 average pool → fixed random
  * linear map → tanh → fixed random linear map ('pre-projection', 16-d) → one more fixed map ('projected', 8-d).
+ * 'local-projected' (src/models/encoder.ts) is the projected embedding followed by one per image quadrant: the
+ * same maps on the pooled values of that quadrant alone, as four "patches".
  * Plain tf ops (matMul, avgPool) whose gradients exist on wasm. encodeText maps each prompt to a fixed
  * pseudo-random 8-d vector, so the 'text' strategy can be exercised without CLIP.
  */
@@ -20,6 +22,13 @@ export function fakeEncoder(inputSize = 32, options: { text?: boolean } = {}): E
   const w1 = randomMatrix(pooled, 32, 1);
   const w2 = randomMatrix(32, 16, 2);
   const w3 = randomMatrix(16, 8, 3);
+  // The pooled grid is (inputSize/4)² cells × 3 channels, row-major: one 0/1 mask per quadrant of cells.
+  const grid = inputSize / 4;
+  const quadrantOf = (value: number) => {
+    const cell = Math.floor(value / 3);
+    return (Math.floor(cell / grid) < grid / 2 ? 0 : 2) + (cell % grid < grid / 2 ? 0 : 1);
+  };
+  const quadrantMasks = [0, 1, 2, 3].map((q) => tf.tensor2d(Float32Array.from({ length: pooled }, (_, i) => (quadrantOf(i) === q ? 1 : 0)), [1, pooled]));
   const mean = tf.tensor1d([0.48, 0.46, 0.41]);
   const std = tf.tensor1d([0.27, 0.26, 0.28]);
   const encoder: Encoder = {
@@ -29,19 +38,21 @@ export function fakeEncoder(inputSize = 32, options: { text?: boolean } = {}): E
     mean: [0.48, 0.46, 0.41],
     std: [0.27, 0.26, 0.28],
     features: 'pre-projection',
-    featureKinds: ['pre-projection', 'projected'],
+    featureKinds: ['pre-projection', 'projected', 'local-projected'],
     weightsSha256: 'fake',
     encodeImage(pixels: tf.Tensor4D, kind: FeatureKind = 'pre-projection'): tf.Tensor2D {
       return tf.tidy((): tf.Tensor2D => {
         const normalised = tf.div(tf.sub(pixels, mean), std) as tf.Tensor4D;
         const pool = tf.avgPool(normalised, 4, 4, 'valid').reshape([pixels.shape[0], pooled]) as tf.Tensor2D;
+        const project = (pooledValues: tf.Tensor2D) => tf.matMul(tf.matMul(tf.tanh(tf.matMul(pooledValues, w1)), w2), w3) as tf.Tensor2D;
+        if (kind === 'local-projected') return tf.concat([project(pool), ...quadrantMasks.map((mask) => project(tf.mul(pool, mask) as tf.Tensor2D))], 1) as tf.Tensor2D;
         const hidden = tf.tanh(tf.matMul(pool, w1)) as tf.Tensor2D;
         const pre = tf.matMul(hidden, w2) as tf.Tensor2D;
         return kind === 'projected' ? (tf.matMul(pre, w3) as tf.Tensor2D) : pre;
       });
     },
     dispose() {
-      tf.dispose([w1, w2, w3, mean, std]);
+      tf.dispose([w1, w2, w3, mean, std, ...quadrantMasks]);
     },
   };
   if (options.text) {
