@@ -87,6 +87,7 @@ export async function attackBatchToRows(context: BatchContext, batch: ImageBatch
       prototypes: context.prototypes,
       energyBand: params.energyBand,
       itemKeys: keys,
+      budget: params.constraints.budget,
     });
     const perImage = size * size * 3;
     const scores = context.attackedDetector ? detectorScores(context, clean, finished.map((q) => q.pixels)) : null;

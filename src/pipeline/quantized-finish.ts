@@ -2,6 +2,9 @@
  * Quantisation-aware finish: what is released is an 8-bit PNG, so success is judged on it. Each adversarial
  * image is rounded to 8 bits, encoded as the PNG that will be saved, decoded again and re-encoded by the
  * model; the cosine to the target and every statistic are measured on that decoded image.
+ *
+ * Under an L∞ or L2 budget the saved image satisfies it exactly (budgetedLevels): rounding to the nearest level
+ * can step past ε (ε = 0.03 is 7.65 levels), so such steps are rounded towards the clean image instead.
  */
 import * as tf from '@tensorflow/tfjs';
 import { decodeImage, encodePng } from '../data/decode-image.js';
@@ -9,6 +12,7 @@ import { DEFAULT_BACKGROUND } from '../data/preprocess.js';
 import type { Encoder, FeatureKind } from '../models/encoder.js';
 import { applySeparable, transposedTensor, dctMatrix } from '../../attacks/constraints/separable-basis.js';
 import { nearestClass, type ClassPrototypes } from '../../attacks/targets/class-prototypes.js';
+import type { BudgetNorm } from '../../attacks/constraints/norm-budget.js';
 
 export interface QuantizedItem {
   /** The PNG to release (8-bit RGB at model resolution). */
@@ -47,6 +51,40 @@ export interface QuantizedFinishOptions {
   energyBand: number;
   /** Item names for errors. */
   itemKeys: readonly string[];
+  /** The preset's budget on δ, which the saved 8-bit image must satisfy too; null for none. */
+  budget: { norm: BudgetNorm; epsilon: number } | null;
+}
+
+/**
+ * The 8-bit levels of one adversarial image: nearest rounding, then for an L∞ budget each level difference
+ * clamped to ⌊255·ε⌋, and for an L2 budget, when the rounded δ is longer than ε, every difference rounded towards
+ * zero instead (each |δ| shrinks, so ‖δ‖₂ ≤ ε holds as it did in float). `clean` is on 8-bit levels already
+ * (decoded from the source). Without a budget: the nearest levels, as encodePng would round.
+ */
+export function budgetedLevels(adv: Float32Array, clean: Float32Array, budget: QuantizedFinishOptions['budget']): Uint8Array {
+  const out = new Uint8Array(adv.length);
+  const levelOf = (v: number) => Math.round(Math.min(1, Math.max(0, v)) * 255);
+  if (budget === null) {
+    for (let i = 0; i < adv.length; i++) out[i] = levelOf(adv[i]!);
+    return out;
+  }
+  // 1e-6 absorbs float error in ε · 255 (8/255 · 255 = 7.999999…), never a whole level.
+  const maxLevels = Math.floor(budget.epsilon * 255 + 1e-6);
+  let sumSquares = 0;
+  for (let i = 0; i < adv.length; i++) {
+    const base = levelOf(clean[i]!);
+    let step = levelOf(adv[i]!) - base;
+    if (budget.norm === 'linf') step = Math.max(-maxLevels, Math.min(maxLevels, step));
+    sumSquares += (step / 255) ** 2;
+    out[i] = base + step;
+  }
+  if (budget.norm === 'l2' && Math.sqrt(sumSquares) > budget.epsilon) {
+    for (let i = 0; i < adv.length; i++) {
+      const base = levelOf(clean[i]!);
+      out[i] = base + Math.trunc((Math.min(1, Math.max(0, adv[i]!)) - base / 255) * 255);
+    }
+  }
+  return out;
 }
 
 function rowCosines(features: tf.Tensor2D, targets: tf.Tensor2D): Float32Array {
@@ -81,11 +119,13 @@ export async function quantizedFinish(options: QuantizedFinishOptions): Promise<
   const { encoder, clean, adv, targets } = options;
   const [count, height, width] = clean.shape;
   const advValues = adv.dataSync() as Float32Array;
+  const cleanValues = clean.dataSync() as Float32Array;
   const perImage = height * width * 3;
   const pngs: Buffer[] = [];
   const decoded = new Float32Array(count * perImage);
   for (let i = 0; i < count; i++) {
-    const png = await encodePng(advValues.subarray(i * perImage, (i + 1) * perImage), height, width);
+    const part = (values: Float32Array) => values.subarray(i * perImage, (i + 1) * perImage);
+    const png = await encodePng(budgetedLevels(part(advValues), part(cleanValues), options.budget), height, width);
     const image = await decodeImage(png, `adversarial PNG of ${options.itemKeys[i]}`, { mode: 'exact', size: height, background: DEFAULT_BACKGROUND });
     pngs.push(png);
     decoded.set(image.pixels, i * perImage);

@@ -154,7 +154,7 @@ test('an L2 budget is never exceeded', (t) => {
 test('the same seed gives byte-identical PNGs; another seed does not', async (t) => {
   const pngs = async (seed: number) => {
     const { encoder, clean, targets, result } = run(attackParamsFrom({ steps: 5, lr: 1e-2, constraints: { smoothness: { lambda: 10 } } }), { seed });
-    const items = await quantizedFinish({ encoder, features: 'pre-projection', clean, adv: result.adv, targets, prototypes: null, energyBand: 0.125, itemKeys: keys(3) });
+    const items = await quantizedFinish({ encoder, features: 'pre-projection', clean, adv: result.adv, targets, prototypes: null, energyBand: 0.125, itemKeys: keys(3), budget: null });
     tf.dispose([clean, targets, result.adv]);
     encoder.dispose();
     return items.map((i) => Buffer.from(i.png).toString('hex'));
