@@ -136,7 +136,7 @@ test('outputs: CSV, JSON, Arrow scores that recompute the metrics, and a self-co
   const html = readFileSync(join(dir, 'report.html'), 'utf8');
   t.notRegex(html, /(src|href)="(https?:)?\/\//, 'no network resources');
   t.notRegex(html, /<script/);
-  t.is((html.match(/<svg /g) ?? []).length, 4, 'ROC + histogram per detector');
+  t.is((html.match(/<svg /g) ?? []).length, 5, 'the headline heatmap, then ROC + histogram per detector');
   t.is((html.match(/src="data:image\/png;base64,/g) ?? []).length, 3);
   if (!existsSync(CHROMIUM)) {
     t.log(`${CHROMIUM} not found: skipped the headless render check (apt-get install chromium to run it)`);
