@@ -14,6 +14,7 @@ import { heatmapSvg } from './heatmap-svg.js';
 import { headline, headlineCellText } from './headline.js';
 import { estimateText, percent } from './number-text.js';
 import { amplifiedPerturbation } from './perturbation-image.js';
+import type { WorstCaseCell } from './worst-case.js';
 import { HISTOGRAM_SPAN, escapeXml, histogramSvg, robustRange, rocChartSvg } from './svg-charts.js';
 
 export interface GalleryItem {
@@ -54,9 +55,10 @@ function setColor(sets: readonly EvaluatedSet[], set: EvaluatedSet): string {
 
 function headlineSection(result: EvaluationResult): string {
   const head = headline(result);
-  const rows = head.rows.map(
-    (row) => `<tr><td>${escapeXml(row.detector)}</td>${row.cells.map((c) => `<td>${escapeXml(headlineCellText(c, head.cellsNameSets))}</td>`).join('')}</tr>`,
-  );
+  // The set under the number rather than after it: a cell then wraps between the two, never inside a set name.
+  const cellHtml = (c: WorstCaseCell | null) =>
+    c === null ? '—' : `${escapeXml(estimateText(c.auroc))}${head.cellsNameSets ? `<br><small>${escapeXml(c.set)}</small>` : ''}`;
+  const rows = head.rows.map((row) => `<tr><td>${escapeXml(row.detector)}</td>${row.cells.map((c) => `<td>${cellHtml(c)}</td>`).join('')}</tr>`);
   const cells = head.rows.map((row) =>
     row.cells.map((c, j) =>
       c === null
@@ -179,7 +181,7 @@ tr.adv td{background:#fff5f5}td.worse b{color:#b91c1c}
 .charts{display:flex;gap:12px;flex-wrap:wrap}.note,.sub{color:#555;font-size:12px;margin:2px 0}
 .gallery{display:flex;flex-wrap:wrap;gap:14px}figure{margin:0;font-size:12px}
 .triple img{width:128px;height:128px;image-rendering:pixelated;border:1px solid #ddd;margin-right:2px}
-figure.picture{margin:8px 0}details{margin-top:24px}summary{cursor:pointer;font-weight:bold}
+table.headline td{white-space:nowrap}table.headline small{color:#555}figure.picture{margin:8px 0}details{margin-top:24px}summary{cursor:pointer;font-weight:bold}
 </style></head><body>
 <h1>${escapeXml(title)}</h1>${subtitle}
 <p class="sub">ID = positive class; higher score = more ID. ID test: ${result.idTestSize} images. Values in %,

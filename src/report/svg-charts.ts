@@ -26,18 +26,19 @@ export function escapeXml(text: string): string {
 
 /**
  * An upper estimate of a sans-serif text's width in px. The SVG is sized before any browser sees it (no script
- * may measure it), so the estimate errs wide, on DejaVu Sans' metrics (Debian's default sans, wider than Arial):
- * a too-wide legend column costs white space, a too-narrow one cuts labels.
+ * may measure it), so the estimate sits a little above DejaVu Sans' advance widths (Debian's default sans, wider
+ * than Arial): a too-wide legend column costs white space, a too-narrow one cuts labels.
  */
 export function textWidth(text: string, fontSize: number): number {
   let em = 0;
   for (const ch of text) {
-    if (/[il.,:;|!'`]/.test(ch)) em += 0.34;
-    else if (/[ ()[\]{}\-/fjrtI]/.test(ch)) em += 0.45;
-    else if (/[mwMW]/.test(ch)) em += 1;
-    else if (/[A-Z]/.test(ch)) em += 0.78;
-    else if (/[\x21-\x7e]/.test(ch)) em += 0.66;
-    else em += 0.9;
+    if (/[il.,:;|'`]/.test(ch)) em += 0.34;
+    else if (/[ ()[\]{}\-/fjrt!]/.test(ch)) em += 0.42;
+    else if (/[mwMW%]/.test(ch)) em += 1;
+    else if (/[=<>+~]/.test(ch)) em += 0.84;
+    else if (/[A-Z]/.test(ch)) em += 0.8;
+    else if (/[\x21-\x7e]/.test(ch)) em += 0.64;
+    else em += 1;
   }
   return em * fontSize;
 }
