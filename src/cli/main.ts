@@ -2,7 +2,6 @@
  * advood's command line. Each command lives in its own module; this file only registers them and sends every
  * failure through the error boundary (error-boundary.ts): one clear line and a documented exit code.
  */
-import yargs from 'yargs';
 import { UserError } from '../core/errors.js';
 import { debugRequested, reportFailure } from './error-boundary.js';
 import { demoCommand } from './demo.js';
@@ -12,6 +11,7 @@ import { experimentCommand } from './experiment.js';
 import { featuresCommand } from './features.js';
 import { releaseCommand } from './release.js';
 import { generateCommand } from './generate.js';
+import { helpWidth, yargs } from './help-layout.js';
 
 /**
  * `--flag -1/2` → `--flag=-1/2`. yargs reads a value starting with '-' and a digit that is not a number as a
@@ -56,7 +56,7 @@ export async function main(argv: string[]): Promise<number> {
     .help()
     .alias('h', 'help')
     .version(false)
-    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .wrap(helpWidth())
     .fail((message, error) => {
       throw error ?? new UserError(message);
     });

@@ -1,31 +1,26 @@
 /**
  * The summary of an evaluation as tables: detector × OOD set with AUROC / FPR95 / AUPR-In / AUPR-Out and their
  * bootstrap intervals, and for each adversarial set its clean source next to it with Δ (the collapse).
- * Markdown (printed), CSV (one row per detector × set, with the clean source's values and Δ) and JSON.
+ * Markdown (printed; the headline table first), CSV (one row per detector × set, with the clean source's values
+ * and Δ) and JSON.
  */
 import type { EvaluationResult } from '../metrics/evaluation-result.js';
-import { type Estimate, METRIC_LABELS, METRIC_NAMES } from '../metrics/ood-metrics.js';
-import { type WorstCaseCell, type WorstCaseRow, worstCaseRows } from './worst-case.js';
+import { METRIC_LABELS, METRIC_NAMES } from '../metrics/ood-metrics.js';
+import { headline, headlineCellText } from './headline.js';
+import { estimateText, percent, signed } from './number-text.js';
+import { worstCaseRows } from './worst-case.js';
 
-/** Percent with one decimal, e.g. 93.2. */
-export function percent(value: number): string {
-  return (value * 100).toFixed(1);
-}
-
-export function estimateText(estimate: Estimate): string {
-  const ci = estimate.low === null || estimate.high === null ? '' : ` [${percent(estimate.low)}, ${percent(estimate.high)}]`;
-  return `${percent(estimate.value)}${ci}`;
-}
-
-function signed(delta: number): string {
-  return `${delta >= 0 ? '+' : '−'}${percent(Math.abs(delta))}`;
-}
-
+/** The headline table first (headline.ts), then every detector × set, the collapse, notes and what could not run. */
 export function summaryMarkdown(result: EvaluationResult): string {
   const lines: string[] = [];
   const confidence = Math.round(result.bootstrap.confidence * 100);
   lines.push(`ID test: ${result.idTestSize} images. Values in %, [${confidence} % percentile bootstrap CI, ${result.bootstrap.resamples} resamples].`);
-  lines.push('');
+  const head = headline(result);
+  lines.push('', `${head.title}: ${head.caption}`, '');
+  lines.push(`| Detector | ${head.columns.join(' | ')} |`);
+  lines.push(`|---|${head.columns.map(() => '---:').join('|')}|`);
+  for (const row of head.rows) lines.push(`| ${row.detector} | ${row.cells.map((c) => headlineCellText(c, head.cellsNameSets)).join(' | ')} |`);
+  lines.push('', 'Every detector × OOD set, in %.', '');
   lines.push(`| Detector | OOD set | ${METRIC_NAMES.map((m) => METRIC_LABELS[m]).join(' | ')} |`);
   lines.push(`|---|---|${METRIC_NAMES.map(() => '---:').join('|')}|`);
   for (const row of result.rows) {
@@ -45,15 +40,6 @@ export function summaryMarkdown(result: EvaluationResult): string {
       const cells = METRIC_NAMES.map((m) => `${percent(clean.metrics[m].value)} → ${percent(adv.metrics[m].value)} (${signed(c.delta[m])})`);
       lines.push(`| ${c.detector} | ${c.adversarial} | ${c.clean} | ${cells.join(' | ')} |`);
     }
-  }
-  const worstCase = worstCaseRows(result);
-  if (worstCase.length > 0) {
-    lines.push('');
-    lines.push(`Worst case per detector: ${WORST_CASE_CAPTION}`);
-    lines.push('');
-    lines.push(`| Detector | ${WORST_CASE_HEADERS.join(' | ')} |`);
-    lines.push(`|---|${WORST_CASE_HEADERS.map(() => '---:').join('|')}|`);
-    for (const row of worstCase) lines.push(`| ${row.detector} | ${worstCaseCells(row).join(' | ')} |`);
   }
   const notes = result.detectors.filter((d) => d.notes.length > 0);
   if (notes.length > 0) {
@@ -99,14 +85,4 @@ export function summaryJson(result: EvaluationResult): string {
   const { scores: _scores, ...summary } = result;
   const worstCase = worstCaseRows(result);
   return JSON.stringify(worstCase.length > 0 ? { ...summary, worstCase } : summary, null, 2) + '\n';
-}
-
-export const WORST_CASE_CAPTION =
-  "AUROC in % on clean OOD, under the paper's attack (its worst release), under an attack on the detector's own score (adaptive), and the minimum; — = not attacked that way.";
-export const WORST_CASE_HEADERS = ['Clean OOD', "Paper's attack", 'Own (adaptive) attack', 'Worst'];
-
-/** The four cells of a worst-case row: AUROC [CI] (set). */
-export function worstCaseCells(row: WorstCaseRow): string[] {
-  const text = (c: WorstCaseCell | null) => (c ? `${estimateText(c.auroc)} (${c.set})` : '—');
-  return [text(row.clean), text(row.paper), text(row.adaptive), text(row.worst)];
 }

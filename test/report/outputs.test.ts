@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,8 +17,9 @@ import { writeEvaluationOutputs } from '../../src/report/write-outputs.js';
 import { UserError } from '../../src/core/errors.js';
 import { gaussianClusters } from '../helpers/synthetic-features.js';
 import { initTestBackend } from '../helpers/test-backend.js';
+import { CHROMIUM, NO_CHROMIUM, runChromium } from './chromium.js';
+import { pngPair } from './demo-like-result.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const MEANS = [[3, 0, 0, 0], [0, 3, 0, 0], [0, 0, 3, 0]];
 
 async function syntheticEvaluation(): Promise<{ result: EvaluationResult; before: number }> {
@@ -41,20 +41,6 @@ async function syntheticEvaluation(): Promise<{ result: EvaluationResult; before
     bootstrap: { resamples: 200, seed: 1 },
   });
   return { result, before };
-}
-
-async function pngPair(): Promise<{ clean: Uint8Array; adversarial: Uint8Array }> {
-  const size = 32;
-  const clean = Buffer.alloc(size * size * 3);
-  const adversarial = Buffer.alloc(size * size * 3);
-  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) for (let c = 0; c < 3; c++) {
-    const i = (y * size + x) * 3 + c;
-    clean[i] = (x * 8 + c * 40) % 256;
-    // A smooth low-frequency bump of at most 6 levels.
-    adversarial[i] = Math.min(255, clean[i]! + Math.round(6 * Math.exp(-((x - 16) ** 2 + (y - 16) ** 2) / 60)));
-  }
-  const png = (raw: Buffer) => sharp(raw, { raw: { width: size, height: size, channels: 3 } }).png().toBuffer();
-  return { clean: new Uint8Array(await png(clean)), adversarial: new Uint8Array(await png(adversarial)) };
 }
 
 test.before(async () => {
@@ -136,22 +122,14 @@ test('outputs: CSV, JSON, Arrow scores that recompute the metrics, and a self-co
   const html = readFileSync(join(dir, 'report.html'), 'utf8');
   t.notRegex(html, /(src|href)="(https?:)?\/\//, 'no network resources');
   t.notRegex(html, /<script/);
-  t.is((html.match(/<svg /g) ?? []).length, 4, 'ROC + histogram per detector');
+  t.is((html.match(/<svg /g) ?? []).length, 5, 'the headline heatmap, then ROC + histogram per detector');
   t.is((html.match(/src="data:image\/png;base64,/g) ?? []).length, 3);
-  if (!existsSync(CHROMIUM)) {
-    t.log(`${CHROMIUM} not found: skipped the headless render check (apt-get install chromium to run it)`);
+  if (CHROMIUM === null) {
+    t.log(NO_CHROMIUM);
     return;
   }
   const screenshot = join(dir, 'report.png');
-  execFileSync(
-    CHROMIUM,
-    [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', `--user-data-dir=${mkdtempSync(join(tmpdir(), 'advood-chromium-'))}`,
-      `--screenshot=${screenshot}`, '--window-size=1200,2000', pathToFileURL(join(dir, 'report.html')).href,
-    ],
-    { stdio: 'ignore', timeout: 60_000 },
-  );
+  runChromium(pathToFileURL(join(dir, 'report.html')).href, [`--screenshot=${screenshot}`, '--window-size=1200,2000']);
   t.true(statSync(screenshot).size > 20_000, 'a non-trivial screenshot');
   // The page is mostly white with coloured charts: check that it is neither blank nor an error page.
   const { data, info } = await sharp(screenshot).removeAlpha().raw().toBuffer({ resolveWithObject: true });

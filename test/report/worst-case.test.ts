@@ -1,7 +1,8 @@
 /**
  * The worst case per detector from a hand-made evaluation result: the paper's column is its worst release, the
  * clean column that release's clean images, the adaptive column the release aimed at the detector (— when none),
- * the minimum the lowest of the three; no adaptive release, no table.
+ * the minimum the lowest of the three; no adaptive release, no worst-case table: summary.md then heads with the
+ * paper's attack (or, with clean OOD only, the clean AUROC), captioned as such.
  */
 import test from 'ava';
 import type { EvaluatedSet, EvaluationResult, MetricRow } from '../../src/metrics/evaluation-result.js';
@@ -53,10 +54,18 @@ test('each detector: clean, worst paper release, its own adaptive release (or no
   const markdown = summaryMarkdown(result(SETS));
   t.regex(markdown, /\| knn-1 \| 98\.0 \[93\.0, 100\.0\] \(adv-b:clean\) \| 60\.0 \[55\.0, 65\.0\] \(adv-b\) \| 30\.0 \[25\.0, 35\.0\] \(adaptive-knn-1\) \| 30\.0/);
   t.regex(markdown, /\| probe-msp \| .* \| — \| 20\.0/);
+  t.true(markdown.indexOf('Worst case per detector') < markdown.indexOf('| Detector | OOD set |'), 'summary.md opens with the worst case');
 });
 
-test('no adaptive release: no worst-case table', (t) => {
+test('no adaptive release: no worst-case table, a captioned headline instead', (t) => {
   const paperOnly = SETS.filter((s) => s.attackedDetector === undefined && !s.name.startsWith('adaptive'));
   t.deepEqual(worstCaseRows(result(paperOnly)), []);
-  t.notRegex(summaryMarkdown(result(paperOnly)), /Worst case/);
+  const markdown = summaryMarkdown(result(paperOnly));
+  t.notRegex(markdown, /Worst case/);
+  // The headline is then the paper's attack, saying why it is no worst case, and with clean OOD only the clean AUROC.
+  t.regex(markdown, /The paper's attack per detector: .*so this is not a worst case\.\n\n\| Detector \| Clean OOD \| Paper's attack \|\n/);
+  t.regex(markdown, /\| knn-1 \| 98\.0 \[93\.0, 100\.0\] \(adv-b:clean\) \| 60\.0 \[55\.0, 65\.0\] \(adv-b\) \|\n/);
+  const cleanOnly = summaryMarkdown(result(SETS.filter((s) => s.kind === 'clean')));
+  t.regex(cleanOnly, /Clean AUROC per detector: .*\n\n\| Detector \| adv-a:clean \| adv-b:clean \| adaptive-knn-1:clean \|\n/);
+  t.regex(cleanOnly, /\| probe-msp \| 20\.0 \[15\.0, 25\.0\] \| 25\.0 \[20\.0, 30\.0\] \| 20\.0 \[15\.0, 25\.0\] \|\n/);
 });
