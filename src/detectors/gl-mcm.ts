@@ -20,6 +20,7 @@ import { LOCAL_FEATURE_KIND } from '../models/encoder.js';
 import type { DetectorFitInput, DifferentiableDetector } from './detector.js';
 import { defineDetector } from './detector-entry.js';
 import { assertUsableFeatures, l2NormalisedRows } from './shared/feature-validation.js';
+import { logitScores } from './shared/logit-scores.js';
 import { assertTensorDim, transposedRows, unitRowsTensor } from './shared/tensor-rows.js';
 
 export const GL_MCM_DEFAULTS = { temperature: 1, localWeight: 1 } as const;
@@ -77,10 +78,9 @@ export class GlMcmDetector implements DifferentiableDetector {
     assertUsableFeatures(features, `${this.name}: query set (per-patch features)`);
     const { dim, classes } = this;
     const out = new Float64Array(features.ids.length);
-    const cosines = new Float64Array(classes);
+    /** cos(row, text_c) of one image's global and patch rows, [rows × classes]. */
+    const cosines = new Float64Array(rows * classes);
     for (let image = 0; image < features.ids.length; image++) {
-      let global = 0;
-      let local = 0;
       for (let r = 0; r < rows; r++) {
         const offset = (image * rows + r) * dim;
         let norm = 0;
@@ -89,13 +89,11 @@ export class GlMcmDetector implements DifferentiableDetector {
         for (let c = 0; c < classes; c++) {
           let dot = 0;
           for (let d = 0; d < dim; d++) dot += features.vectors[offset + d]! * text[c * dim + d]!;
-          cosines[c] = dot / Math.sqrt(norm);
+          cosines[r * classes + c] = dot / Math.sqrt(norm);
         }
-        const msp = maxSoftmax(cosines, this.temperature);
-        if (r === 0) global = msp;
-        else local = Math.max(local, msp);
       }
-      out[image] = global + this.localWeight * local;
+      const msp = logitScores(cosines, rows, classes, 'msp', this.temperature);
+      out[image] = msp[0]! + this.localWeight * Math.max(...msp.subarray(1));
     }
     return out;
   }
@@ -117,15 +115,6 @@ export class GlMcmDetector implements DifferentiableDetector {
       return tf.add(global, tf.mul(local, this.localWeight)) as tf.Tensor1D;
     });
   }
-}
-
-/** max_c softmax(z / T)_c in float64: 1 / Σ_c exp((z_c − max z) / T). */
-function maxSoftmax(z: Float64Array, temperature: number): number {
-  let max = -Infinity;
-  for (const v of z) max = Math.max(max, v);
-  let sum = 0;
-  for (const v of z) sum += Math.exp((v - max) / temperature);
-  return 1 / sum;
 }
 
 export const glMcmEntry = defineDetector(
