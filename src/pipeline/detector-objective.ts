@@ -22,7 +22,7 @@ import type { ImageSource, Preprocess } from '../data/image-source.js';
 import { type DifferentiableDetector, isDifferentiable } from '../detectors/detector.js';
 import { type FeatureViews, fitDetector } from '../detectors/evaluate-detectors.js';
 import { type DetectorSpec, createDetectors, detectorEntry, parseDetectorSpec, unmetNeed } from '../detectors/registry.js';
-import { LOCAL_FEATURE_KIND, type Encoder, type FeatureKind } from '../models/encoder.js';
+import type { Encoder, FeatureKind } from '../models/encoder.js';
 import { availableNeeds, evaluatedFeatureKinds, featureViewsOf, hasTextTower, textFeatureSet } from './feature-views.js';
 
 /** What a release attacked on a detector records in its manifest config. */
@@ -89,7 +89,7 @@ export async function fitDetectorObjective(chosen: ChosenDetectorObjective, opti
   const train: FeatureViews = await featureViewsOf(options.encoder, 'id-train', options.idSource, {
     preprocess: options.preprocess,
     batchSize: options.batchSize,
-    kinds: evaluatedFeatureKinds(options.encoder, detector.featureKind === LOCAL_FEATURE_KIND),
+    kinds: evaluatedFeatureKinds(options.encoder, detectorEntry(spec.name).needs.patches === true),
     progress: options.progress,
   });
   const text = hasTextTower(options.encoder) ? textFeatureSet(options.encoder, options.idSource.classNames) : undefined;
