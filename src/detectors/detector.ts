@@ -12,6 +12,22 @@ export interface DetectorFitInput {
   textEmbeddings?: FeatureSet;
   /** Projected image features of the train set, for detectors that pseudo-label with text (PLP). */
   trainProjected?: FeatureSet;
+  /**
+   * Embeds prompts of the detector's own choosing (NegLabel's lexicon and its ID prompt), where the target has a
+   * text tower; the class prompts above are a fixed ensemble of the class names (src/models/prompt-ensemble.ts).
+   */
+  embedText?: TextEmbedder;
+}
+
+/** Projected text embeddings of arbitrary prompts (src/pipeline/text-embedder.ts makes one per target). */
+export interface TextEmbedder {
+  /** What the embeddings depend on (encoder id and weights), for cache keys and fit fingerprints. */
+  readonly id: string;
+  /**
+   * One row per prompt, in order (ids = the prompts; labels −1), not normalised. Long lists take a while on a
+   * real text tower: the embedder reports its own progress and caches the result.
+   */
+  embed(prompts: readonly string[]): Promise<FeatureSet>;
 }
 
 export interface Detector {

@@ -9,7 +9,7 @@ import type { CollapseRow, EvaluatedSet, EvaluationResult, MetricRow, NotApplica
 import { ID_SET_NAME } from '../metrics/evaluation-result.js';
 import { type BootstrapOptions, METRIC_NAMES, oodMetrics } from '../metrics/ood-metrics.js';
 import { UserError } from '../core/errors.js';
-import type { Detector } from './detector.js';
+import type { Detector, DetectorFitInput, TextEmbedder } from './detector.js';
 import { assertUsableFeatures } from './shared/feature-validation.js';
 
 /** The same images in one or both representations; a detector reads the one it needs. */
@@ -24,6 +24,9 @@ export interface OodSetInput {
   attackedDetector?: string;
 }
 
+/** What a target's text tower gives detectors: the class prompt ensemble, and prompts of their own. */
+export type FitText = Pick<DetectorFitInput, 'textEmbeddings' | 'embedText'>;
+
 export type EvaluationEvent =
   | { type: 'fit'; detector: string; index: number; total: number }
   | { type: 'scored'; detector: string; set: string };
@@ -32,6 +35,8 @@ export interface EvaluationInput {
   detectors: readonly Detector[];
   train: FeatureViews;
   textEmbeddings?: FeatureSet;
+  /** The target's text tower for detectors' own prompts (NegLabel), where it has one. */
+  embedText?: TextEmbedder;
   idTest: FeatureViews;
   oodSets: readonly OodSetInput[];
   /** Detectors that could not run here, with the reason: carried into the result for the reports. */
@@ -69,11 +74,11 @@ function validateSets(input: EvaluationInput): void {
  * embeddings that zero-shot detectors need). The one way every caller fits: evaluation, and the detector
  * objective of an adaptive attack.
  */
-export async function fitDetector(detector: Detector, train: FeatureViews, textEmbeddings?: FeatureSet): Promise<void> {
+export async function fitDetector(detector: Detector, train: FeatureViews, text: FitText = {}): Promise<void> {
   await detector.fit({
     train: view(train, detector.featureKind, detector.name, 'the ID train set'),
     trainProjected: train.projected,
-    textEmbeddings,
+    ...text,
   });
 }
 
@@ -87,7 +92,7 @@ export async function evaluateDetectors(input: EvaluationInput): Promise<Evaluat
   for (const [index, detector] of input.detectors.entries()) {
     input.onEvent?.({ type: 'fit', detector: detector.name, index, total: input.detectors.length });
     const kind = detector.featureKind;
-    await fitDetector(detector, input.train, input.textEmbeddings);
+    await fitDetector(detector, input.train, { textEmbeddings: input.textEmbeddings, embedText: input.embedText });
     detectors.push({ name: detector.name, featureKind: kind, notes: detector.fitNotes?.() ?? [] });
     const idSet = view(input.idTest, kind, detector.name, 'the ID test set');
     idTestSize = idSet.ids.length;

@@ -20,6 +20,7 @@ import { nnGuideEntry } from './nnguide.js';
 import { pseudoLabelProbeEntries } from './pseudo-label-probe.js';
 import { relativeMahalanobisEntry } from './relative-mahalanobis.js';
 import { mcmVimEntry, vimEntry } from './vim.js';
+import { negLabelEntry } from './neglabel.js';
 
 export type { DetectorEntry, DetectorNeeds, DetectorOptionDoc, DetectorOptions, OptionValue } from './detector-entry.js';
 
@@ -39,6 +40,7 @@ export const DETECTORS: readonly DetectorEntry[] = [
   ...zeroShotEntries,
   mcmVimEntry,
   glMcmEntry,
+  negLabelEntry,
   ...pseudoLabelProbeEntries,
 ];
 

@@ -24,6 +24,7 @@ import { type FeatureViews, fitDetector } from '../detectors/evaluate-detectors.
 import { type DetectorSpec, createDetectors, detectorEntry, parseDetectorSpec, unmetNeed } from '../detectors/registry.js';
 import type { Encoder, FeatureKind } from '../models/encoder.js';
 import { availableNeeds, evaluatedFeatureKinds, featureViewsOf, hasTextTower, textFeatureSet } from './feature-views.js';
+import { type TextEmbedderOptions, cachedTextEmbedder } from './text-embedder.js';
 
 /** What a release attacked on a detector records in its manifest config. */
 export interface DetectorObjectiveRecord {
@@ -57,6 +58,8 @@ export interface DetectorObjectiveOptions {
   preprocess: Preprocess;
   batchSize: number;
   progress?: (kind: FeatureKind) => FeatureProgress;
+  /** Progress of the detector's own text prompts (NegLabel's lexicon), when it has any. */
+  textProgress?: Pick<TextEmbedderOptions, 'onBatch' | 'onCacheRejected'>;
 }
 
 /** The detector an objective names, built but not fitted; null for the paper's feature-collision objective. */
@@ -93,7 +96,7 @@ export async function fitDetectorObjective(chosen: ChosenDetectorObjective, opti
     progress: options.progress,
   });
   const text = hasTextTower(options.encoder) ? textFeatureSet(options.encoder, options.idSource.classNames) : undefined;
-  await fitDetector(detector, train, text);
+  await fitDetector(detector, train, { textEmbeddings: text, embedText: cachedTextEmbedder(options.encoder, options.textProgress) });
   const inputs = Object.fromEntries(Object.entries(train).map(([kind, set]) => [kind, vectorsDigest(set!)]));
   const fitFingerprint = sha256Hex(canonicalJson({ spec, train: inputs, text: text ? vectorsDigest(text) : null }));
   return {

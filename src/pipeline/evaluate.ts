@@ -29,6 +29,7 @@ import type { OpenedSource } from '../sources/source-kind.js';
 import { openImageSource, openSource, sourceDisplayName } from '../sources/open-source.js';
 import { type AdaptiveSize, adaptiveBase, generateAdaptiveReleases } from './adaptive-releases.js';
 import { availableNeeds, evaluatedFeatureKinds, featureViewsOf, hasTextTower, textFeatureSet } from './feature-views.js';
+import { cachedTextEmbedder } from './text-embedder.js';
 import { readGenerationConfig } from './generation-config.js';
 
 export interface EvaluateOptions {
@@ -174,12 +175,14 @@ async function evaluateInto(options: EvaluateOptions, opened?: EvaluationData): 
   const featuresOf = (setName: string, source: ImageSource, preprocess: Preprocess, kinds: readonly FeatureKind[]): Promise<FeatureViews> =>
     featureViewsOf(encoder, setName, source, { preprocess, batchSize: options.batch, kinds, progress: featureProgress(setName, report) });
 
-  // The embeddings first: whether the train set is labelled decides which detectors run, and only those
-  // decide whether the (much larger) per-patch features are needed.
+  // Whether the train set is labelled decides which detectors run, and only those decide whether the (much
+  // larger) per-patch features are needed. They are built before any image is encoded, so that a bad option or
+  // file of theirs (NegLabel's lexicon) fails in one line first.
+  const labelled = idTrain.items.some((item) => item.label !== null);
+  const { specs, notApplicable } = applicableDetectors(options.detectors, availableNeeds(encoder, labelled), encoder.id);
+  const detectors: Detector[] = createDetectors(specs);
   const embeddingKinds = evaluatedFeatureKinds(encoder);
   const train = await featuresOf('id-train', idTrain, clipPreprocess, embeddingKinds);
-  const labelled = train['pre-projection']!.labels.some((label) => label >= 0);
-  const { specs, notApplicable } = applicableDetectors(options.detectors, availableNeeds(encoder, labelled), encoder.id);
   const kinds = evaluatedFeatureKinds(encoder, specs.some((spec) => detectorEntry(detectorSpecName(spec)).needs.patches));
   const extraKinds = kinds.filter((kind) => !embeddingKinds.includes(kind));
   if (extraKinds.length > 0) Object.assign(train, await featuresOf('id-train', idTrain, clipPreprocess, extraKinds));
@@ -199,8 +202,11 @@ async function evaluateInto(options: EvaluateOptions, opened?: EvaluationData): 
     });
   }
   const textEmbeddings = hasText ? textFeatureSet(encoder, idTrain.classNames) : undefined;
+  const embedText = cachedTextEmbedder(encoder, {
+    onBatch: (done, total) => report({ kind: 'features', set: 'text prompts', done, total }),
+    onCacheRejected: (file, reason) => report({ kind: 'stage', message: `text embedding cache ${file} rejected (${reason}); recomputing` }),
+  });
 
-  const detectors: Detector[] = createDetectors(specs);
   const targetIds = attackTargetIds(oodSources, fullIdTrain, train['pre-projection']!);
   const specNames = specs.map(detectorSpecName);
   if (targetIds.length > 0 && specNames.includes('knn')) {
@@ -213,6 +219,7 @@ async function evaluateInto(options: EvaluateOptions, opened?: EvaluationData): 
     detectors,
     train,
     textEmbeddings,
+    embedText,
     idTest: test,
     oodSets,
     notApplicable,

@@ -27,6 +27,7 @@ import { openReleaseWriter, type ReleaseWriterOptions } from '../release/write/r
 import { shardItems } from '../release/write/shard-spec.js';
 import type { BackendReport } from '../runtime/backend.js';
 import { type BatchContext, attackBatchToRows } from './attacked-batch.js';
+import { TEXT_BATCH } from './text-embedder.js';
 import { type ChosenDetectorObjective, type DetectorObjective, chooseObjectiveDetector, fitDetectorObjective } from './detector-objective.js';
 import { generationConfig } from './generation-config.js';
 import { type GenerationTargets, prepareGenerationTargets } from './generation-targets.js';
@@ -155,7 +156,19 @@ async function readGenerationInputs(options: GenerateOptions, plan: GenerationPl
     onCacheRejected: (file, reason) => report({ kind: 'stage', message: `feature cache ${file} rejected (${reason}); recomputing` }),
   });
   if (chosenObjective) report({ kind: 'stage', message: `fitting the attacked detector (${chosenObjective.text})` });
-  const attacked = chosenObjective && (await fitDetectorObjective(chosenObjective, { encoder, idSource: targets.idSource, preprocess, batchSize: preset.params.batch }));
+  const attacked = chosenObjective && (await fitDetectorObjective(chosenObjective, {
+      encoder,
+      idSource: targets.idSource,
+      preprocess,
+      batchSize: preset.params.batch,
+      textProgress: {
+        // Two lines, not one per batch: generate's progress has no bar for text.
+        onBatch: (done, total) => {
+          if (done <= TEXT_BATCH || done === total) report({ kind: 'stage', message: `detector objective: text prompts ${done}/${total}` });
+        },
+        onCacheRejected: (file, reason) => report({ kind: 'stage', message: `text embedding cache ${file} rejected (${reason}); recomputing` }),
+      },
+    }));
   const oodSource = firstItems(await openImageSource(oodSpec), options.n, '--n', oodSpec);
   const items = shardItems(oodSource.items, options.shard ?? { index: 0, count: 1 });
   return { ...targets, idSpec, oodSpec, attacked, oodSource, items };

@@ -13,6 +13,7 @@ import { oodMetricValues } from '../../src/metrics/ood-metrics.js';
 import { initBackend } from '../../src/runtime/backend.js';
 import { LOCAL_FEATURE_KIND } from '../../src/models/encoder.js';
 import { featureSet, gaussianClusters, withPatches } from '../helpers/synthetic-features.js';
+import { classTextEmbedder } from '../helpers/synthetic-text.js';
 
 const MEANS = [[4, 0, 0, 0, 0, 0], [0, 4, 0, 0, 0, 0], [0, 0, 4, 0, 0, 0]];
 // A higher peak lr than the paper's 1e-3 so that a few short epochs converge (as in detectors/probes.test.ts).
@@ -45,7 +46,7 @@ for (const entry of DETECTORS) {
     const random = new SeededRandom(11);
     const view = (set: FeatureSet) => (detector!.featureKind === LOCAL_FEATURE_KIND ? withPatches(set, 4, 0.4, random) : set);
     t.throws(() => detector!.score(view(idTest)), { message: /before fit/ });
-    const input: DetectorFitInput = { train, ...(entry.needs.text && { textEmbeddings: text, trainProjected: train }) };
+    const input: DetectorFitInput = { train, ...(entry.needs.text && { textEmbeddings: text, trainProjected: train, embedText: classTextEmbedder(text) }) };
     await detector!.fit(input);
     const scores = (set: FeatureSet) => detector!.score(view(set));
     const { auroc } = oodMetricValues(scores(idTest), scores(ood));

@@ -32,12 +32,18 @@ export class ClipTextTower {
     this.causalMask = tf.keep(tf.tensor2d(mask, [contextLength, contextLength]));
   }
 
-  /** tokens: one Int32Array of exactly contextLength ids per prompt → [N, embedDim] projected embeddings. */
+  /**
+   * tokens: one Int32Array of exactly contextLength ids per prompt → [N, embedDim] projected embeddings.
+   *
+   * Only the first L positions run, L = 1 + the batch's last end-of-text position: under the causal mask the
+   * state at position t depends on tokens ≤ t alone, and the output is read at end-of-text, so the padding after
+   * it cannot change the result. A prompt of a few words is ~8 of CLIP's 77 positions, ~10× less work (what
+   * makes embedding NegLabel's 139k-word lexicon affordable on a CPU).
+   */
   forward(tokens: readonly Int32Array[]): tf.Tensor2D {
     const { contextLength, width, vocabSize } = this.arch.text;
     const n = tokens.length;
-    const ids = new Int32Array(n * contextLength);
-    const eotRows = new Int32Array(n);
+    const eot = new Int32Array(n);
     tokens.forEach((row, i) => {
       if (row.length !== contextLength) throw new Error(`text tower expects ${contextLength} tokens per prompt, got ${row.length}`);
       let argmax = 0;
@@ -45,15 +51,21 @@ export class ClipTextTower {
         if (row[j] < 0 || row[j] >= vocabSize) throw new Error(`token id ${row[j]} outside the vocabulary of ${vocabSize}`);
         if (row[j] > row[argmax]) argmax = j;
       }
-      ids.set(row, i * contextLength);
-      eotRows[i] = argmax * n + i; // row of (token argmax, prompt i) in the sequence-first [T·N, W] layout
+      eot[i] = argmax;
     });
+    const length = Math.max(...eot) + 1;
+    const ids = new Int32Array(n * length);
+    tokens.forEach((row, i) => ids.set(row.subarray(0, length), i * length));
+    // Row of (token eot[i], prompt i) in the sequence-first [L·N, W] layout.
+    const eotRows = Int32Array.from(eot, (position, i) => position * n + i);
     return tf.tidy(() => {
-      const embedded = tf.reshape(tf.gather(this.token, tf.tensor1d(ids, 'int32')), [n, contextLength, width]);
-      // Sequence-first [T, N, W] for the blocks (transformer.ts).
-      let h = tf.transpose(tf.add(embedded, this.pos), [1, 0, 2]) as tf.Tensor3D;
-      for (const block of this.blocks) h = block.forward(h, this.causalMask);
-      const pooled = tf.gather(tf.reshape(h, [contextLength * n, width]), tf.tensor1d(eotRows, 'int32')) as tf.Tensor2D;
+      const embedded = tf.reshape(tf.gather(this.token, tf.tensor1d(ids, 'int32')), [n, length, width]);
+      const positions = tf.slice(this.pos, [0, 0], [length, width]);
+      const mask = tf.slice(this.causalMask, [0, 0], [length, length]);
+      // Sequence-first [L, N, W] for the blocks (transformer.ts).
+      let h = tf.transpose(tf.add(embedded, positions), [1, 0, 2]) as tf.Tensor3D;
+      for (const block of this.blocks) h = block.forward(h, mask);
+      const pooled = tf.gather(tf.reshape(h, [length * n, width]), tf.tensor1d(eotRows, 'int32')) as tf.Tensor2D;
       return this.proj.forward(this.lnFinal.forward(pooled));
     });
   }
