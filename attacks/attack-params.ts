@@ -28,6 +28,11 @@ export interface AttackParams {
    * written before presets could name an optimiser.
    */
   optimiser?: string;
+  /**
+   * Random starts per item (each item keeps the start whose saved 8-bit image scores best on the objective).
+   * Absent means 1: validation leaves 1 out, so that presets written before restarts keep their params hash.
+   */
+  restarts?: number;
   /** Adam learning rate, or the step size of the signed-gradient optimiser. */
   lr: number;
   /** Items optimised together; also the 1/B in the paper's batch-mean loss. */
@@ -117,7 +122,7 @@ function expandDotted(overrides: Record<string, unknown>): Record<string, unknow
   return out;
 }
 
-const TOP_FIELDS = ['name', 'description', 'optimiser', ...Object.keys(DEFAULTS)] as const;
+const TOP_FIELDS = ['name', 'description', 'optimiser', 'restarts', ...Object.keys(DEFAULTS)] as const;
 
 /** Validates a merged raw object into AttackParams (plus name/description). */
 export function validateAttackParams(raw: unknown, origin: string): { params: AttackParams; description: string } {
@@ -159,6 +164,10 @@ export function validateAttackParams(raw: unknown, origin: string): { params: At
     if (OPTIMISERS[optimiser]!.needsBudget && params.constraints.budget === null) {
       check.fail('optimiser', `'${optimiser}' needs constraints.budget, since its step sizes start at 2ε (e.g. {"norm": "linf", "epsilon": 0.0314})`);
     }
+  }
+  if (top.restarts !== undefined) {
+    const restarts = check.number(top.restarts, 'restarts', { min: 1, integer: true });
+    if (restarts > 1) params.restarts = restarts;
   }
   if (params.target.strategy === 'text' && params.features !== 'projected') {
     check.fail('features', "must be 'projected' with target.strategy 'text' (text embeddings live in the projected space)");

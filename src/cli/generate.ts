@@ -50,6 +50,7 @@ interface GenerateArgs extends SourceArgs {
   'target-class'?: string;
   scale?: number;
   'dct-k'?: number;
+  restarts?: number;
   budget?: string;
   set?: string[];
 }
@@ -57,6 +58,7 @@ interface GenerateArgs extends SourceArgs {
 /** Flags that override a preset field, and the field's dotted path. */
 const OVERRIDE_FLAGS: Record<string, string> = {
   steps: 'steps',
+  restarts: 'restarts',
   lr: 'lr',
   batch: 'batch',
   lambda: 'constraints.smoothness.lambda',
@@ -158,6 +160,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       .option('clean-image', { type: 'boolean', default: true, describe: 'store the clean image beside each adversarial one (--no-clean-image: do not)' })
       .option('batch', { type: 'number', describe: 'override: images attacked together' })
       .option('steps', { type: 'number', describe: 'override: optimiser steps' })
+      .option('restarts', { type: 'number', describe: 'override: random starts per item; each keeps the one whose saved image scores best' })
       .option('lr', { type: 'number', describe: 'override: learning rate (Adam) / step size (PGD)' })
       .option('lambda', { type: 'number', describe: 'override: smoothness weight λ' })
       .option('threshold', { type: 'number', describe: 'override: per-item early stop at cos ≥ threshold' })

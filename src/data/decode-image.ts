@@ -151,3 +151,20 @@ export async function encodePng(pixels: Float32Array | Uint8Array, height: numbe
     .png({ compressionLevel: 9, adaptiveFiltering: false, palette: false, force: true })
     .toBuffer();
 }
+
+/**
+ * The 8-bit RGB levels of a PNG as stored, without resampling or colour management: what a budget on δ is
+ * measured on (src/release/read/row-budget.ts). Grey or alpha PNGs are read as sRGB with alpha dropped.
+ */
+export async function decodePngLevels(bytes: Uint8Array, origin: string): Promise<{ levels: Uint8Array; height: number; width: number }> {
+  try {
+    const { data, info } = await sharp(bytes, { failOn: 'error', limitInputPixels: DEFAULT_MAX_PIXELS })
+      .toColourspace('srgb')
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return { levels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), height: info.height, width: info.width };
+  } catch (error) {
+    throw new ItemError(origin, `not a readable PNG (${errorMessage(error)})`);
+  }
+}

@@ -1,11 +1,13 @@
 /**
  * One batch of generation: decoded OOD images → clean features → one target each → attack → 8-bit PNG →
- * re-encoded (success is judged on the saved PNG) → release rows. Every tensor made here is disposed here.
+ * re-encoded (success is judged on the saved PNG) → release rows. With restarts the attack runs once per random
+ * start and each item keeps the start whose saved image scores best on the objective (the per-item best over
+ * restarts of Croce & Hein 2020, judged after 8-bit rounding). Every tensor made here is disposed here.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Attack } from '../../attacks/attack.js';
 import type { ResolvedAttackPreset } from '../../attacks/attack-params.js';
-import { quantizedFinish } from './quantized-finish.js';
+import { type QuantizedItem, quantizedFinish } from './quantized-finish.js';
 import type { ClassPrototypes } from '../../attacks/targets/class-prototypes.js';
 import type { PreparedTargets, TargetChoice } from '../../attacks/targets/target-strategy.js';
 import type { ImageBatch } from '../data/batches.js';
@@ -35,19 +37,44 @@ function detectorScoresOf(encoder: Encoder, detector: DifferentiableDetector, im
   return tf.tidy(() => Float32Array.from(detector.scoreTensor(encoder.encodeImage(images, detector.featureKind)).dataSync()));
 }
 
-/** The detector's score of the clean images and of the decoded 8-bit adversarial ones (what evaluate will see). */
-function detectorScores(context: BatchContext, clean: tf.Tensor4D, decoded: readonly Float32Array[]): { before: Float32Array; after: Float32Array } {
-  const detector = context.attackedDetector!;
+/** The detector's score of decoded 8-bit images (what evaluate will see). */
+function savedImageScores(context: BatchContext, detector: DifferentiableDetector, decoded: readonly Float32Array[]): Float32Array {
   const size = context.encoder.inputSize;
   const perImage = size * size * 3;
   const pixels = new Float32Array(decoded.length * perImage);
   decoded.forEach((image, i) => pixels.set(image, i * perImage));
   const saved = tf.tensor4d(pixels, [decoded.length, size, size, 3]);
   try {
-    return { before: detectorScoresOf(context.encoder, detector, clean), after: detectorScoresOf(context.encoder, detector, saved) };
+    return detectorScoresOf(context.encoder, detector, saved);
   } finally {
     saved.dispose();
   }
+}
+
+/**
+ * The item keys of random start r. Start 0 keeps each item's own key, so that one start is the attack exactly as
+ * without restarts; the others seed their inits (attacks/item-random.ts) from a key of their own.
+ */
+export function restartItemKeys(keys: readonly string[], restart: number): string[] {
+  return restart === 0 ? [...keys] : keys.map((key) => `${key}#restart-${restart}`);
+}
+
+/** One random start of the batch, finished to its saved 8-bit images. */
+interface Start {
+  steps: number[];
+  finished: QuantizedItem[];
+  /** The attacked detector's score of each saved image; null on the paper's objective. */
+  detectorScores: Float32Array | null;
+}
+
+/** What a start achieved for item i, on its saved image: the attacked detector's score, else the cosine to the target. */
+function savedObjective(start: Start, i: number): number {
+  return start.detectorScores ? start.detectorScores[i]! : start.finished[i]!.cosAfter;
+}
+
+/** Per item, the start with the highest saved objective (the first of equals, so that ties keep start 0). */
+function bestStarts(starts: readonly Start[], count: number): number[] {
+  return Array.from({ length: count }, (_, i) => starts.reduce((best, start, r) => (savedObjective(start, i) > savedObjective(starts[best]!, i) ? r : best), 0));
 }
 
 /** Targets for the batch, chosen from the clean images' features. */
@@ -76,26 +103,37 @@ export async function attackBatchToRows(context: BatchContext, batch: ImageBatch
       [count, choices[0]!.vector.length],
     );
     owned.push(targets);
-    const result = context.attack.run(encoder, { clean, targets, itemKeys: keys }, context.onStep);
-    owned.push(result.adv);
-    const finished = await quantizedFinish({
-      encoder,
-      features: params.features,
-      clean,
-      adv: result.adv,
-      targets,
-      prototypes: context.prototypes,
-      energyBand: params.energyBand,
-      itemKeys: keys,
-      budget: params.constraints.budget,
-    });
+    const starts: Start[] = [];
+    for (let restart = 0; restart < (params.restarts ?? 1); restart++) {
+      const result = context.attack.run(encoder, { clean, targets, itemKeys: restartItemKeys(keys, restart) }, context.onStep);
+      let finished: QuantizedItem[];
+      try {
+        finished = await quantizedFinish({
+          encoder,
+          features: params.features,
+          clean,
+          adv: result.adv,
+          targets,
+          prototypes: context.prototypes,
+          energyBand: params.energyBand,
+          itemKeys: keys,
+          budget: params.constraints.budget,
+        });
+      } finally {
+        result.adv.dispose();
+      }
+      const detectorScores = context.attackedDetector ? savedImageScores(context, context.attackedDetector, finished.map((q) => q.pixels)) : null;
+      starts.push({ steps: result.stats.map((s) => s.stepsUsed), finished, detectorScores });
+    }
+    const chosen = bestStarts(starts, count);
+    const scoresBefore = context.attackedDetector ? detectorScoresOf(encoder, context.attackedDetector, clean) : null;
     const perImage = size * size * 3;
-    const scores = context.attackedDetector ? detectorScores(context, clean, finished.map((q) => q.pixels)) : null;
     const rows: ReleaseRow[] = [];
     for (let i = 0; i < count; i++) {
       const item = batch.items[i]!;
       const choice = choices[i]!;
-      const q = finished[i]!;
+      const start = starts[chosen[i]!]!;
+      const q = start.finished[i]!;
       rows.push({
         id: keys[i]!,
         image: q.png,
@@ -121,9 +159,10 @@ export async function attackBatchToRows(context: BatchContext, batch: ImageBatch
         l2: q.l2,
         psnr: q.psnr,
         lowFreqEnergy: q.lowFreqEnergy,
-        steps: result.stats[i]!.stepsUsed,
+        steps: start.steps[i]!,
         success: q.cosAfter >= params.successThreshold,
-        ...(scores && { detectorScoreBefore: scores.before[i]!, detectorScoreAfter: scores.after[i]! }),
+        ...(scoresBefore && { detectorScoreBefore: scoresBefore[i]!, detectorScoreAfter: start.detectorScores![i]! }),
+        ...(params.restarts !== undefined && { restart: chosen[i]!, restartObjectives: Float32Array.from(starts, (other) => savedObjective(other, i)) }),
         feature: q.feature,
         advoodVersion: context.advoodVersion,
       });

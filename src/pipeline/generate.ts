@@ -180,7 +180,13 @@ function releaseWriterOptions(options: GenerateOptions, plan: GenerationPlan, in
   const { preset, includeCleanImage } = plan;
   const { attacked } = inputs;
   return {
-    schemaInfo: { classNames: [...inputs.idFeatures.classNames], featureDim: encoder.embedDim, includeCleanImage, ...(attacked && { detectorScores: true as const }) },
+    schemaInfo: {
+      classNames: [...inputs.idFeatures.classNames],
+      featureDim: encoder.embedDim,
+      includeCleanImage,
+      ...(attacked && { detectorScores: true as const }),
+      ...(preset.params.restarts !== undefined && { restarts: preset.params.restarts }),
+    },
     config: generationConfig({
       preset,
       target: encoder.id,

@@ -28,7 +28,8 @@ export function generatedReleaseCard({ oodName, idName, encoderId, preset, attac
         `OOD images from ${oodName} perturbed with advood's ${params.attack} attack (preset ${preset.name}: ${preset.description}), ` +
         `the objective replaced by an adaptive one (${attackedDetector.objective}): maximise the ID score of the ${attackedDetector.detector} ` +
         `detector fitted on ${idName} ${attackedDetector.featureKind} ${encoderId} features (fit fingerprint ${attackedDetector.fitFingerprint.slice(0, 16)}…), ` +
-        'under the same constraints and with no early stop. detector_score_before / detector_score_after are its scores of the clean and the saved 8-bit images.',
+        'under the same constraints and with no early stop. detector_score_before / detector_score_after are its scores of the clean and the saved 8-bit images.' +
+        restartsSentence(params.restarts),
     };
   }
   return {
@@ -36,7 +37,14 @@ export function generatedReleaseCard({ oodName, idName, encoderId, preset, attac
     description:
       `OOD images from ${oodName} perturbed with advood's ${params.attack} attack (preset ${preset.name}: ${preset.description}) ` +
       `so that their ${params.features} ${encoderId} features collide with ID targets from ${idName} (strategy ${params.target.strategy}). ` +
-      'Success and every statistic are measured on the saved 8-bit PNGs.',
+      'Success and every statistic are measured on the saved 8-bit PNGs.' +
+      restartsSentence(params.restarts),
     ...provenance,
   };
+}
+
+/** The card's words for restarts, empty for one start. */
+function restartsSentence(restarts: number | undefined): string {
+  if (restarts === undefined) return '';
+  return ` Each image is the best of ${restarts} random starts on its saved 8-bit image (columns restart and restart_objectives).`;
 }

@@ -31,6 +31,11 @@ export interface ReleaseSchemaInfo {
    * release's manifest is byte for byte what it was before detector objectives existed.
    */
   detectorScores?: true;
+  /**
+   * Random starts per item (the preset's `restarts`, when above 1): adds the winning start of each row and every
+   * start's objective on its saved 8-bit image. Absent for one start, so such a release's bytes do not change.
+   */
+  restarts?: number;
 }
 
 type Codec = 'string' | 'image' | 'int64' | 'int32' | 'float64' | 'bool' | 'float32-vector';
@@ -79,6 +84,12 @@ export function releaseColumns(info: ReleaseSchemaInfo): ReleaseColumn[] {
           col('detectorScoreAfter', 'detector_score_after', hfValue('float64'), 'float64'),
         ]
       : []),
+    ...(info.restarts !== undefined
+      ? [
+          col('restart', 'restart', hfValue('int32'), 'int32'),
+          col('restartObjectives', 'restart_objectives', hfFixedSequence(hfValue('float32'), info.restarts), 'float32-vector'),
+        ]
+      : []),
     info.featureDim !== null ? col('feature', 'feature', hfFixedSequence(hfValue('float32'), info.featureDim), 'float32-vector') : null,
     col('advoodVersion', 'advood_version', hfValue('string'), 'string'),
   ];
@@ -105,6 +116,9 @@ export function validateSchemaInfo(info: ReleaseSchemaInfo): void {
   }
   if (info.featureDim !== null && !(Number.isInteger(info.featureDim) && info.featureDim > 0)) {
     throw new UserError(`release schema: featureDim must be a positive integer or null, got ${info.featureDim}`);
+  }
+  if (info.restarts !== undefined && !(Number.isInteger(info.restarts) && info.restarts >= 2)) {
+    throw new UserError(`release schema: restarts must be an integer ≥ 2 or absent, got ${JSON.stringify(info.restarts)}`);
   }
   if (info.detectorScores !== undefined && info.detectorScores !== true) {
     throw new UserError(`release schema: detectorScores must be true or absent, got ${JSON.stringify(info.detectorScores)}`);

@@ -48,6 +48,13 @@ export interface ReleaseRow {
    */
   detectorScoreBefore?: number;
   detectorScoreAfter?: number;
+  /**
+   * Only with restarts (the preset's `restarts` > 1): the random start this row's image comes from (0-based),
+   * and each start's objective on its own saved 8-bit image (cosine to the target, or the attacked detector's
+   * score); the row is the start with the highest one.
+   */
+  restart?: number;
+  restartObjectives?: Float32Array;
 
   /** The pre-projection (or configured) feature of the saved adversarial image; lets evaluate skip re-encoding. */
   feature: Float32Array | null;

@@ -6,7 +6,8 @@
  *
  * Bytes matching the manifest are not enough: the manifest's seal is a hash anyone can recompute, so what it
  * and the metadata files claim is checked against the data too: example counts and `_fingerprint` against the
- * shards, and each row's provenance (seed, params hash, target model, weights) against the manifest's config.
+ * shards, each row's provenance (seed, params hash, target model, weights) against the manifest's config, and
+ * under a budgeted attack each row's saved image against the budget (row-budget.ts).
  * Problems are collected, each naming its file, rather than stopping at the first.
  */
 import { parseGuardedJson } from '../../core/json-guard.js';
@@ -22,6 +23,7 @@ import { decodeReleaseBatch } from '../release-batch-codec.js';
 import { readShardBatches } from './release-reader.js';
 import { releaseArrowSchema, releaseColumns, releaseFeatures } from '../release-columns.js';
 import { expectedRowProvenance, provenanceContradictions } from './row-provenance.js';
+import { type PixelBudget, budgetViolation, manifestBudget } from './row-budget.js';
 import { MANIFEST_FILE, manifestSelfCheck, readManifest, type ReleaseManifest } from '../release-manifest.js';
 
 export interface VerifyProblem {
@@ -85,7 +87,12 @@ export async function verifyRelease(dir: string, options: VerifyOptions = {}): P
   if (manifestKind) report(MANIFEST_FILE, `is ${manifestKind}; a release holds regular files only`);
   checkShardList(dir, manifest, listed, measured, report);
   // What every shard is held to, derived once from the manifest.
-  const expected: ShardExpectations = { schema: releaseArrowSchema(manifest.schema), columns: releaseColumns(manifest.schema), provenance: expectedRowProvenance(manifest) };
+  const expected: ShardExpectations = {
+    schema: releaseArrowSchema(manifest.schema),
+    columns: releaseColumns(manifest.schema),
+    provenance: expectedRowProvenance(manifest),
+    budget: manifestBudget(manifest),
+  };
   let rowsChecked = 0;
   for (const shard of manifest.shards) rowsChecked += await checkShardContents(dir, shard, expected, nonRegularKind, measured, report);
   return { ok: problems.length === 0, problems, filesChecked, rowsChecked, measured, notes };
@@ -97,6 +104,8 @@ interface ShardExpectations {
   schema: Schema;
   columns: ReturnType<typeof releaseColumns>;
   provenance: ReturnType<typeof expectedRowProvenance>;
+  /** The attack's budget on δ, which every saved image must keep; null for none. */
+  budget: PixelBudget | null;
 }
 
 /** Every listed file: a plain name inside the release, present, a regular file, with the recorded size and sha256. */
@@ -160,7 +169,7 @@ function checkShardList(dir: string, manifest: ReleaseManifest, listed: Readonly
 async function checkShardContents(
   dir: string,
   shard: ReleaseManifest['shards'][number],
-  { schema: expected, columns, provenance }: ShardExpectations,
+  { schema: expected, columns, provenance, budget }: ShardExpectations,
   nonRegularKind: (path: string) => string | null,
   measured: VerifyReport['measured'],
   report: Report,
@@ -180,6 +189,7 @@ async function checkShardContents(
     let schemaOk = true;
     /** The first row contradicting the manifest, per field, and how many do. */
     const contradictions = new Map<string, { first: string; count: number }>();
+    const overBudget = { first: '', count: 0 };
     for await (const batch of reader) {
       if (!schemaChecked) {
         const differences = schemaDifferences(batch.schema, expected);
@@ -195,7 +205,12 @@ async function checkShardContents(
           if (seen) seen.count++;
           else contradictions.set(field, { first: `row ${JSON.stringify(row.id)}: ${problem}`, count: 1 });
         }
+        const violation = budget && (await budgetViolation(row, budget));
+        if (violation && overBudget.count++ === 0) overBudget.first = `row ${JSON.stringify(row.id)}: ${violation}`;
       }
+    }
+    if (overBudget.count > 0) {
+      report(shard.filename, `${overBudget.first}${overBudget.count > 1 ? ` (and ${overBudget.count - 1} more rows)` : ''}; the attack's budget (config.attack.params.constraints.budget) does not hold`);
     }
     for (const { first, count } of contradictions.values()) {
       report(shard.filename, `${first}${count > 1 ? ` (and ${count - 1} more rows)` : ''}; rows contradict the manifest's provenance`);
