@@ -9,7 +9,7 @@ import { checkFlags } from '../core/config-checker.js';
 import { sourceKindsHelp, sourceSpecHelp } from '../sources/source-help.js';
 import { createEncoder } from '../models/create-encoder.js';
 import { UserError } from '../core/errors.js';
-import { adaptiveBase, adaptiveInputSize } from '../pipeline/adaptive-releases.js';
+import { ADAPTIVE_ATTACK_DEFAULTS, adaptiveBase, adaptiveInputSize, checkAdaptiveAttacks } from '../pipeline/adaptive-releases.js';
 import { refuseOutputInRelease } from '../release/release-folder.js';
 import { type EvaluateProgress, mapNamedSpec, openEvaluationData, runEvaluation } from '../pipeline/evaluate.js';
 import { commandLine } from './command-line.js';
@@ -36,6 +36,9 @@ interface EvaluateArgs extends SourceArgs {
   adaptive: boolean;
   'adaptive-n'?: number;
   'adaptive-steps'?: number;
+  'adaptive-queries'?: number;
+  'adaptive-restarts'?: number;
+  'adaptive-attacks'?: string[];
 }
 
 /** Turns library progress events into one bar per feature set (or JSON lines). */
@@ -88,10 +91,18 @@ export const evaluateCommand: CommandModule<object, EvaluateArgs> = {
       .option('adaptive', {
         type: 'boolean',
         default: false,
-        describe: "also attack each differentiable detector on its own score, repeating the first paper release among --ood, into OUT/adaptive/ (reused when its inputs are unchanged), and report the worst case per detector",
+        describe:
+          "also attack each differentiable detector on its own score: the first paper release among --ood repeated on the score, APGD and the gradient-free Square (--adaptive-attacks), into OUT/adaptive/ (reused when its inputs are unchanged), and report each, their per-item worst case and the worst case per detector",
       })
       .option('adaptive-n', { type: 'number', describe: 'with --adaptive: attack the first N images (default: as many as the paper release)' })
-      .option('adaptive-steps', { type: 'number', describe: "with --adaptive: optimiser steps (default: the paper release's; no early stop on a detector's score)" })
+      .option('adaptive-steps', { type: 'number', describe: "with --adaptive: optimiser steps of the gradient attacks (default: the paper release's, and the APGD preset's; no early stop on a detector's score)" })
+      .option('adaptive-queries', { type: 'number', describe: "with --adaptive: queries per image of the Square attack (default: the preset's)" })
+      .option('adaptive-restarts', { type: 'number', describe: "with --adaptive: random starts per image of the preset attacks (default: the preset's)" })
+      .option('adaptive-attacks', {
+        type: 'array',
+        string: true,
+        describe: `with --adaptive: the attacks on each score, 'repeat' (the paper release's attack) and attack presets (default: ${ADAPTIVE_ATTACK_DEFAULTS.join(' ')})`,
+      })
       .epilog(sourceKindsHelp())
       .example(
         '$0 evaluate --id-train datasets/demo/fashion-mnist-train --id-test datasets/demo/fashion-mnist-test --ood datasets/demo/openclipart --ood adv=out/release',
@@ -104,11 +115,13 @@ export const evaluateCommand: CommandModule<object, EvaluateArgs> = {
     checkFlags.optionalNumber(args['input-size'], '--input-size', { min: 1, integer: true });
     checkFlags.optionalNumber(args['adaptive-n'], '--adaptive-n', { min: 1, integer: true });
     checkFlags.optionalNumber(args['adaptive-steps'], '--adaptive-steps', { min: 1, integer: true });
-    if (!args.adaptive && (args['adaptive-n'] !== undefined || args['adaptive-steps'] !== undefined)) {
-      throw new UserError('--adaptive-n and --adaptive-steps only apply with --adaptive');
-    }
-    // runEvaluation refuses it too, but only once the weights are loaded (minutes for the large targets).
+    checkFlags.optionalNumber(args['adaptive-queries'], '--adaptive-queries', { min: 1, integer: true });
+    checkFlags.optionalNumber(args['adaptive-restarts'], '--adaptive-restarts', { min: 1, integer: true });
+    const adaptiveFlags = (['adaptive-n', 'adaptive-steps', 'adaptive-queries', 'adaptive-restarts', 'adaptive-attacks'] as const).filter((flag) => args[flag] !== undefined);
+    if (!args.adaptive && adaptiveFlags.length > 0) throw new UserError(`${adaptiveFlags.map((f) => `--${f}`).join(', ')} only apply with --adaptive`);
+    // runEvaluation refuses these too, but only once the weights are loaded (minutes for the large targets).
     refuseOutputInRelease(args.out);
+    if (args.adaptive) checkAdaptiveAttacks({ attacks: args['adaptive-attacks'] });
     const backend = await initBackend({ request: args.backend });
     const stage = stagePrinter('evaluate', args.json);
     const options = {
@@ -122,7 +135,12 @@ export const evaluateCommand: CommandModule<object, EvaluateArgs> = {
       gallery: args.gallery,
       command: commandLine(),
       onProgress: evaluateProgressPrinter(args.json, stage),
-      ...(args.adaptive && { adaptive: { backend, size: { n: args['adaptive-n'], steps: args['adaptive-steps'] } } }),
+      ...(args.adaptive && {
+        adaptive: {
+          backend,
+          size: { n: args['adaptive-n'], steps: args['adaptive-steps'], queries: args['adaptive-queries'], restarts: args['adaptive-restarts'], attacks: args['adaptive-attacks'] },
+        },
+      }),
     };
     // Open the data first: a wrong path fails at once, before any weights load.
     const data = await openEvaluationData(options);

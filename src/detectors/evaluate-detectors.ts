@@ -5,7 +5,7 @@
  */
 import type { FeatureSet } from '../data/feature-set.js';
 import type { FeatureKind } from '../models/encoder.js';
-import type { CollapseRow, EvaluatedSet, EvaluationResult, MetricRow, NotApplicableDetector, OodSetKind, SampleScores } from '../metrics/evaluation-result.js';
+import type { AdaptiveAttack, CollapseRow, EnsembleRow, EvaluatedSet, EvaluationResult, MetricRow, NotApplicableDetector, OodSetKind, SampleScores } from '../metrics/evaluation-result.js';
 import { ID_SET_NAME } from '../metrics/evaluation-result.js';
 import { type BootstrapOptions, METRIC_NAMES, oodMetrics } from '../metrics/ood-metrics.js';
 import { UserError } from '../core/errors.js';
@@ -22,6 +22,7 @@ export interface OodSetInput {
   cleanOf?: string;
   /** An adaptive release's set: the report name of the detector whose score its attack maximised. */
   attackedDetector?: string;
+  adaptiveAttack?: AdaptiveAttack;
 }
 
 /** What a target's text tower gives detectors: the class prompt ensemble, and prompts of their own. */
@@ -86,6 +87,7 @@ export async function evaluateDetectors(input: EvaluationInput): Promise<Evaluat
   validateSets(input);
   const bootstrap = { resamples: 1000, seed: 0, confidence: 0.95, ...input.bootstrap };
   const rows: MetricRow[] = [];
+  const ensembles: EnsembleRow[] = [];
   const scores: SampleScores[] = [];
   const detectors: EvaluationResult['detectors'] = [];
   let idTestSize = 0;
@@ -106,15 +108,35 @@ export async function evaluateDetectors(input: EvaluationInput): Promise<Evaluat
       rows.push({ detector: detector.name, set: set.name, metrics: oodMetrics(idScores, oodScores, bootstrap) });
       input.onEvent?.({ type: 'scored', detector: detector.name, set: set.name });
     }
+    const ensemble = ensembleRow(detector.name, input.oodSets, scores, idScores, bootstrap);
+    if (ensemble) ensembles.push(ensemble);
   }
   const sets: EvaluatedSet[] = input.oodSets.map((s) => ({
     name: s.name,
     kind: s.kind,
     ...(s.cleanOf !== undefined && { cleanOf: s.cleanOf }),
     ...(s.attackedDetector !== undefined && { attackedDetector: s.attackedDetector }),
+    ...(s.adaptiveAttack !== undefined && { adaptiveAttack: s.adaptiveAttack }),
     size: (s.features['pre-projection'] ?? s.features.projected)!.ids.length,
   }));
-  return { detectors, notApplicable: [...(input.notApplicable ?? [])], idTestSize, sets, rows, collapses: collapses(rows, sets), scores, bootstrap };
+  return { detectors, notApplicable: [...(input.notApplicable ?? [])], idTestSize, sets, rows, collapses: collapses(rows, sets), ensembles, scores, bootstrap };
+}
+
+/**
+ * The per-item worst case over the attacks on one detector's own score (AutoAttack's ensemble rule, Croce & Hein
+ * 2020): for each OOD item, its highest score (most ID) among the releases attacked on this detector, items matched
+ * by row id. Null when fewer than two attacks ran on it: one attack is its own worst case.
+ */
+function ensembleRow(detector: string, sets: readonly OodSetInput[], scores: readonly SampleScores[], idScores: Float64Array, bootstrap: Required<BootstrapOptions>): EnsembleRow | null {
+  const members = sets.filter((s) => s.kind === 'adversarial' && s.attackedDetector === detector && s.adaptiveAttack !== undefined).map((s) => s.name);
+  if (members.length < 2) return null;
+  const worst = new Map<string, number>();
+  for (const member of members) {
+    const scored = scores.find((s) => s.detector === detector && s.set === member)!;
+    scored.ids.forEach((id, i) => worst.set(id, Math.max(worst.get(id) ?? -Infinity, scored.scores[i]!)));
+  }
+  const oodScores = Float64Array.from(worst.values());
+  return { detector, set: `${detector} ensemble`, members, size: oodScores.length, metrics: oodMetrics(idScores, oodScores, bootstrap) };
 }
 
 function collapses(rows: readonly MetricRow[], sets: readonly EvaluatedSet[]): CollapseRow[] {

@@ -16,7 +16,32 @@ export interface EvaluatedSet {
   cleanOf?: string;
   /** For an adaptive release: the detector whose own score its attack maximised (else the paper's attack). */
   attackedDetector?: string;
+  /** For an adaptive release: how it was attacked (ADAPTIVE_ATTACKS). */
+  adaptiveAttack?: AdaptiveAttack;
   size: number;
+}
+
+/**
+ * The kinds of attack on a detector's own score (src/pipeline/adaptive-releases.ts): a gradient attack with the
+ * preset's own optimiser ('gradient': the paper release's attack repeated on the score, by default), APGD (Croce &
+ * Hein 2020) and the gradient-free Square attack (Andriushchenko et al. 2020). Their per-item worst case is the
+ * ensemble (EnsembleRow).
+ */
+export const ADAPTIVE_ATTACKS = ['gradient', 'apgd', 'square'] as const;
+export type AdaptiveAttack = (typeof ADAPTIVE_ATTACKS)[number];
+
+/**
+ * AutoAttack's rule for an ensemble of attacks: per OOD item, the attacked image the detector scores as most ID
+ * among the adaptive releases attacked on that detector (`members`), scored against the ID test set.
+ */
+export interface EnsembleRow {
+  detector: string;
+  /** The ensemble's name in the report ('<detector> ensemble'). */
+  set: string;
+  members: string[];
+  /** Items in the ensemble: those of the members, matched by row id. */
+  size: number;
+  metrics: OodMetrics;
 }
 
 export interface MetricRow {
@@ -54,6 +79,8 @@ export interface EvaluationResult {
   sets: EvaluatedSet[];
   rows: MetricRow[];
   collapses: CollapseRow[];
+  /** One per detector attacked adaptively by two or more attacks. */
+  ensembles: EnsembleRow[];
   scores: SampleScores[];
   bootstrap: Required<BootstrapOptions>;
 }

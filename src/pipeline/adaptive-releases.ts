@@ -4,16 +4,20 @@
  * Adaptive Attacks to Adversarial Example Defenses"), so each detector is measured against an attack on its
  * own decision function and not only against the paper's feature collision.
  *
- * Each adaptive release copies the attack of a paper release given with --ood (its resolved params, OOD source,
- * seed) and only swaps the objective for `detector:SPEC`; the detector is fitted on evaluate's --id-train. The
- * releases live in <out>/adaptive/<detector>-<key>, the key a hash of everything they depend on (the base run,
- * the detector spec, the ID train source, the size overrides): a second evaluation with the same inputs
- * reuses a finished one as it is, resumes an interrupted one (generate's journal), and changed inputs get a
- * new directory.
+ * Each detector is attacked by every attack of `attacks` (ADAPTIVE_ATTACK_DEFAULTS): 'repeat' copies the attack
+ * of a paper release given with --ood (its resolved params, OOD source, seed) and only swaps the objective for
+ * `detector:SPEC`; a preset name (apgd-linf-8, square-linf-8) runs that preset on the same images, seed, input
+ * size, feature kind and batch, so that the evaluation has APGD with restarts and a gradient-free check beside
+ * it (Croce & Hein 2020), and the report their per-item worst case. The detector is fitted on evaluate's
+ * --id-train. The releases live in <out>/adaptive/<detector>[-<preset>]-<key>, the key a hash of everything they
+ * depend on (the base run, the detector spec, the ID train source, the attack and its size overrides): a second
+ * evaluation with the same inputs reuses a finished one as it is, resumes an interrupted one (generate's
+ * journal), and changed inputs get a new directory.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ResolvedAttackPreset, attackPresetNames, resolveAttackPreset } from '../../attacks/attack-params.js';
+import { type AttackParams, type ResolvedAttackPreset, attackPresetNames, resolveAttackPreset } from '../../attacks/attack-params.js';
+import type { AdaptiveAttack } from '../metrics/evaluation-result.js';
 import { detectorObjectiveName } from '../../attacks/objective.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { sha256Hex } from '../core/digest.js';
@@ -31,12 +35,28 @@ import { chooseObjectiveDetector } from './detector-objective.js';
 import { generateRelease } from './generate.js';
 import { type GenerationConfig, readGenerationConfig } from './generation-config.js';
 
-/** How large the adaptive attacks are; absent fields copy the base release. */
+/** How large the adaptive attacks are; absent fields copy the base release (or the preset). */
 export interface AdaptiveSize {
   /** Attack the first N images of the base release's OOD source. */
   n?: number;
-  /** Optimiser steps (a detector objective has no early stop, so every item runs all of them). */
+  /** Optimiser steps of the gradient attacks (a detector objective has no early stop, so every item runs all of them). */
   steps?: number;
+  /** Queries per item of the Square attack. */
+  queries?: number;
+  /** Random starts per item of the preset attacks. */
+  restarts?: number;
+  /** 'repeat' (the base release's attack on the score) and attack presets; default ADAPTIVE_ATTACK_DEFAULTS. */
+  attacks?: readonly string[];
+}
+
+/** The base release's attack on each score, APGD at AutoAttack's L∞ budget, and Square at the same budget. */
+export const ADAPTIVE_ATTACK_DEFAULTS = ['repeat', 'apgd-linf-8', 'square-linf-8'] as const;
+export const REPEAT_ATTACK = 'repeat';
+
+/** Which kind of attack on a score a preset is (src/metrics/evaluation-result.ts, ADAPTIVE_ATTACKS). */
+export function adaptiveAttackOf(params: AttackParams): AdaptiveAttack {
+  if (params.attack === 'square') return 'square';
+  return params.optimiser === 'apgd' ? 'apgd' : 'gradient';
 }
 
 export interface AdaptiveReleaseOptions {
@@ -59,7 +79,14 @@ export interface AdaptiveReleaseOptions {
 export interface AdaptiveRelease {
   /** Report name of the attacked detector. */
   detector: string;
+  /** 'repeat' or the preset that attacked it. */
+  attack: string;
   dir: string;
+}
+
+/** The OOD set name of an adaptive release: 'adaptive-<detector>' for the repeated attack, else with the preset. */
+export function adaptiveSetName(release: Pick<AdaptiveRelease, 'detector' | 'attack'>): string {
+  return release.attack === REPEAT_ATTACK ? `adaptive-${release.detector}` : `adaptive-${release.detector}-${release.attack}`;
 }
 
 /** The base run's generation config; one line when it cannot be repeated. */
@@ -103,6 +130,7 @@ export async function generateAdaptiveReleases(options: AdaptiveReleaseOptions):
   const stage = options.onStage ?? (() => {});
   const n = options.size.n ?? config.n ?? undefined;
   let sameImagesChecked = false;
+  const attacks = adaptiveAttacks(options.size, config);
   const out: AdaptiveRelease[] = [];
   for (const spec of options.detectors) {
     const specText = typeof spec === 'string' ? spec : detectorSpecText(spec);
@@ -111,43 +139,75 @@ export async function generateAdaptiveReleases(options: AdaptiveReleaseOptions):
       stage(`adaptive: ${name} has no differentiable score; it is evaluated under the paper's attack only`);
       continue;
     }
-    // The detector is built once: its report name keys the release, and the same instance is fitted and attacked.
-    const chosen = chooseObjectiveDetector(options.encoder, detectorObjectiveName(specText))!;
-    const detector = chosen.detector.name;
-    const overrides = { ...config.attack.params, ...(options.size.steps !== undefined && { steps: options.size.steps }) };
-    const key = sha256Hex(
-      canonicalJson({ base: options.base.release.manifest.paramsHash, objective: specText, idTrain: options.fullIdTrain.fingerprint, idTrainN: options.idTrainN ?? null, n: n ?? null, overrides }),
-    ).slice(0, 12);
-    const dir = join(options.dir, `${detector}-${key}`);
-    out.push({ detector, dir });
-    if (existsSync(join(dir, MANIFEST_FILE))) {
-      // Finished earlier with the same inputs (the key says so); evaluate verifies its bytes when it opens it.
-      stage(`adaptive ${detector}: reusing the finished release in ${dir}`);
-      continue;
+    for (const { attack, preset, keyed } of attacks) {
+      // The detector is built per release: its report name keys the release, and the same instance is fitted and attacked.
+      const chosen = chooseObjectiveDetector(options.encoder, detectorObjectiveName(specText))!;
+      const detector = chosen.detector.name;
+      const key = sha256Hex(
+        canonicalJson({ base: options.base.release.manifest.paramsHash, objective: specText, idTrain: options.fullIdTrain.fingerprint, idTrainN: options.idTrainN ?? null, n: n ?? null, ...keyed }),
+      ).slice(0, 12);
+      const dir = join(options.dir, attack === REPEAT_ATTACK ? `${detector}-${key}` : `${detector}-${attack}-${key}`);
+      const label = attack === REPEAT_ATTACK ? detector : `${detector} (${attack})`;
+      out.push({ detector, attack, dir });
+      if (existsSync(join(dir, MANIFEST_FILE))) {
+        // Finished earlier with the same inputs (the key says so); evaluate verifies its bytes when it opens it.
+        stage(`adaptive ${label}: reusing the finished release in ${dir}`);
+        continue;
+      }
+      if (!sameImagesChecked) {
+        await checkSameOodImages(options, config.ood, n, config.n);
+        sameImagesChecked = true;
+      }
+      stage(`adaptive: attacking ${detector}'s own score${attack === REPEAT_ATTACK ? '' : ` with ${attack}`} (${dir})`);
+      await generateRelease({
+        encoder: options.encoder,
+        id: options.idTrain,
+        idN: options.idTrainN,
+        ood: config.ood,
+        n,
+        attack: preset,
+        objective: chosen,
+        seed: config.seed,
+        out: dir,
+        backend: options.backend,
+        command: options.command,
+        onProgress: (event) => {
+          if (event.kind === 'batch') stage(`adaptive ${label}: attacked ${event.done}/${event.total}`);
+        },
+      });
     }
-    if (!sameImagesChecked) {
-      await checkSameOodImages(options, config.ood, n, config.n);
-      sameImagesChecked = true;
-    }
-    stage(`adaptive: attacking ${detector}'s own score (${dir})`);
-    await generateRelease({
-      encoder: options.encoder,
-      id: options.idTrain,
-      idN: options.idTrainN,
-      ood: config.ood,
-      n,
-      attack: recordedPreset(config, overrides),
-      objective: chosen,
-      seed: config.seed,
-      out: dir,
-      backend: options.backend,
-      command: options.command,
-      onProgress: (event) => {
-        if (event.kind === 'batch') stage(`adaptive ${detector}: attacked ${event.done}/${event.total}`);
-      },
-    });
   }
   return out;
+}
+
+/** Refuses unknown attacks in `size.attacks` before any work (one line, from the preset resolver). */
+export function checkAdaptiveAttacks(size: AdaptiveSize): void {
+  const names = size.attacks ?? ADAPTIVE_ATTACK_DEFAULTS;
+  if (names.length === 0) throw new UserError('--adaptive-attacks: name at least one attack (repeat, or a preset)');
+  for (const name of names) if (name !== REPEAT_ATTACK) resolveAttackPreset(name);
+}
+
+/**
+ * The attacks to run on each score, resolved once: 'repeat' is the base release's preset with the size
+ * overrides; a preset runs at the base release's input size, feature kind, batch and target strategy (what the
+ * worst-case table compares on), with --adaptive-steps (gradient presets) or --adaptive-queries (Square) and
+ * --adaptive-restarts. `keyed` is what the release directory's key hashes.
+ */
+function adaptiveAttacks(size: AdaptiveSize, config: GenerationConfig): { attack: string; preset: ResolvedAttackPreset; keyed: Record<string, unknown> }[] {
+  checkAdaptiveAttacks(size);
+  return [...new Set(size.attacks ?? ADAPTIVE_ATTACK_DEFAULTS)].map((attack) => {
+    if (attack === REPEAT_ATTACK) {
+      // The key of the repeated attack is what it was before other attacks existed, so earlier releases are reused.
+      const overrides = { ...config.attack.params, ...(size.steps !== undefined && { steps: size.steps }) };
+      return { attack, preset: recordedPreset(config, overrides), keyed: { overrides } };
+    }
+    const base = config.attack.params;
+    const shared = { inputSize: base.inputSize, features: base.features, batch: base.batch, target: base.target, ...(size.restarts !== undefined && { restarts: size.restarts }) };
+    const kind = adaptiveAttackOf(resolveAttackPreset(attack).params);
+    const length = kind === 'square' ? size.queries : size.steps;
+    const overrides = { ...shared, ...(length !== undefined && { steps: length }) };
+    return { attack, preset: resolveAttackPreset(attack, overrides), keyed: { attack, overrides } };
+  });
 }
 
 /**

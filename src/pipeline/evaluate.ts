@@ -16,7 +16,7 @@ import type { Detector } from '../detectors/detector.js';
 import { type FeatureViews, type OodSetInput, evaluateDetectors } from '../detectors/evaluate-detectors.js';
 import { DETECTORS, type DetectorSpec, createDetectors, detectorEntry, detectorSpecName, unmetNeed } from '../detectors/registry.js';
 import type { DetectorNeeds } from '../detectors/detector-entry.js';
-import type { EvaluationResult, NotApplicableDetector } from '../metrics/evaluation-result.js';
+import type { AdaptiveAttack, EvaluationResult, NotApplicableDetector } from '../metrics/evaluation-result.js';
 import type { Encoder, FeatureKind } from '../models/encoder.js';
 import type { ReleaseImageSource } from '../release/read/release-image-source.js';
 import { UserError } from '../core/errors.js';
@@ -27,7 +27,7 @@ import { writeEvaluationOutputs } from '../report/write-outputs.js';
 import type { BackendReport } from '../runtime/backend.js';
 import type { OpenedSource } from '../sources/source-kind.js';
 import { openImageSource, openSource, sourceDisplayName } from '../sources/open-source.js';
-import { type AdaptiveSize, adaptiveBase, generateAdaptiveReleases } from './adaptive-releases.js';
+import { type AdaptiveSize, adaptiveAttackOf, checkAdaptiveAttacks, adaptiveBase, adaptiveSetName, generateAdaptiveReleases } from './adaptive-releases.js';
 import { availableNeeds, evaluatedFeatureKinds, featureViewsOf, hasTextTower, textFeatureSet } from './feature-views.js';
 import { cachedTextEmbedder } from './text-embedder.js';
 import { readGenerationConfig } from './generation-config.js';
@@ -103,16 +103,26 @@ interface OodSource {
   cleanOf?: string;
   /** Report name of the detector whose score the release's attack maximised (an adaptive release). */
   attackedDetector?: string;
+  /** How an adaptive release was attacked. */
+  adaptiveAttack?: AdaptiveAttack;
 }
 
 /** A release as two sets: its clean images and its adversarial ones (with the detector it attacked, if any). */
 async function releaseSources(name: string, opened: Extract<OpenedSource, { type: 'release' }>): Promise<OodSource[]> {
   const adversarial = await opened.openColumn('image', name);
   const clean = await opened.openColumn('cleanImage', `${name}:clean`);
-  const attackedDetector = readGenerationConfig(adversarial.release.manifest)?.objective?.detector;
+  const config = readGenerationConfig(adversarial.release.manifest);
+  const attackedDetector = config?.objective?.detector;
   return [
     { name: clean.name, source: clean, fromRelease: true },
-    { name, source: adversarial, fromRelease: true, release: adversarial, cleanOf: clean.name, ...(attackedDetector !== undefined && { attackedDetector }) },
+    {
+      name,
+      source: adversarial,
+      fromRelease: true,
+      release: adversarial,
+      cleanOf: clean.name,
+      ...(attackedDetector !== undefined && { attackedDetector, adaptiveAttack: adaptiveAttackOf(config!.attack.params) }),
+    },
   ];
 }
 
@@ -154,6 +164,7 @@ export async function openEvaluationData(options: EvaluationDataSpec): Promise<E
  */
 export async function runEvaluation(options: EvaluateOptions, opened?: EvaluationData): Promise<EvaluateSummary> {
   refuseOutputInRelease(options.out);
+  if (options.adaptive) checkAdaptiveAttacks(options.adaptive.size);
   const lock = acquireOutputLock(options.out, 'advood evaluate');
   try {
     return await evaluateInto(options, opened);
@@ -199,6 +210,7 @@ async function evaluateInto(options: EvaluateOptions, opened?: EvaluationData): 
       kind: entry.cleanOf ? 'adversarial' : 'clean',
       cleanOf: entry.cleanOf,
       attackedDetector: entry.attackedDetector,
+      adaptiveAttack: entry.adaptiveAttack,
     });
   }
   const textEmbeddings = hasText ? textFeatureSet(encoder, idTrain.classNames) : undefined;
@@ -287,7 +299,7 @@ async function adaptiveSources(
   const sources: OodSource[] = [];
   for (const release of releases) {
     const opened = await openSource(`release:${release.dir}`);
-    if (opened.type === 'release') sources.push(...(await releaseSources(`adaptive-${release.detector}`, opened)));
+    if (opened.type === 'release') sources.push(...(await releaseSources(adaptiveSetName(release), opened)));
   }
   return sources;
 }

@@ -75,6 +75,7 @@ function headlineSection(result: EvaluationResult): string {
   return (
     `<section id="headline"><h2>${escapeXml(head.title)}</h2><p class="note">${escapeXml(head.caption)}</p>` +
     `<table class="headline"><tr><th>Detector</th>${head.columns.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr>${rows.join('')}</table>` +
+    head.notes.map((note) => `<p class="warning">${escapeXml(note)}</p>`).join('') +
     `<figure class="picture">${picture}</figure></section>`
   );
 }
@@ -178,7 +179,7 @@ body{font-family:sans-serif;margin:24px;color:#111;max-width:1200px}
 table{border-collapse:collapse;margin:8px 0 16px;font-size:13px}
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}th:nth-child(-n+3),td:nth-child(-n+2){text-align:left}
 tr.adv td{background:#fff5f5}td.worse b{color:#b91c1c}
-.charts{display:flex;gap:12px;flex-wrap:wrap}.note,.sub{color:#555;font-size:12px;margin:2px 0}
+.charts{display:flex;gap:12px;flex-wrap:wrap}.note,.sub{color:#555;font-size:12px;margin:2px 0}.warning{color:#a33;font-size:13px;margin:4px 0}
 .gallery{display:flex;flex-wrap:wrap;gap:14px}figure{margin:0;font-size:12px}
 .triple img{width:128px;height:128px;image-rendering:pixelated;border:1px solid #ddd;margin-right:2px}
 table.headline td{white-space:nowrap}table.headline small{color:#555}figure.picture{margin:8px 0}details{margin-top:24px}summary{cursor:pointer;font-weight:bold}

@@ -20,6 +20,7 @@ export function summaryMarkdown(result: EvaluationResult): string {
   lines.push(`| Detector | ${head.columns.join(' | ')} |`);
   lines.push(`|---|${head.columns.map(() => '---:').join('|')}|`);
   for (const row of head.rows) lines.push(`| ${row.detector} | ${row.cells.map((c) => headlineCellText(c, head.cellsNameSets)).join(' | ')} |`);
+  if (head.notes.length > 0) lines.push('', ...head.notes);
   lines.push('', 'Every detector × OOD set, in %.', '');
   lines.push(`| Detector | OOD set | ${METRIC_NAMES.map((m) => METRIC_LABELS[m]).join(' | ')} |`);
   lines.push(`|---|---|${METRIC_NAMES.map(() => '---:').join('|')}|`);

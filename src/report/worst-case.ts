@@ -1,10 +1,12 @@
 /**
- * The worst case per detector: its AUROC on clean OOD, under the paper's attack, under an attack on its own
- * score (an adaptive release, src/pipeline/adaptive-releases.ts), and the minimum of the three. A detector that
- * looks robust to the paper's feature collision is only robust if it also holds under its own attack
- * (Carlini et al. 2019; Tramèr et al. 2020). Derived from an EvaluationResult; the bootstrap CIs are the rows'.
+ * The worst case per detector: its AUROC on clean OOD, under the paper's attack, under each attack on its own
+ * score (adaptive releases, src/pipeline/adaptive-releases.ts: the paper's attack repeated on the score, APGD,
+ * Square), under their per-item ensemble, and the minimum. A detector that looks robust to the paper's feature
+ * collision is only robust if it also holds under attacks on its own decision function (Carlini et al. 2019;
+ * Tramèr et al. 2020), and one that holds against gradient attacks but not against the gradient-free Square may
+ * be masking its gradients (Athalye et al. 2018). Derived from an EvaluationResult; the bootstrap CIs are the rows'.
  */
-import type { EvaluationResult, MetricRow } from '../metrics/evaluation-result.js';
+import type { AdaptiveAttack, EvaluationResult, MetricRow } from '../metrics/evaluation-result.js';
 import type { Estimate } from '../metrics/ood-metrics.js';
 
 export interface WorstCaseCell {
@@ -19,10 +21,22 @@ export interface WorstCaseRow {
   clean: WorstCaseCell | null;
   /** The lowest AUROC among the paper-attack (feature-collision) releases. */
   paper: WorstCaseCell | null;
-  /** The release attacked on this detector's own score; null when it was not attacked adaptively. */
+  /** A gradient attack with its preset's optimiser on this detector's own score (the paper's attack repeated on it, by default). */
   adaptive: WorstCaseCell | null;
-  /** The lowest of the three. */
+  /** APGD on its own score. */
+  apgd: WorstCaseCell | null;
+  /** The gradient-free Square attack on its own score. */
+  square: WorstCaseCell | null;
+  /** The per-item worst case over its adaptive attacks (two or more of them). */
+  ensemble: WorstCaseCell | null;
+  /** The lowest of all. */
   worst: WorstCaseCell;
+  /**
+   * Square, which uses no gradients, reached a lower AUROC than every gradient attack on the same score: the
+   * sign of a score whose gradients mislead (Athalye et al. 2018), so the gradient attacks' figures are not a
+   * worst case for it.
+   */
+  gradientMasking: boolean;
 }
 
 function cell(row: MetricRow | undefined): WorstCaseCell | null {
@@ -45,15 +59,23 @@ export function worstUnderAttacks(result: EvaluationResult): WorstCaseRow[] {
   for (const { name: detector } of result.detectors) {
     const rowOf = (set: string | undefined) => result.rows.find((r) => r.detector === detector && r.set === set);
     const paperRows = paperSets.map((s) => rowOf(s.name)!).sort((a, b) => a.metrics.auroc.value - b.metrics.auroc.value);
-    const adaptiveSet = adversarial.find((s) => s.attackedDetector === detector);
+    const ownSets = adversarial.filter((s) => s.attackedDetector === detector);
+    const ownBy = (attack: AdaptiveAttack) => ownSets.find((s) => (s.adaptiveAttack ?? 'gradient') === attack);
+    const adaptiveSet = ownBy('gradient') ?? ownSets[0];
     const paper = cell(paperRows[0]);
-    const adaptive = cell(rowOf(adaptiveSet?.name));
+    const adaptive = cell(rowOf(ownBy('gradient')?.name));
+    const apgd = cell(rowOf(ownBy('apgd')?.name));
+    const square = cell(rowOf(ownBy('square')?.name));
+    const ensembleRow = result.ensembles.find((e) => e.detector === detector);
+    const ensemble = ensembleRow ? { set: ensembleRow.set, auroc: ensembleRow.metrics.auroc } : null;
     const cleanOf = (paper ? paperSets.find((s) => s.name === paper.set) : adaptiveSet)?.cleanOf;
     const clean = cell(rowOf(cleanOf));
-    const cells = [clean, paper, adaptive].filter((c): c is WorstCaseCell => c !== null);
+    const cells = [clean, paper, adaptive, apgd, square, ensemble].filter((c): c is WorstCaseCell => c !== null);
     if (cells.length === 0) continue;
     const worst = cells.reduce((a, b) => (b.auroc.value < a.auroc.value ? b : a));
-    out.push({ detector, clean, paper, adaptive, worst });
+    const gradientCells = [adaptive, apgd].filter((c): c is WorstCaseCell => c !== null);
+    const gradientMasking = square !== null && gradientCells.length > 0 && gradientCells.every((c) => square.auroc.value < c.auroc.value);
+    out.push({ detector, clean, paper, adaptive, apgd, square, ensemble, worst, gradientMasking });
   }
   return out;
 }

@@ -75,7 +75,7 @@ const evaluation = (encoder: Encoder, release: string, out: string, detectors: s
     batch: 6,
     bootstrap: { resamples: 20, seed: 0 },
     gallery: 0,
-    ...(adaptive && { adaptive: { backend, size: { steps: 15 } } }),
+    ...(adaptive && { adaptive: { backend, size: { steps: 15, attacks: ['repeat'] } } }),
   });
 
 test.serial('tiny CLIP: an attack on each new detector’s own score lowers its AUROC below the clean one', async (t) => {

@@ -1,7 +1,9 @@
 /**
  * Adaptive attacks through the pipeline, on the tiny stand-in target: `generate --objective detector:NAME`
- * (what the release records, the detector's scores per row, the errors), and `evaluate --adaptive` (one release
- * per differentiable detector, reused on a second run, and the worst case per detector in every output).
+ * (what the release records, the detector's scores per row, the errors), and `evaluate --adaptive` (per
+ * differentiable detector one release per attack: the paper release's repeated on the score, APGD and Square;
+ * reused on a second run; their per-item ensemble, never better for the detector than any one of them; the worst
+ * case per detector in every output).
  */
 import test from 'ava';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -95,35 +97,50 @@ test('evaluate --adaptive attacks each detector on its own score, reports the wo
       batch: 4,
       bootstrap: { resamples: 50, seed: 0 },
       gallery: 1,
-      adaptive: { backend, size: { steps: 6 } },
+      adaptive: { backend, size: { steps: 6, queries: 12 } },
       onProgress: (event) => event.kind === 'stage' && stages.push(event.message),
     });
   const { result, files } = await evaluate('eval');
   const adaptiveSets = result.sets.filter((s) => s.attackedDetector !== undefined);
-  t.deepEqual(adaptiveSets.map((s) => [s.name, s.attackedDetector]), [
-    ['adaptive-knn-1', 'knn-1'],
-    ['adaptive-mahalanobis', 'mahalanobis'],
-    ['adaptive-probe-energy', 'probe-energy'],
-  ]);
+  const detectors = ['knn-1', 'mahalanobis', 'probe-energy'];
+  t.deepEqual(
+    adaptiveSets.map((s) => [s.name, s.attackedDetector, s.adaptiveAttack]),
+    detectors.flatMap((d) => [
+      [`adaptive-${d}`, d, 'gradient'],
+      [`adaptive-${d}-apgd-linf-8`, d, 'apgd'],
+      [`adaptive-${d}-square-linf-8`, d, 'square'],
+    ]),
+  );
   const worst = worstCaseRows(result);
-  t.deepEqual(worst.map((r) => r.detector), ['knn-1', 'mahalanobis', 'probe-energy']);
+  t.deepEqual(worst.map((r) => r.detector), detectors);
   for (const row of worst) {
     t.is(row.adaptive?.set, `adaptive-${row.detector}`);
+    t.is(row.apgd?.set, `adaptive-${row.detector}-apgd-linf-8`);
+    t.is(row.square?.set, `adaptive-${row.detector}-square-linf-8`);
+    t.is(row.ensemble?.set, `${row.detector} ensemble`);
     t.is(row.paper?.set, 'adv');
     t.is(row.clean?.set, 'adv:clean');
-    t.is(row.worst.auroc.value, Math.min(row.clean!.auroc.value, row.paper!.auroc.value, row.adaptive!.auroc.value));
+    // Per item the ensemble keeps the highest score of the three: it is never better for the detector than one of them.
+    const attacks = [row.adaptive!, row.apgd!, row.square!];
+    for (const attack of attacks) t.true(row.ensemble!.auroc.value <= attack.auroc.value, `${row.detector}: ensemble ${row.ensemble!.auroc.value} vs ${attack.set} ${attack.auroc.value}`);
+    t.is(row.worst.auroc.value, Math.min(row.clean!.auroc.value, row.paper!.auroc.value, row.ensemble!.auroc.value, ...attacks.map((a) => a.auroc.value)));
   }
+  const ensemble = result.ensembles.find((e) => e.detector === 'knn-1')!;
+  t.deepEqual(ensemble.members, ['adaptive-knn-1', 'adaptive-knn-1-apgd-linf-8', 'adaptive-knn-1-square-linf-8']);
+  t.is(ensemble.size, 4);
   const read = (name: string) => readFileSync(files.find((f) => f.endsWith(name))!, 'utf8');
   t.regex(read('summary.md'), /Worst case per detector/);
+  t.regex(read('summary.md'), /\| Detector \| Clean OOD \| Paper's attack \| Own \(adaptive\) attack \| APGD \(own score\) \| Square \(own score, no gradients\) \| Ensemble \(per-item worst\) \| Worst \|/);
   t.is((JSON.parse(read('summary.json')) as { worstCase: unknown[] }).worstCase.length, 3);
+  t.is((JSON.parse(read('summary.json')) as { ensembles: unknown[] }).ensembles.length, 3);
   t.regex(read('report.html'), /Worst case per detector/);
   t.regex(read('report.html'), /adaptive attack on knn-1: its score/);
 
-  t.is(stages.filter((s) => s.startsWith('adaptive: attacking')).length, 3);
+  t.is(stages.filter((s) => s.startsWith('adaptive: attacking')).length, 9);
   const mtime = statSync(join(root, 'eval', 'adaptive')).mtimeMs;
   stages.length = 0;
   await evaluate('eval');
-  t.is(stages.filter((s) => s.includes('reusing the finished release')).length, 3, stages.join('\n'));
+  t.is(stages.filter((s) => s.includes('reusing the finished release')).length, 9, stages.join('\n'));
   t.is(statSync(join(root, 'eval', 'adaptive')).mtimeMs, mtime, 'no new adaptive release directory');
 });
 

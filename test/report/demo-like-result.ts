@@ -77,6 +77,7 @@ export function demoLikeResult(resamples = 100): EvaluationResult {
     sets,
     rows,
     collapses,
+    ensembles: [],
     scores,
     bootstrap: { resamples, seed: 1, confidence: 0.95 },
   };

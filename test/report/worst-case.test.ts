@@ -40,6 +40,7 @@ function result(sets: EvaluatedSet[]): EvaluationResult {
     sets,
     rows,
     collapses: [],
+    ensembles: [],
     scores: [],
     bootstrap: { resamples: 100, seed: 0, confidence: 0.95 },
   };
