@@ -70,3 +70,30 @@ test('no adaptive release: no worst-case table, a captioned headline instead', (
   t.regex(cleanOnly, /Clean AUROC per detector: .*\n\n\| Detector \| adv-a:clean \| adv-b:clean \| adaptive-knn-1:clean \|\n/);
   t.regex(cleanOnly, /\| probe-msp \| 20\.0 \[15\.0, 25\.0\] \| 25\.0 \[20\.0, 30\.0\] \| 20\.0 \[15\.0, 25\.0\] \|\n/);
 });
+
+test('APGD, Square and their ensemble get columns where they ran, and Square beating every gradient attack is flagged in words', (t) => {
+  const sets: EvaluatedSet[] = [
+    ...SETS,
+    { name: 'adaptive-knn-1-apgd-linf-8', kind: 'adversarial', cleanOf: 'adaptive-knn-1:clean', attackedDetector: 'knn-1', adaptiveAttack: 'apgd', size: 5 },
+    { name: 'adaptive-knn-1-square-linf-8', kind: 'adversarial', cleanOf: 'adaptive-knn-1:clean', attackedDetector: 'knn-1', adaptiveAttack: 'square', size: 5 },
+  ];
+  const withAttacks = (apgd: number, square: number): EvaluationResult => {
+    const base = result(sets.filter((s) => !s.name.includes('-linf-')));
+    const extra: MetricRow[] = Object.keys(AUROC).flatMap((detector) => [
+      { detector, set: 'adaptive-knn-1-apgd-linf-8', metrics: metrics(detector === 'knn-1' ? apgd : 0.5) },
+      { detector, set: 'adaptive-knn-1-square-linf-8', metrics: metrics(detector === 'knn-1' ? square : 0.5) },
+    ]);
+    const ensemble = { detector: 'knn-1', set: 'knn-1 ensemble', members: ['adaptive-knn-1', 'adaptive-knn-1-apgd-linf-8', 'adaptive-knn-1-square-linf-8'], size: 5, metrics: metrics(0.05) };
+    return { ...base, sets, rows: [...base.rows, ...extra], ensembles: [ensemble] };
+  };
+  const [knn, probe] = worstCaseRows(withAttacks(0.2, 0.1));
+  t.like(knn, { apgd: { set: 'adaptive-knn-1-apgd-linf-8' }, square: { set: 'adaptive-knn-1-square-linf-8' }, ensemble: { set: 'knn-1 ensemble' }, worst: { set: 'knn-1 ensemble' }, gradientMasking: true });
+  t.like(probe, { apgd: null, square: null, ensemble: null, gradientMasking: false });
+  const markdown = summaryMarkdown(withAttacks(0.2, 0.1));
+  t.regex(markdown, /\| Detector \| Clean OOD \| Paper's attack \| Own \(adaptive\) attack \| APGD \(own score\) \| Square \(own score, no gradients\) \| Ensemble \(per-item worst\) \| Worst \|/);
+  t.regex(markdown, /\| knn-1 \| .* \| 20\.0 \[15\.0, 25\.0\] \(adaptive-knn-1-apgd-linf-8\) \| 10\.0 \[5\.0, 15\.0\] \(adaptive-knn-1-square-linf-8\) \| 5\.0 \[0\.0, 10\.0\] \(knn-1 ensemble\) \| 5\.0/);
+  t.regex(markdown, /Possible gradient masking for knn-1: Square, which uses no gradients, lowered its AUROC to 10\.0 \[5\.0, 15\.0\], below the own-score gradient attack's 30\.0 \[25\.0, 35\.0\] and APGD's 20\.0 \[15\.0, 25\.0\]/);
+  // Square above either gradient attack: no flag.
+  t.false(worstCaseRows(withAttacks(0.2, 0.25))[0]!.gradientMasking);
+  t.notRegex(summaryMarkdown(withAttacks(0.2, 0.25)), /gradient masking/);
+});
