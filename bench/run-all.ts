@@ -31,6 +31,13 @@ const SUITES: readonly Suite[] = [
   { name: 'attack-step', about: 'ViT-B/32 attack step (forward, input gradient, Adam, clamp)', run: async () => (await import('./attack-step.js')).benchAttackStep() },
   { name: 'knn', about: 'k-NN cosine scoring, 50k × 1024 bank, 2k queries', run: async () => (await import('./knn.js')).benchKnn() },
   { name: 'release-write', about: 'release writing throughput and bounded memory', run: async () => (await import('./release-write.js')).benchReleaseWrite() },
+  {
+    name: 'optimisers',
+    about: 'attack strength at equal steps on the demo: APGD and signed-gradient vs Adam (AUROC after N steps, time per step)',
+    // The AUROCs are deterministic; one round also keeps the timing pair (same process, same images) comparable.
+    maxRounds: 1,
+    run: async () => (await import('./optimisers.js')).benchOptimisers(),
+  },
   { name: 'native', about: 'the tensorflow backend against PyTorch 2.x (venv) and 1.13 (Debian) CPU at 1 and 2 threads', maxRounds: 1, run: async () => (await import('./native.js')).benchNative() },
   { name: 'demo', about: 'end-to-end `advood demo`, 2 worker processes vs 1', maxRounds: 1, run: async () => (await import('./demo-workers.js')).benchDemoWorkers() },
 ];
