@@ -169,6 +169,8 @@ export function validateAttackParams(raw: unknown, origin: string): { params: At
     const restarts = check.number(top.restarts, 'restarts', { min: 1, integer: true });
     if (restarts > 1) params.restarts = restarts;
   }
+  const [problem] = ATTACKS[params.attack]!.validate?.(params) ?? [];
+  if (problem) check.fail(...problem);
   if (params.target.strategy === 'text' && params.features !== 'projected') {
     check.fail('features', "must be 'projected' with target.strategy 'text' (text embeddings live in the projected space)");
   }

@@ -49,6 +49,8 @@ export interface AttackEntry {
   readonly description: string;
   /** The optimiser this attack always uses, where it fixes one; a preset naming another is refused. */
   readonly fixedOptimiser?: string;
+  /** What this attack refuses in otherwise valid params, as (field, problem) pairs; each becomes one error line. */
+  readonly validate?: (params: AttackParams) => [string, string][];
   /** `objective`: what to maximise (attacks/objective.ts); the paper's cosine when absent. */
   build(params: AttackParams, seed: number, objective?: AttackObjective): Attack;
 }

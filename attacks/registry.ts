@@ -8,6 +8,7 @@ import type { Attack, AttackEntry } from './attack.js';
 import type { AttackParams } from './attack-params.js';
 import type { AttackObjective } from './objective.js';
 import { featureCollisionEntry, featureCollisionPgdEntry } from './feature-collision.js';
+import { squareEntry } from './square.js';
 import { nearestPrototypeTargets } from './targets/nearest-prototype.js';
 import { prototypeTargets } from './targets/prototype.js';
 import { sampleTargets } from './targets/sample.js';
@@ -21,7 +22,7 @@ export { OPTIMISERS, DEFAULT_OPTIMISER, optimiserEntry, optimiserNames } from '.
 
 /** Every attack by name; a new attack is a new file exporting its entry, listed here. */
 export const ATTACKS: Readonly<Record<string, AttackEntry>> = Object.fromEntries(
-  [featureCollisionEntry, featureCollisionPgdEntry].map((entry) => [entry.name, entry]),
+  [featureCollisionEntry, featureCollisionPgdEntry, squareEntry].map((entry) => [entry.name, entry]),
 );
 
 /** One strategy per name of TARGET_STRATEGY_NAMES (the type makes a missing or extra one an error). */

@@ -53,7 +53,7 @@ const BAD: [string, Record<string, unknown>, RegExp][] = [
   ['text target without projected features', { 'target.strategy': 'text' }, /must be 'projected'/],
   ['unknown strategy', { 'target.strategy': 'nearest' }, /target\.strategy' must be one of/],
   ['string steps', { steps: '10' }, /'steps' must be a finite number/],
-  ['unknown attack', { attack: 'feature-colision' }, /'attack' must be one of feature-collision, feature-collision-pgd, got "feature-colision"/],
+  ['unknown attack', { attack: 'feature-colision' }, /'attack' must be one of feature-collision, feature-collision-pgd, square, got "feature-colision"/],
   ['unknown optimiser', { optimiser: 'sgd' }, /'optimiser' must be one of adam, signed-gradient, apgd, got "sgd"/],
   ['APGD without a budget', { optimiser: 'apgd' }, /'optimiser' 'apgd' needs constraints\.budget, since its step sizes start at 2ε/],
 ];
