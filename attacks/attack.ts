@@ -49,6 +49,8 @@ export interface AttackEntry {
   readonly description: string;
   /** The optimiser this attack always uses, where it fixes one; a preset naming another is refused. */
   readonly fixedOptimiser?: string;
+  /** True for a search that reads the objective's values only: it has no optimiser, and lr and initStd are unused. */
+  readonly gradientFree?: boolean;
   /** What this attack refuses in otherwise valid params, as (field, problem) pairs; each becomes one error line. */
   readonly validate?: (params: AttackParams) => [string, string][];
   /** `objective`: what to maximise (attacks/objective.ts); the paper's cosine when absent. */

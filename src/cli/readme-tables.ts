@@ -7,7 +7,7 @@
 import { type AttackParams, attackPresetNames, resolveAttackPreset } from '../../attacks/attack-params.js';
 import { constraintEntries } from '../../attacks/constraints/constraint-set.js';
 import { OPTIMISERS, DEFAULT_OPTIMISER } from '../../attacks/optimisers/optimisers.js';
-import { TARGET_STRATEGIES } from '../../attacks/registry.js';
+import { ATTACKS, TARGET_STRATEGIES } from '../../attacks/registry.js';
 import { UserError } from '../core/errors.js';
 import { DETECTORS } from '../detectors/registry.js';
 import { resolveTarget, targetPresetNames } from '../models/create-encoder.js';
@@ -37,12 +37,14 @@ function presetsTable(): string {
       .map(([field, value]) => `${field} ${Object.entries(value as object).map(([k, v]) => `${k}=${typeof v === 'number' ? Number(v.toPrecision(4)) : v}`).join(', ')}`)
       .join('; ');
   return table(
-    ['preset', 'optimiser, steps, lr, batch', 'constraints', 'target', 'features', 'early stop'],
+    ['preset', 'optimiser, steps, lr, batch (or queries)', 'constraints', 'target', 'features', 'early stop'],
     attackPresetNames().map((name) => {
       const { params } = resolveAttackPreset(name);
       return [
         `\`${name}\``,
-        `${params.optimiser ?? DEFAULT_OPTIMISER}, ${params.steps}, ${params.lr}, ${params.batch}`,
+        ATTACKS[params.attack]?.gradientFree
+          ? `${params.attack} (no gradients), ${params.steps} queries, —, ${params.batch}`
+          : `${params.optimiser ?? DEFAULT_OPTIMISER}, ${params.steps}, ${params.lr}, ${params.batch}`,
         constraintsOf(params) || 'none',
         `${params.target.strategy}${params.target.class === null ? '' : ` (${params.target.class})`}`,
         `${params.features}${params.inputSize === null ? '' : ` at ${params.inputSize} px`}`,

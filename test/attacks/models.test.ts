@@ -15,6 +15,7 @@ import { type BackendReport } from '../../src/runtime/backend.js';
 import { testImages } from '../helpers/attack-fake-encoder.js';
 import { featureSet } from '../helpers/synthetic-features.js';
 import { writeTinyClip } from '../helpers/tiny-clip.js';
+import { acceptedParams, testSteps } from '../helpers/attack-variants.js';
 import { initTestBackend } from '../helpers/test-backend.js';
 
 const work = mkdtempSync(join(tmpdir(), 'advood-attack-models-'));
@@ -78,13 +79,21 @@ function imageTargets(encoder: Encoder, kind: FeatureKind, n: number): tf.Tensor
   return tf.tidy(() => encoder.encodeImage(testImages(n, 32, 99), kind));
 }
 
+/** The constraint cases a variant's presets may hold (Square: its budget alone), each with a budget where it needs one. */
+function casesFor(raw: Record<string, unknown>): [string, Record<string, unknown>][] {
+  return Object.entries(CONSTRAINTS)
+    .map(([name, constraints]): [string, Record<string, unknown>] => [name, withBudgetFor(raw, constraints)])
+    .filter(([, constraints]) => acceptedParams({ ...raw, constraints }));
+}
+
 for (const { label, raw, lr } of ATTACK_VARIANTS) {
-  for (const [name, constraints] of Object.entries(CONSTRAINTS)) {
+  for (const [name, constraints] of casesFor(raw)) {
     test(`mobilenet-v2@32 · ${label} · ${name}: cos to the target increases, pixels in [0,1]`, (t) => {
       const before = tf.memory().numTensors;
       const clean = testImages(2, 32, 5);
       const targets = imageTargets(mobilenet, 'pre-projection', 2);
-      const result = createAttack(attackParamsFrom({ ...raw, steps: 6, lr, batch: 2, constraints: withBudgetFor(raw, constraints) }), 1).run(mobilenet, {
+      const steps = testSteps(raw.attack as string, 6, 150);
+      const result = createAttack(attackParamsFrom({ ...raw, steps, lr, batch: 2, constraints }), 1).run(mobilenet, {
         clean,
         targets,
         itemKeys: ['a', 'b'],
@@ -109,8 +118,8 @@ test('micro CLIP: text-prototype targets in the projected space; every attack ra
   const targets = tf.tensor2d(choices.flatMap((c) => Array.from(c.vector)), [2, 32]);
   const clean = testImages(2, 32, 6);
   for (const { label, raw, lr } of ATTACK_VARIANTS) {
-    for (const constraints of Object.values(CONSTRAINTS)) {
-      const params = attackParamsFrom({ ...raw, steps: 4, lr, features: 'projected', constraints: withBudgetFor(raw, constraints) });
+    for (const [, constraints] of casesFor(raw)) {
+      const params = attackParamsFrom({ ...raw, steps: testSteps(raw.attack as string, 4, 40), lr, features: 'projected', constraints });
       const result = createAttack(params, 1).run(clip, { clean, targets, itemKeys: ['a', 'b'] });
       const before = cosines(clip, 'projected', clean, targets);
       const after = cosines(clip, 'projected', result.adv, targets);

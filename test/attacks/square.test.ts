@@ -9,7 +9,9 @@ import * as tf from '@tensorflow/tfjs';
 import { attackParamsFrom } from '../../attacks/attack-params.js';
 import type { AttackResult } from '../../attacks/attack.js';
 import { createAttack } from '../../attacks/registry.js';
-import { SQUARE_P_INIT, squareFraction, squareSide } from '../../attacks/square.js';
+import { SQUARE_P_INIT, squareFraction } from '../../attacks/square.js';
+import { l2SquareSide, linfSquareSide, metaPseudoGaussian } from '../../attacks/square-proposals.js';
+import { SeededRandom } from '../../src/core/seeded-random.js';
 import { UserError } from '../../src/core/errors.js';
 import type { FeatureSet } from '../../src/data/feature-set.js';
 import { fitDetector } from '../../src/detectors/evaluate-detectors.js';
@@ -30,19 +32,17 @@ test.before(async () => {
 
 /** The encoder with a pixel gradient that throws: an attack that differentiates through it fails. */
 function gradientFree(encoder: Encoder): Encoder {
-  const refuse = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([x]);
-    return { value: tf.clone(x), gradFunc: () => { throw new Error('the Square attack asked for a gradient'); } };
-  }) as (x: tf.Tensor4D) => tf.Tensor4D;
+  const refuse = tf.customGrad((...inputs) => ({
+    value: tf.clone(inputs[0] as tf.Tensor),
+    gradFunc: () => {
+      throw new Error('the Square attack asked for a gradient');
+    },
+  })) as (x: tf.Tensor4D) => tf.Tensor4D;
   return { ...encoder, encodeImage: (pixels, kind) => tf.tidy(() => encoder.encodeImage(refuse(pixels), kind)) };
 }
 
 function squareParams(overrides: Record<string, unknown> = {}) {
   return attackParamsFrom({ attack: 'square', steps: 60, batch: 4, initStd: 0, constraints: LINF, ...overrides });
-}
-
-function maxAbsDelta(result: AttackResult, clean: tf.Tensor4D): number {
-  return tf.tidy(() => tf.max(tf.abs(tf.sub(result.adv, clean))).dataSync()[0]!);
 }
 
 test("p follows the paper's schedule rescaled to the query budget, and the side stays inside the image", (t) => {
@@ -55,40 +55,75 @@ test("p follows the paper's schedule rescaled to the query budget, and the side 
   t.is(squareFraction(1, 1000), SQUARE_P_INIT);
   t.is(squareFraction(2, 1000), SQUARE_P_INIT / 2);
   t.is(squareFraction(1, 100), SQUARE_P_INIT / 4);
-  t.is(squareSide(0.8, 32, 32), 29);
-  t.is(squareSide(1, 32, 32), 31, 'at most one pixel less than the side');
-  t.is(squareSide(1e-6, 32, 32), 1, 'at least one pixel');
+  t.is(linfSquareSide(0.8, 32, 32), 29);
+  t.is(linfSquareSide(1, 32, 32), 31, 'at most one pixel less than the side');
+  t.is(linfSquareSide(1e-6, 32, 32), 1, 'at least one pixel');
+  t.is(l2SquareSide(0.8, 32, 32), 29);
+  t.is(l2SquareSide(0.5, 32, 32), 23, 'round(√512) = 23, odd');
+  t.is(l2SquareSide(0.25, 32, 32), 17, '16 made odd');
+  t.is(l2SquareSide(1e-6, 32, 32), 3, 'at least 3');
+  t.is(l2SquareSide(1, 32, 32), 31);
+  t.is(l2SquareSide(1, 31, 31), 29, 'odd and below the side');
 });
 
-test('tiny target, L∞ 8/255: the best objective never drops, δ stays within ε, no gradient is taken, and the cosine rises', (t) => {
-  const before = tf.memory().numTensors;
-  const encoder = fakeEncoder(SIZE);
-  const clean = testImages(4, SIZE, 3);
-  const targets = testTargets(4, 16);
-  const means: number[] = [];
-  const attack = createAttack(squareParams(), 5);
-  const result = attack.run(gradientFree(encoder), { clean, targets, itemKeys: ['a', 'b', 'c', 'd'] }, (event) => means.push(event.meanObjective));
-  t.is(means.length, 59, 'one event per search step after the start');
-  for (let s = 1; s < means.length; s++) t.true(means[s]! >= means[s - 1]!, `step ${s}: ${means[s - 1]} → ${means[s]}`);
-  t.true(means[means.length - 1]! > means[0]! + 0.01, `mean cosine ${means[0]} → ${means[means.length - 1]}`);
-  t.true(maxAbsDelta(result, clean) <= EPSILON + 1e-6, `‖δ‖∞ = ${maxAbsDelta(result, clean)}`);
-  const inRange = tf.tidy(() => tf.logicalAnd(tf.greaterEqual(result.adv, 0), tf.lessEqual(result.adv, 1)).all().dataSync()[0]);
-  t.is(inRange, 1, 'x + δ stays in [0, 1]');
-  // The returned images are the ones scored: re-encoding them gives each item's final objective.
-  const cosines = tf.tidy(() => {
-    const f = encoder.encodeImage(result.adv);
-    const unit = tf.div(targets, tf.norm(targets, 'euclidean', 1, true));
-    return Array.from(tf.div(tf.sum(tf.mul(f, unit), 1), tf.norm(f, 'euclidean', 1)).dataSync());
-  });
-  result.stats.forEach((s, i) => {
-    t.true(Math.abs(s.objectiveFinal - cosines[i]!) < 1e-5, `item ${i}: ${s.objectiveFinal} vs ${cosines[i]}`);
-    t.is(s.stepsUsed, 60);
-    t.false(s.converged);
-  });
-  tf.dispose([clean, targets, result.adv]);
-  encoder.dispose();
-  t.is(tf.memory().numTensors, before, 'every tensor is disposed');
+test("L2's bump is the paper's: unit norm, its halves of opposite sign, peaked at their centres", (t) => {
+  const random = new SeededRandom(1);
+  for (const side of [3, 5, 8, 11]) {
+    const bump = metaPseudoGaussian(side, random);
+    t.true(Math.abs(bump.reduce((s, v) => s + v * v, 0) - 1) < 1e-12);
+    t.true(Math.abs(bump.reduce((s, v) => s + v, 0)) < 1e-9 || side % 2 === 1, 'even sides: the halves cancel');
+    const max = Math.max(...bump);
+    const min = Math.min(...bump);
+    t.true(max > 0 && min < 0);
+  }
 });
+
+const BUDGETS = [
+  { norm: 'linf', epsilon: EPSILON },
+  { norm: 'l2', epsilon: 0.5 },
+] as const;
+
+function deltaNorm(result: AttackResult, clean: tf.Tensor4D, norm: 'linf' | 'l2'): number {
+  return tf.tidy(() => {
+    const delta = tf.sub(result.adv, clean);
+    const perItem = norm === 'linf' ? tf.max(tf.abs(delta), [1, 2, 3]) : tf.sqrt(tf.sum(tf.square(delta), [1, 2, 3]));
+    return tf.max(perItem).dataSync()[0]!;
+  });
+}
+
+for (const budget of BUDGETS) {
+  test(`tiny target, ${budget.norm} ε = ${budget.epsilon.toFixed(4)}: the best objective never drops, δ stays within ε, no gradient is taken, and the cosine rises`, (t) => {
+    const before = tf.memory().numTensors;
+    const encoder = fakeEncoder(SIZE);
+    const clean = testImages(4, SIZE, 3);
+    const targets = testTargets(4, 16);
+    const means: number[] = [];
+    const attack = createAttack(squareParams({ constraints: { budget } }), 5);
+    const result = attack.run(gradientFree(encoder), { clean, targets, itemKeys: ['a', 'b', 'c', 'd'] }, (event) => means.push(event.meanObjective));
+    t.is(means.length, 59, 'one event per search step after the start');
+    for (let s = 1; s < means.length; s++) t.true(means[s]! >= means[s - 1]!, `step ${s}: ${means[s - 1]} → ${means[s]}`);
+    t.log(`mean cosine over 60 queries: ${means[0]!.toFixed(4)} → ${means[means.length - 1]!.toFixed(4)}`);
+    t.true(means[means.length - 1]! > means[0]! + 0.01, `mean cosine ${means[0]} → ${means[means.length - 1]}`);
+    const size = deltaNorm(result, clean, budget.norm);
+    t.true(size <= budget.epsilon + 1e-5, `‖δ‖ = ${size}`);
+    const inRange = tf.tidy(() => tf.logicalAnd(tf.greaterEqual(result.adv, 0), tf.lessEqual(result.adv, 1)).all().dataSync()[0]);
+    t.is(inRange, 1, 'x + δ stays in [0, 1]');
+    // The returned images are the ones scored: re-encoding them gives each item's final objective.
+    const cosines = tf.tidy(() => {
+      const f = encoder.encodeImage(result.adv);
+      const unit = tf.div(targets, tf.norm(targets, 'euclidean', 1, true));
+      return Array.from(tf.div(tf.sum(tf.mul(f, unit), 1), tf.norm(f, 'euclidean', 1)).dataSync());
+    });
+    result.stats.forEach((s, i) => {
+      t.true(Math.abs(s.objectiveFinal - cosines[i]!) < 1e-5, `item ${i}: ${s.objectiveFinal} vs ${cosines[i]}`);
+      t.is(s.stepsUsed, 60);
+      t.false(s.converged);
+    });
+    tf.dispose([clean, targets, result.adv]);
+    encoder.dispose();
+    t.is(tf.memory().numTensors, before, 'every tensor is disposed');
+  });
+}
 
 test("an item's result depends on its key and the seed, not on the batch it ran in", (t) => {
   const encoder = fakeEncoder(SIZE);
@@ -167,7 +202,6 @@ test('a Square preset it cannot honour is one line naming the field', (t) => {
   const refused = (constraints: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
     t.throws(() => squareParams({ constraints, ...extra }), { instanceOf: UserError })!.message;
   t.regex(refused({ budget: null }), /constraints\.budget.*needed by attack 'square'/);
-  t.regex(refused({ budget: { norm: 'l2', epsilon: 0.5 } }), /constraints\.budget\.norm.*'linf'/);
   t.regex(refused({ ...LINF, smoothness: { lambda: 1 } }), /constraints\.smoothness.*must be null/);
   t.regex(refused({ ...LINF, dctLowPass: { k: 4 } }), /constraints\.dctLowPass/);
   t.regex(refused(LINF, { optimiser: 'apgd' }), /optimiser.*must be absent/);
