@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Encoder } from '../src/models/encoder.js';
 import type { Attack, AttackEntry, AttackInput, AttackItemStats, AttackResult, StepEvent } from './attack.js';
 import type { AttackParams } from './attack-params.js';
-import { type AttackObjective, featureCollisionObjective } from './objective.js';
+import { type AttackObjective, featureCollisionObjective, unitRows } from './objective.js';
 import { buildConstraintSet } from './constraints/constraint-set.js';
 import type { ConstraintSet } from './constraints/constraint.js';
 import { itemGaussian } from './item-random.js';
@@ -36,10 +36,6 @@ export interface FeatureCollisionOptions {
   optimiser: Optimiser;
   /** Builds the constraints for an input size (the parametrisation depends on H×W). */
   constraints: (height: number, width: number) => ConstraintSet;
-}
-
-function unitRows(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => tf.div(x, tf.maximum(tf.norm(x, 'euclidean', 1, true), 1e-12)) as tf.Tensor2D);
 }
 
 /** The tensors that shrink together when items finish. */

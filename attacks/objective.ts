@@ -37,6 +37,11 @@ export function detectorObjectiveName(detectorSpec: string): string {
   return `${DETECTOR_PREFIX}${detectorSpec}`;
 }
 
+/** Rows of x [B,D] scaled to unit L2 norm (the attack targets' form; a zero row stays zero). */
+export function unitRows(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.div(x, tf.maximum(tf.norm(x, 'euclidean', 1, true), 1e-12)) as tf.Tensor2D);
+}
+
 /** Row-wise cosine between features [B,D] and unit targets [B,D] → [B]. */
 export function rowCosine(features: tf.Tensor2D, unitTargets: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => {

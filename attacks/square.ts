@@ -24,7 +24,7 @@ import type { Encoder } from '../src/models/encoder.js';
 import type { Attack, AttackEntry, AttackInput, AttackItemStats, AttackResult, StepEvent } from './attack.js';
 import type { AttackParams, BudgetNorm } from './attack-params.js';
 import { itemRandom } from './item-random.js';
-import { type AttackObjective, featureCollisionObjective } from './objective.js';
+import { type AttackObjective, featureCollisionObjective, unitRows } from './objective.js';
 import { type SquareProposal, l2Proposal, linfProposal } from './square-proposals.js';
 
 /** AutoAttack's initial square fraction for Square at L∞. */
@@ -164,10 +164,6 @@ class SquareRun {
     });
     return { adv: tf.tensor4d(adv, [count, height, width, channels]), stats };
   }
-}
-
-function unitRows(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => tf.div(x, tf.maximum(tf.norm(x, 'euclidean', 1, true), 1e-12)) as tf.Tensor2D);
 }
 
 export function squareAttack(options: SquareOptions): Attack {
