@@ -56,7 +56,7 @@ export interface DemoSize {
 }
 
 /**
- * --quick is CI's integration run (under a minute); the default is sized for well under 10 minutes on 2 cores.
+ * --quick is CI's integration run (under a minute); the default is sized for about a quarter of an hour on 2 cores.
  * The adaptive attacks take the first 24 of the attacked images, 50 steps for the paper's attack repeated on each
  * score and for APGD, and 200 queries for Square: a detector objective has no early stop, and 24 × 50 image-steps
  * per detector and attack keep the nine detectors within a minute each (measured: all three attacks on all nine took
