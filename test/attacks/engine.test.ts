@@ -4,7 +4,7 @@ import { attackParamsFrom, type AttackParams } from '../../attacks/attack-params
 import { applySeparable, bilinearUpsampleMatrix, dctMatrix, transposedTensor } from '../../attacks/constraints/separable-basis.js';
 import { lowResolutionParametrisation } from '../../attacks/constraints/low-resolution.js';
 import { quantizedFinish } from '../../src/pipeline/quantized-finish.js';
-import { attackNames, createAttack } from '../../attacks/registry.js';
+import { ATTACKS, attackNames, createAttack } from '../../attacks/registry.js';
 import { fakeEncoder, testImages, testTargets } from '../helpers/attack-fake-encoder.js';
 import { acceptedParams, testSteps } from '../helpers/attack-variants.js';
 import { initTestBackend } from '../helpers/test-backend.js';
@@ -56,6 +56,13 @@ const CONSTRAINT_CASES: Record<string, Record<string, unknown>> = {
   l2Budget: { budget: { norm: 'l2', epsilon: 1 } },
   composed: { smoothness: { lambda: 50 }, dctLowPass: { k: 6 }, budget: { norm: 'linf', epsilon: 0.05 } },
 };
+
+test('the cases below: every gradient attack takes every constraint case, and Square only a budget on its own', (t) => {
+  for (const attack of attackNames()) {
+    const taken = Object.entries(CONSTRAINT_CASES).filter(([, constraints]) => acceptedParams({ attack, constraints })).map(([name]) => name);
+    t.deepEqual(taken, ATTACKS[attack]!.gradientFree ? ['linfBudget', 'l2Budget'] : Object.keys(CONSTRAINT_CASES), attack);
+  }
+});
 
 for (const attack of attackNames()) {
   // Each attack with every case its presets may hold (Square: the budgets only; test/attacks/square.test.ts has the refusals).
