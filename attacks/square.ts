@@ -182,7 +182,7 @@ export function squareAttack(options: SquareOptions): Attack {
 }
 
 /**
- * What a Square preset may not hold, as (field, problem) pairs: it searches pixels at an L∞ budget, so it needs
+ * What a Square preset may not hold, as (field, problem) pairs: it searches the pixels within an L∞ or L2 ball, so it needs
  * a budget and has no parametrisation of δ, no penalty and no optimiser.
  */
 export function squareParamProblems(params: AttackParams): [string, string][] {
