@@ -182,8 +182,8 @@ export function squareAttack(options: SquareOptions): Attack {
 }
 
 /**
- * What a Square preset may not hold, as (field, problem) pairs: it searches the pixels within an L∞ or L2 ball, so it needs
- * a budget and has no parametrisation of δ, no penalty and no optimiser.
+ * What a Square preset may not hold, as (field, problem) pairs: it searches the pixels within an L∞ or L2 ball, so
+ * it needs a budget and has no parametrisation of δ, no penalty and no optimiser.
  */
 export function squareParamProblems(params: AttackParams): [string, string][] {
   const problems: [string, string][] = [];
