@@ -51,7 +51,7 @@ export interface AttackEntry {
   readonly fixedOptimiser?: string;
   /** True for a search that reads the objective's values only: it has no optimiser, and lr and initStd are unused. */
   readonly gradientFree?: boolean;
-  /** What this attack refuses in otherwise valid params, as (field, problem) pairs; each becomes one error line. */
+  /** What this attack refuses in otherwise valid params, as (field, problem) pairs; the first is the preset's error line. */
   readonly validate?: (params: AttackParams) => [string, string][];
   /** `objective`: what to maximise (attacks/objective.ts); the paper's cosine when absent. */
   build(params: AttackParams, seed: number, objective?: AttackObjective): Attack;

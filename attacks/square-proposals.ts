@@ -67,9 +67,10 @@ export function linfProposal(shape: ImageShape, epsilon: number): SquareProposal
       const side = linfSquareSide(p, height, width);
       const top = random.nextInt(height - side + 1);
       const left = random.nextInt(width - side + 1);
+      // Every attempt rewrites the whole window, so one copy of δ serves them all.
+      const next = Float32Array.from(delta);
       for (let attempt = 0; attempt < MAX_REDRAWS; attempt++) {
         const signs = Array.from({ length: channels }, () => randomSign(random) * epsilon);
-        const next = Float32Array.from(delta);
         let changed = false;
         for (let y = top; y < top + side; y++) {
           for (let x = left; x < left + side; x++) {

@@ -112,10 +112,8 @@ class SquareRun {
     }
   }
 
-  private report(step: number, onStep?: (event: StepEvent) => void): void {
-    const active = this.active();
-    if (!onStep || active.length === 0) return;
-    onStep({ step, meanObjective: active.reduce((sum, p) => sum + this.items[p]!.best, 0) / active.length, active: active.length });
+  private report(step: number, active: readonly number[], onStep?: (event: StepEvent) => void): void {
+    onStep?.({ step, meanObjective: active.reduce((sum, p) => sum + this.items[p]!.best, 0) / active.length, active: active.length });
   }
 
   run(onStep?: (event: StepEvent) => void): AttackResult {
@@ -128,9 +126,9 @@ class SquareRun {
     this.settle();
     const searchSteps = this.options.queries - 1;
     for (let step = 0; step < searchSteps; step++) {
-      this.report(step, onStep);
       const active = this.active();
       if (active.length === 0) break;
+      this.report(step, active, onStep);
       const p = squareFraction(step, searchSteps);
       const drawn = active.map((position) => {
         const item = this.items[position]!;
