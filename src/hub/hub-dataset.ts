@@ -12,6 +12,7 @@ import { sha256Hex } from '../core/digest.js';
 import { UserError } from '../core/errors.js';
 import { parseGuardedJson } from '../core/json-guard.js';
 import { writeFileSafely } from '../core/safe-write.js';
+import type { DownloadProgress } from './download-progress.js';
 import { COMMIT_SHA, downloadSnapshot, hubCacheRoot, hubRepoDir, readRef, writeRef } from './hub-download.js';
 import { formatHubDatasetUri, parseHubDatasetUri, type HubDatasetUri } from './hub-dataset-uri.js';
 import { hubEndpoint, hubReadToken } from './hub-endpoint.js';
@@ -46,6 +47,8 @@ export interface ResolveHubDatasetOptions {
   expectedCommit?: string;
   retry?: RetryPolicy;
   log?: (message: string) => void;
+  /** Bytes received per downloaded file. */
+  onProgress?: (event: DownloadProgress) => void;
 }
 
 interface ListedFile {
@@ -170,8 +173,11 @@ export async function resolveHubDataset(text: string, options: ResolveHubDataset
   const missing = listing.files.filter((f) => !existsSync(resolveInside(snapshot, f.path, name, repoDir)) || !existsSync(join(repoDir, 'blobs', f.oid)));
   if (missing.length > 0) {
     options.log?.(`${name}: downloading ${missing.length} of ${listing.files.length} files at commit ${listing.commit}`);
-    const expectedOids = Object.fromEntries(missing.map((f) => [f.path, f.oid]));
-    await downloadSnapshot({ repo: uri.repo, type: 'dataset', revision: listing.commit, files: missing.map((f) => f.path), expectedOids }, { endpoint, cacheRoot: root, token: hub.accessToken, log: options.log });
+    const listed = Object.fromEntries(missing.map((f) => [f.path, { oid: f.oid, size: f.size }]));
+    await downloadSnapshot(
+      { repo: uri.repo, type: 'dataset', revision: listing.commit, files: missing.map((f) => f.path), listed },
+      { endpoint, cacheRoot: root, token: hub.accessToken, retry: options.retry, log: options.log, onProgress: options.onProgress },
+    );
     // The downloader checked each file against the hash the server announced; that hash must be the listed one.
     const wrong = missing.find((f) => !existsSync(join(repoDir, 'blobs', f.oid)));
     if (wrong) throw new UserError(`${name}: ${wrong.path} was served with a different hash than the listing of commit ${listing.commit} gives (${wrong.oid})`);

@@ -8,8 +8,11 @@
  *       snapshots/<commit>/<file> → ../../blobs/<etag>
  *       refs/<revision>                       the commit a branch or tag pointed at
  *
- * Downloads respect $HF_ENDPOINT, resume partial files with HTTP Range, verify the hash the server
- * announces (X-Linked-Etag / ETag) and move the blob into place atomically. HF_HUB_OFFLINE=1 forbids them.
+ * Downloads respect $HF_ENDPOINT and $HF_TOKEN (gated models), resume partial files with HTTP Range, retry 429
+ * and 5xx answers with the listing's backoff (src/hub/retrying-fetch.ts), verify the hash the server announces
+ * (X-Linked-Etag / ETag) and move the blob into place atomically. HF_HUB_OFFLINE=1 forbids them. A file whose
+ * hash and size a listing already gave, at a commit, is fetched without a HEAD first, as huggingface_hub does
+ * with the paths-info it already holds.
  *
  * Everything the Hub says is data, never a path (src/core/untrusted-names.ts): the commit must be 40 hex digits,
  * the ETag a content hash or a plain token, file names plain relative paths, and every place written or linked is
@@ -25,9 +28,11 @@ import { dirname, join, relative } from 'node:path';
 import { hubContentHashes } from './content-hash.js';
 import { UserError, errorMessage } from '../core/errors.js';
 import { COMMIT_SHA, assertInside, checkCommitSha, checkRelativePath, checkRevision, resolveInside } from '../core/untrusted-names.js';
-import { hubEndpoint } from './hub-endpoint.js';
+import type { DownloadProgress } from './download-progress.js';
+import { hubEndpoint, hubReadToken } from './hub-endpoint.js';
 import { networkReason } from './hub-error-line.js';
-import { downloadIdleTimeoutMs, metadataTimeoutMs, timeoutLine } from './hub-timeouts.js';
+import { HubTimeoutError, downloadIdleTimeoutMs, timedFetch, timeoutLine } from './hub-timeouts.js';
+import { retryingFetch, type RetryPolicy } from './retrying-fetch.js';
 
 export type HubRepoType = 'model' | 'dataset';
 
@@ -41,10 +46,16 @@ export interface HubFiles {
   /** Paths inside the repository. */
   files: readonly string[];
   /**
-   * The hash a listing gave for each file (sha256 for LFS, git blob sha1 otherwise), checked before the file is
-   * linked into the snapshot, so that a server answering a listing and a download differently poisons nothing.
+   * What a listing gave for each file: its hash (sha256 for LFS, git blob sha1 otherwise), checked before the
+   * file is linked into the snapshot, so that a server answering a listing and a download differently poisons
+   * nothing, and its size. With both, at a commit revision, the file needs no HEAD.
    */
-  expectedOids?: Readonly<Record<string, string>>;
+  listed?: Readonly<Record<string, ListedBlob>>;
+}
+
+export interface ListedBlob {
+  oid: string;
+  size: number;
 }
 
 export interface DownloadOptions {
@@ -55,8 +66,12 @@ export interface DownloadOptions {
   log?: (message: string) => void;
   /** Attempts per file when the connection drops mid-transfer. */
   maxAttempts?: number;
-  /** Sent as a Bearer token (private or gated repositories). */
+  /** Sent as a Bearer token (private or gated repositories); default $HF_TOKEN when it is an hf_ token. */
   token?: string;
+  /** Backoff for 429 and 5xx answers (the listing's policy by default). */
+  retry?: RetryPolicy;
+  /** Bytes received per file, for a progress bar with an ETA. */
+  onProgress?: (event: DownloadProgress) => void;
   /** What the user can do instead of downloading (e.g. "pass --weights DIR"), added to network errors. */
   fallbackHint?: string;
 }
@@ -100,6 +115,8 @@ interface RemoteHead {
   etag: string;
   commit: string;
   size: number | null;
+  /** Who named the hash: the server's HEAD, or the listing of the commit. */
+  announcedBy: string;
 }
 
 function normaliseEtag(value: string | null): string | null {
@@ -110,14 +127,23 @@ function authHeaders(token: string | undefined): Record<string, string> {
   return token ? { Authorization: `Bearer ${token}` } : {};
 }
 
-async function headRemote(url: string, spec: HubFiles, file: string, hint: string, token: string | undefined): Promise<RemoteHead> {
+/** 401 without a token, 401 with one and 403 mean three different things to fix. */
+function refusedLine(spec: HubFiles, file: string, status: number, token: string | undefined): string {
+  const where = `${spec.repo}/${file}`;
+  const page = `${hubEndpoint()}/${spec.type === 'dataset' ? 'datasets/' : ''}${spec.repo}`;
+  if (status === 401 && !token) return `${where}: the Hub asks for a token (HTTP 401): the repository is gated or private; set HF_TOKEN to a read token of an account with access (${page})`;
+  if (status === 401) return `${where}: the Hub refused HF_TOKEN (HTTP 401); check the token`;
+  return `${where}: HF_TOKEN has no access to this repository (HTTP 403); accept its conditions at ${page}`;
+}
+
+async function headRemote(url: string, spec: HubFiles, file: string, hint: string, token: string | undefined, http: typeof fetch): Promise<RemoteHead> {
   let target = url;
   for (let hop = 0; hop < 5; hop++) {
     let response: Response;
     try {
-      response = await fetch(target, { method: 'HEAD', redirect: 'manual', headers: authHeaders(token), signal: AbortSignal.timeout(metadataTimeoutMs()) });
+      response = await http(target, { method: 'HEAD', redirect: 'manual', headers: authHeaders(token) });
     } catch (error) {
-      if ((error as Error).name === 'TimeoutError') throw new UserError(`${spec.repo}/${file}: ${timeoutLine(target, 'metadata')}${hint}`);
+      if (error instanceof HubTimeoutError) throw new UserError(`${spec.repo}/${file}: ${timeoutLine(target, 'metadata')}${hint}`);
       throw new UserError(`${spec.repo}/${file}: cannot reach ${target} (${errorMessage(error)}); set HF_ENDPOINT${hint}`);
     }
     const location = response.headers.get('location');
@@ -127,11 +153,9 @@ async function headRemote(url: string, spec: HubFiles, file: string, hint: strin
       target = new URL(location, target).toString();
       continue;
     }
-    if (response.status === 401 || response.status === 403) {
-      throw new UserError(`${spec.repo}/${file}: the hub refused access (HTTP ${response.status}); the repository may be gated or private`);
-    }
+    if (response.status === 401 || response.status === 403) throw new UserError(refusedLine(spec, file, response.status, token));
     if (response.status === 404) throw new UserError(`${spec.repo}/${file}: not found at revision '${spec.revision}' (HTTP 404)`);
-    if (response.status >= 400) throw new UserError(`${spec.repo}/${file}: HEAD ${target} answered HTTP ${response.status}`);
+    if (response.status >= 400) throw new UserError(`${spec.repo}/${file}: HEAD ${target} answered HTTP ${response.status}${response.status === 429 || response.status >= 500 ? ' after retries; rerun later' : ''}`);
     const etag = normaliseEtag(response.headers.get('x-linked-etag')) ?? normaliseEtag(response.headers.get('etag'));
     const commit = response.headers.get('x-repo-commit') ?? (COMMIT.test(spec.revision) ? spec.revision : null);
     if (!etag || !commit) throw new UserError(`${spec.repo}/${file}: the server sent no ETag or X-Repo-Commit; is ${url} a Hugging Face hub?`);
@@ -143,13 +167,51 @@ async function headRemote(url: string, spec: HubFiles, file: string, hint: strin
     }
     const sizeText = response.headers.get('x-linked-size') ?? response.headers.get('content-length');
     const size = sizeText && /^\d{1,15}$/.test(sizeText.trim()) ? Number(sizeText) : null;
-    return { etag, commit, size };
+    return { etag, commit, size, announcedBy: 'the hub announced' };
   }
   throw new UserError(`${spec.repo}/${file}: too many redirects from ${url}`);
 }
 
+/** What a HEAD would have said, from the listing: at a commit, the listed hash is the ETag and names the blob. */
+function remoteFromListing(spec: HubFiles, file: string): RemoteHead | null {
+  const listed = spec.listed?.[file];
+  if (!listed || !COMMIT.test(spec.revision)) return null;
+  if (!/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(listed.oid) || !Number.isSafeInteger(listed.size) || listed.size < 0) {
+    throw new UserError(`${spec.repo}/${file}: the listing gives hash ${JSON.stringify(listed.oid)} and size ${JSON.stringify(listed.size)}; refused`);
+  }
+  return { etag: listed.oid, commit: spec.revision, size: listed.size, announcedBy: `the listing of commit ${spec.revision} gives` };
+}
+
+/** Aborted when no answer has come within `ms`; cleared once the headers are in (the body has its own idle limit). */
+class ConnectTimeout extends Error {}
+
+function connectBounded(ms: number): typeof fetch {
+  return async (input, init) => {
+    const connect = new AbortController();
+    const timer = setTimeout(() => connect.abort(new ConnectTimeout()), ms);
+    try {
+      return await fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, connect.signal]) : connect.signal });
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
 /** GETs `url` into `partial`, resuming from its current length; returns when the body is complete. */
-async function fetchResuming(url: string, partial: string, expectedSize: number | null, label: string, attempts: number, token: string | undefined, log?: (m: string) => void): Promise<void> {
+interface Transfer {
+  spec: HubFiles;
+  label: string;
+  file: string;
+  attempts: number;
+  token: string | undefined;
+  /** Retries 429/5xx; each try bounded by the download timeout until its headers arrive. */
+  http: typeof fetch;
+  log?: (m: string) => void;
+  onProgress?: (event: DownloadProgress) => void;
+}
+
+async function fetchResuming(url: string, partial: string, expectedSize: number | null, transfer: Transfer): Promise<void> {
+  const { label, attempts, token, log } = transfer;
   let lastError: unknown = null;
   const idleMs = downloadIdleTimeoutMs();
   for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -158,22 +220,31 @@ async function fetchResuming(url: string, partial: string, expectedSize: number 
     if (expectedSize !== null && have > expectedSize) ftruncateSync(openSync(partial, 'r+'), 0);
     const headers: Record<string, string> = { ...authHeaders(token), ...(have > 0 && (expectedSize === null || have < expectedSize) ? { Range: `bytes=${have}-` } : {}) };
     const fd = openSync(partial, 'a');
-    // One controller for the connection, the headers and every pause between body chunks.
+    // The connection and headers are bounded per try inside `http` (so a 429's wait is not cut short); this
+    // controller bounds every pause between body chunks.
     const controller = new AbortController();
-    let idle: NodeJS.Timeout = setTimeout(() => controller.abort(new Error('idle')), idleMs);
+    let idle: NodeJS.Timeout | undefined;
     const stillAlive = () => {
       clearTimeout(idle);
       idle = setTimeout(() => controller.abort(new Error('idle')), idleMs);
     };
     try {
-      const response = await fetch(url, { headers, redirect: 'follow', signal: controller.signal });
+      const response = await transfer.http(url, { headers, redirect: 'follow', signal: controller.signal });
       stillAlive();
+      // Without a HEAD, the GET's own X-Repo-Commit (when it has one) must name the commit asked for.
+      const servedCommit = response.headers.get('x-repo-commit');
+      if (servedCommit !== null && COMMIT.test(transfer.spec.revision)) {
+        checkCommitSha(servedCommit, `${label}: X-Repo-Commit from ${url}`);
+        if (servedCommit !== transfer.spec.revision) throw new UserError(`${label}: asked for commit ${transfer.spec.revision}, the server answered for ${servedCommit}`);
+      }
       if (response.status === 416) {
         // Our partial file is longer than the remote one: start over.
         ftruncateSync(fd, 0);
         continue;
       }
-      if (!response.ok || !response.body) throw new UserError(`${label}: GET answered HTTP ${response.status}`);
+      if (response.status === 401 || response.status === 403) throw new UserError(refusedLine(transfer.spec, transfer.file, response.status, token));
+      if (response.status === 404) throw new UserError(`${label}: not found at revision '${transfer.spec.revision}' (HTTP 404)`);
+      if (!response.ok || !response.body) throw new UserError(`${label}: GET answered HTTP ${response.status}${response.status === 429 || response.status >= 500 ? ' after retries; rerun to resume' : ''}`);
       let written = have;
       if (have > 0 && response.status !== 206) {
         ftruncateSync(fd, 0); // The server ignored Range and sends everything.
@@ -193,13 +264,14 @@ async function fetchResuming(url: string, partial: string, expectedSize: number 
         }
         writeSync(fd, bytes);
         written += bytes.length;
+        transfer.onProgress?.({ file: transfer.file, bytes: written, totalBytes: expectedSize });
       }
       const size = statSync(partial).size;
       if (expectedSize === null || size === expectedSize) return;
       lastError = new Error(`got ${size} of ${expectedSize} bytes`);
     } catch (error) {
       if (error instanceof UserError) throw error;
-      if (controller.signal.aborted && (controller.signal.reason as Error)?.message === 'idle') {
+      if (error instanceof ConnectTimeout || (controller.signal.aborted && (controller.signal.reason as Error)?.message === 'idle')) {
         lastError = new Error(`no data for ${idleMs / 1000} s`);
         log?.(`${label}: ${timeoutLine(url, 'download')}; attempt ${attempt} of ${attempts}`);
         continue;
@@ -261,15 +333,19 @@ export async function downloadSnapshot(spec: HubFiles, options: DownloadOptions 
   const root = options.cacheRoot ?? hubCacheRoot();
   const endpoint = options.endpoint ?? hubEndpoint();
   const dir = hubRepoDir(root, spec.repo, spec.type);
+  const token = options.token ?? hubReadToken();
+  const retry: RetryPolicy = { retryNetworkErrors: false, log: options.log, ...options.retry };
+  const metadata = retryingFetch(retry, timedFetch());
+  const bodies = retryingFetch(retry, connectBounded(downloadIdleTimeoutMs()));
   let snapshot: string | null = null;
   if (!COMMIT.test(spec.revision)) checkRevision(spec.revision, `${spec.repo}: revision`);
   for (const file of spec.files) {
     checkFileName(file);
     const label = `${spec.repo}/${file}`;
     const url = hubResolveUrl(endpoint, spec, file);
-    const remote = await headRemote(url, spec, file, hint, options.token);
+    const remote = remoteFromListing(spec, file) ?? (await headRemote(url, spec, file, hint, token, metadata));
     snapshot = join(dir, 'snapshots', remote.commit);
-    const listed = spec.expectedOids?.[file];
+    const listed = spec.listed?.[file]?.oid;
     if (listed !== undefined && listed !== remote.etag) {
       throw new UserError(`${label}: the Hub announces hash ${remote.etag}, but the listing of commit ${remote.commit} gives ${listed}; nothing was downloaded`);
     }
@@ -280,14 +356,14 @@ export async function downloadSnapshot(spec: HubFiles, options: DownloadOptions 
       const partial = `${blob}.${process.pid}.${randomBytes(4).toString('hex')}.incomplete`;
       options.log?.(`downloading ${label}${remote.size ? ` (${(remote.size / 1024 ** 2).toFixed(1)} MiB)` : ''}`);
       try {
-        await fetchResuming(url, partial, remote.size, label, options.maxAttempts ?? 5, options.token, options.log);
+        await fetchResuming(url, partial, remote.size, { spec, label, file, attempts: options.maxAttempts ?? 5, token, http: bodies, log: options.log, onProgress: options.onProgress });
         const isSha256 = SHA256.test(remote.etag);
         const isGitSha1 = COMMIT.test(remote.etag);
         if (isSha256 || isGitSha1) {
           const hashes = await hubContentHashes(partial);
           const actual = isSha256 ? hashes.sha256 : hashes.gitSha1;
           if (actual !== remote.etag) {
-            throw new UserError(`${label}: downloaded bytes have ${isSha256 ? 'sha256' : 'git sha1'} ${actual}, but the hub announced ${remote.etag}; the bytes were deleted and nothing was linked, rerun to retry`);
+            throw new UserError(`${label}: downloaded bytes have ${isSha256 ? 'sha256' : 'git sha1'} ${actual}, but ${remote.announcedBy} ${remote.etag}; the bytes were deleted and nothing was linked, rerun to retry`);
           }
         } else if (listed !== undefined) {
           throw new UserError(`${label}: the server's ETag is not a content hash, so the listed hash ${listed} cannot be checked; refused`);

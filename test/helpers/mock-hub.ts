@@ -15,7 +15,8 @@
  *   GET  /api/{type}/R/tree/REV[/PATH]?recursive&expand&cursor  paginated with a Link header
  *   POST /api/{type}/R/paths-info/REV                         JSON or form-encoded (Python sends a form)
  *   GET|HEAD /{datasets/}R/resolve/REV/PATH                   ETag, X-Repo-Commit; LFS: 302 to a "CDN" (this server as
- *                                                             localhost) with X-Linked-Etag/X-Linked-Size; Range on the bytes
+ *                                                             localhost) with X-Linked-Etag/X-Linked-Size; Range on the bytes;
+ *                                                             401 without the token for a gated repo's files
  *
  * State is in memory; commits get sha1 ids over their parent, tree and message like git's, so moving a branch
  * changes the sha. Faults are injected per request pattern; every request is logged.
@@ -85,6 +86,8 @@ interface Repo {
   type: RepoType;
   id: string;
   private: boolean;
+  /** Gated: info and listing are public, files need the token (huggingface.co's 'manual' gating, access granted). */
+  gated: boolean;
   branches: Map<string, string>;
   tags: Map<string, string>;
   createdAt: string;
@@ -100,7 +103,7 @@ export interface MockHub {
   /** Adds a fault; returns it so a test can check how many times it fired (`fired`). */
   inject(fault: Fault): Fault & { fired: number };
   /** Creates a repo with an initial commit (.gitattributes plus `files`); returns the commit sha. */
-  createRepo(repo: string, options?: { type?: RepoType; private?: boolean; files?: Record<string, Uint8Array | string> }): string;
+  createRepo(repo: string, options?: { type?: RepoType; private?: boolean; gated?: boolean; files?: Record<string, Uint8Array | string> }): string;
   /** Commits files onto a branch (created from main when absent) as another user would; returns the new sha. */
   commitFiles(repo: string, files: Record<string, Uint8Array | string>, options?: { type?: RepoType; branch?: string; title?: string; deletes?: string[] }): string;
   /** Head commit of a branch or tag, or undefined. */
@@ -240,7 +243,7 @@ export async function startMockHub(options: MockHubOptions = {}): Promise<MockHu
       lastModified: commit.date,
       createdAt: repo.createdAt,
       private: repo.private,
-      gated: false,
+      gated: repo.gated ? 'manual' : false,
       disabled: false,
       downloads: 0,
       likes: 0,
@@ -462,6 +465,7 @@ export async function startMockHub(options: MockHubOptions = {}): Promise<MockHu
     }
     if ((m = /^\/(?:(datasets)\/)?([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(path)) && (req.method === 'GET' || req.method === 'HEAD')) {
       const repo = getRepo(m[1] ? 'dataset' : 'model', m[2]!, auth);
+      if (repo.gated && auth !== token) throw new HttpError(401, `Access to ${repo.type} ${repo.id} is restricted. You must have access to it and be authenticated to access it. Please log in.`, 'GatedRepo');
       const commit = resolveRevision(repo, m[3]!);
       const file = decodeURIComponent(m[4]!);
       const entry = commit.tree.get(file);
@@ -527,12 +531,12 @@ export async function startMockHub(options: MockHubOptions = {}): Promise<MockHu
       faults.push(entry);
       return entry;
     },
-    createRepo(id, { type = 'dataset', private: isPrivate = false, files = {} } = {}) {
+    createRepo(id, { type = 'dataset', private: isPrivate = false, gated = false, files = {} } = {}) {
       if (repos.has(key(type, id))) throw new Error(`mock hub: ${type} ${id} exists`);
       const tree = new Map<string, TreeEntry>([['.gitattributes', storeEntry('.gitattributes', Buffer.from(GITATTRIBUTES))]]);
       for (const [p, c] of Object.entries(files)) tree.set(p, storeEntry(p, toBuffer(c)));
       const sha = makeCommit(null, tree, 'initial commit');
-      repos.set(key(type, id), { type, id, private: isPrivate, branches: new Map([['main', sha]]), tags: new Map(), createdAt: nextDate() });
+      repos.set(key(type, id), { type, id, private: isPrivate, gated, branches: new Map([['main', sha]]), tags: new Map(), createdAt: nextDate() });
       return sha;
     },
     commitFiles(id, files, { type = 'dataset', branch = 'main', title = 'commit by someone else', deletes = [] } = {}) {

@@ -128,7 +128,8 @@ test('a file served with other bytes than the listing names is never linked; its
     return { ...answer, body, headers: { ...answer.headers, 'content-length': String(body.length) } };
   });
   const error = await t.throwsAsync(() => resolveHubDataset('hf://datasets/org/data/sub', { endpoint: evil.url, cacheRoot }), { instanceOf: UserError });
-  t.regex(error!.message, /sub\/notes\.txt: the Hub announces hash [0-9a-f]{40}, but the listing of commit [0-9a-f]{40} gives f{40}/);
+  // The listing gave hash and size, so no HEAD was asked: the bytes themselves are held to the listing.
+  t.regex(error!.message, /sub\/notes\.txt: downloaded bytes have git sha1 [0-9a-f]{40}, but the listing of commit [0-9a-f]{40} gives f{40}; the bytes were deleted/);
   const repoDir = join(cacheRoot, 'datasets--org--data');
   const snapshots = join(repoDir, 'snapshots');
   const linked = existsSync(snapshots) ? readdirSync(snapshots, { recursive: true }).map(String) : [];
@@ -139,7 +140,7 @@ test('bytes that do not match the announced hash are deleted and nothing is link
   const { cacheRoot } = arena(t);
   const { evil } = await hubWith(t, (req, answer) => (isResolve(req.url) && req.method === 'GET' && req.url!.endsWith('notes.txt') ? { ...answer, body: Buffer.from('x'.repeat(6000)) } : answer));
   const error = await t.throwsAsync(() => resolveHubDataset('hf://datasets/org/data/sub', { endpoint: evil.url, cacheRoot }), { instanceOf: UserError });
-  t.regex(error!.message, /sub\/notes\.txt: downloaded bytes have git sha1 [0-9a-f]{40}, but the hub announced [0-9a-f]{40}; the bytes were deleted/);
+  t.regex(error!.message, /sub\/notes\.txt: downloaded bytes have git sha1 [0-9a-f]{40}, but the listing of commit [0-9a-f]{40} gives [0-9a-f]{40}; the bytes were deleted/);
   const all = readdirSync(join(cacheRoot, 'datasets--org--data'), { recursive: true }).map(String);
   t.false(all.some((p) => p.endsWith('notes.txt') || p.endsWith('.incomplete')), all.join(', '));
 });
