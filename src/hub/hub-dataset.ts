@@ -129,6 +129,53 @@ function isUnreachable(error: unknown): boolean {
   return !(error instanceof HubApiError) && !(error instanceof UserError) && (error as Error).name !== 'AbortError';
 }
 
+function connect(options: ResolveHubDatasetOptions): { endpoint: string; hub: HubConnection } {
+  const endpoint = options.endpoint ?? hubEndpoint();
+  const hub: HubConnection = {
+    hubUrl: endpoint,
+    accessToken: options.token ?? hubReadToken(),
+    fetch: retryingFetch({ retryNetworkErrors: false, log: options.log, ...options.retry }, timedFetch()),
+  };
+  return { endpoint, hub };
+}
+
+/** What a dataset folder on the Hub holds, asked without downloading a byte of it (`experiment --dry-run`). */
+export interface HubDatasetListing extends HubDatasetUri {
+  /** The commit the revision points at now. */
+  commit: string;
+  files: number;
+  bytes: number;
+  /** The Hub's gating ('auto' or 'manual': files need a token of an account that accepted its conditions). */
+  gated: string | false;
+  /** Whether HF_TOKEN (or the given token) would be sent. */
+  hasToken: boolean;
+  /** Whether the cache already holds every listed file. */
+  cached: boolean;
+}
+
+export async function listHubDataset(text: string, options: ResolveHubDatasetOptions = {}): Promise<HubDatasetListing> {
+  const uri = parseHubDatasetUri(text);
+  const name = formatHubDatasetUri(uri);
+  const root = options.cacheRoot ?? hubCacheRoot();
+  const repoDir = hubRepoDir(root, uri.repo, 'dataset');
+  if (process.env.HF_HUB_OFFLINE === '1') throw new UserError(`${name}: HF_HUB_OFFLINE=1 forbids asking the Hub what it holds`);
+  const { endpoint, hub } = connect(options);
+  try {
+    const info = (await datasetInfo({ ...hub, name: uri.repo, revision: uri.revision, additionalFields: ['sha'] })) as { sha?: string; gated?: unknown };
+    if (!info.sha) throw new UserError(`${name}: ${endpoint} named no commit for '${uri.revision}'; is it a Hugging Face Hub?`);
+    const commit = checkCommitSha(info.sha, `${name}: the commit ${endpoint} named for '${uri.revision}'`);
+    const listing = readListing(repoDir, commit, uri.subdir) ?? (await listRemote(hub, uri, commit));
+    const gated = info.gated === 'auto' || info.gated === 'manual' ? info.gated : false;
+    const bytes = listing.files.reduce((sum, file) => sum + file.size, 0);
+    return { ...uri, commit, files: listing.files.length, bytes, gated, hasToken: hub.accessToken !== undefined, cached: snapshotComplete(repoDir, listing) };
+  } catch (error) {
+    if (error instanceof HubApiError && error.statusCode === 404 && uri.subdir) {
+      throw new UserError(`${name}: no repository, revision or folder '${uri.subdir}' there on ${endpoint} (HTTP 404)`, { cause: error });
+    }
+    throw hubErrorLine(error, { endpoint, repo: uri.repo, revision: uri.revision, action: 'listing' });
+  }
+}
+
 export async function resolveHubDataset(text: string, options: ResolveHubDatasetOptions = {}): Promise<ResolvedHubDataset> {
   const uri = parseHubDatasetUri(text);
   const name = formatHubDatasetUri(uri);
@@ -136,12 +183,7 @@ export async function resolveHubDataset(text: string, options: ResolveHubDataset
   const repoDir = hubRepoDir(root, uri.repo, 'dataset');
   if (process.env.HF_HUB_OFFLINE === '1') return fromCache(uri, repoDir, root, 'HF_HUB_OFFLINE=1 forbids asking the Hub', options);
 
-  const endpoint = options.endpoint ?? hubEndpoint();
-  const hub: HubConnection = {
-    hubUrl: endpoint,
-    accessToken: options.token ?? hubReadToken(),
-    fetch: retryingFetch({ retryNetworkErrors: false, log: options.log, ...options.retry }, timedFetch()),
-  };
+  const { endpoint, hub } = connect(options);
   const context = { endpoint, repo: uri.repo, revision: uri.revision, action: 'reading' };
   let listing: SnapshotListing;
   try {

@@ -44,6 +44,8 @@ export interface EvaluateOptions {
   idTestN?: number;
   /** Image sources or release directories, each optionally `name=spec`. */
   ood: readonly string[];
+  /** The first N images of an OOD image source, by its name (all when absent). */
+  oodSizes?: Readonly<Record<string, number>>;
   /** Detector specs (registry syntax or objects); default: every detector the target and data support. */
   detectors?: readonly (string | DetectorSpec)[];
   out: string;
@@ -134,7 +136,7 @@ export interface EvaluationData {
   oodSources: OodSource[];
 }
 
-export type EvaluationDataSpec = Pick<EvaluateOptions, 'idTrain' | 'idTrainN' | 'idTest' | 'idTestN' | 'ood'>;
+export type EvaluationDataSpec = Pick<EvaluateOptions, 'idTrain' | 'idTrainN' | 'idTest' | 'idTestN' | 'ood' | 'oodSizes'>;
 
 /**
  * Opens every source of an evaluation. Callers that load a large encoder call this first, so that a wrong
@@ -152,7 +154,7 @@ export async function openEvaluationData(options: EvaluationDataSpec): Promise<E
     if (opened.type === 'release') {
       oodSources.push(...(await releaseSources(name, opened)));
     } else {
-      oodSources.push({ name, source: opened.images, fromRelease: false });
+      oodSources.push({ name, source: firstItems(opened.images, options.oodSizes?.[name], `the size of OOD set '${name}'`, spec), fromRelease: false });
     }
   }
   return { fullIdTrain, idTrain, idTest, oodSources };

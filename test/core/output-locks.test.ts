@@ -90,12 +90,15 @@ function experimentConfig(): ExperimentConfig {
     name: 'locks',
     origin: 'output-locks.test.ts',
     target: 'mobilenet-v2',
+    variant: null,
     inputSize: SIZE,
     seed: 1,
-    data: { idTrain: ref('id'), idTest: ref('id-test'), ood: ref('ood') },
+    data: { idTrain: ref('id'), idTest: ref('id-test'), ood: [{ name: 'ood', ...ref('ood') }], attacked: 'ood' },
+    skipped: [],
     attacks: [{ preset: 'paper-smooth', overrides: { steps: 1, batch: 3 } }],
     detectors: ['knn'],
     bootstrap: { resamples: 0, seed: 0 },
+    adaptive: null,
   };
 }
 

@@ -34,11 +34,12 @@ function tinyConfig(dir: string): string {
 
 test('paper-cifar.json parses once its data placeholders are filled, and names the missing ones otherwise', (t) => {
   const path = new URL('../../configs/experiments/paper-cifar.json', import.meta.url).pathname;
-  const error = t.throws(() => readExperimentConfig(path, {}), { instanceOf: UserError });
+  const error = t.throws(() => readExperimentConfig(path), { instanceOf: UserError });
   t.regex(error!.message, /--var CIFAR100_TRAIN=PATH --var CIFAR100_TEST=PATH --var CIFAR10_TEST=PATH/);
-  const config = readExperimentConfig(path, { CIFAR100_TRAIN: '/d/c100/train', CIFAR100_TEST: '/d/c100/test', CIFAR10_TEST: '/d/c10/test' });
+  const config = readExperimentConfig(path, { vars: { CIFAR100_TRAIN: '/d/c100/train', CIFAR100_TEST: '/d/c100/test', CIFAR10_TEST: '/d/c10/test' } });
   t.is(config.target, 'vit-g');
-  t.deepEqual(config.data.ood, { source: '/d/c10/test', size: 1000 });
+  t.deepEqual(config.data.ood, [{ name: 'ood', source: '/d/c10/test', size: 1000 }]);
+  t.is(config.data.attacked, 'ood');
   t.deepEqual(config.attacks.map((a) => a.preset), ['paper-smooth', 'paper-patchy']);
 });
 
@@ -51,7 +52,7 @@ test('data refs take split, imageColumn and labelColumn for Hugging Face dataset
   writeFileSync(path, config({ source: '/d/cifar100', split: 'test', labelColumn: 'fine_label' }));
   const parsed = readExperimentConfig(path);
   t.is(parsed.data.idTest.source, '/d/cifar100?split=test&label-column=fine_label');
-  t.is(parsed.data.ood.source, '/d/c10?split=test');
+  t.is(parsed.data.ood[0]!.source, '/d/c10?split=test');
   writeFileSync(path, config({ source: '/d/cifar100', split: 3 }));
   t.throws(() => readExperimentConfig(path), { instanceOf: UserError, message: /'data\.idTest\.split' must be a non-empty string$/ });
 });

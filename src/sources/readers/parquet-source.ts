@@ -46,14 +46,26 @@ function listParquetFiles(dir: string): string[] {
 }
 
 /**
- * A folder laid out as a Parquet dataset: Parquet files at its top or under `data/`, or a README.md whose
+ * The folder the Hub's Parquet conversion writes (refs/convert/parquet: `default/<split>/0000.parquet`, one folder
+ * per config); a snapshot of that branch is read through its default config (pick another with its folder in
+ * the URI: `hf://datasets/OWNER/NAME@refs/convert/parquet/CONFIG`).
+ */
+const CONVERTED_CONFIG = 'default';
+
+function holdsParquet(dir: string): boolean {
+  return statSync(dir, { throwIfNoEntry: false })?.isDirectory() === true && listParquetFiles(dir).length > 0;
+}
+
+/**
+ * A folder laid out as a Parquet dataset: Parquet files at its top, under `data/`, under a folder named after a
+ * split (`train/…`, a converted config's own folder) or the Hub's converted `default/`, or a README.md whose
  * `configs` name data files. Only these places are looked at, so telling a 50k-image ImageFolder from a dataset
  * does not walk the whole tree.
  */
 export function isParquetDir(dir: string): boolean {
   try {
     if (readdirSync(dir).some(isParquetFile)) return true;
-    if (statSync(join(dir, 'data'), { throwIfNoEntry: false })?.isDirectory() && listParquetFiles(join(dir, 'data')).length > 0) return true;
+    if (['data', CONVERTED_CONFIG, ...KNOWN_SPLITS].some((folder) => holdsParquet(join(dir, folder)))) return true;
     return readmeDataFiles(readFileSync(join(dir, README_FILE), 'utf8')) !== null;
   } catch {
     return false;
@@ -113,7 +125,9 @@ function splitFiles(location: string): Map<string, string[]> {
     add(splitOfFileName(basename(location)), location);
     return byName;
   }
-  const files = listParquetFiles(location);
+  const topLevel = readdirSync(location).some(isParquetFile) || holdsParquet(join(location, 'data'));
+  // A converted branch holds one folder per config; mixing their splits would mix datasets.
+  const files = !topLevel && holdsParquet(join(location, CONVERTED_CONFIG)) ? listParquetFiles(join(location, CONVERTED_CONFIG)) : listParquetFiles(location);
   const relativeOf = (path: string) => relative(location, path).split(sep).join('/');
   let readme: string | null = null;
   try {
