@@ -8,6 +8,7 @@ import { initBackend } from '../runtime/backend.js';
 import { checkFlags } from '../core/config-checker.js';
 import { sourceKindsHelp, sourceSpecHelp } from '../sources/source-help.js';
 import { createEncoder } from '../models/create-encoder.js';
+import { loadProgressPrinter } from './load-progress-printer.js';
 import { UserError } from '../core/errors.js';
 import { ADAPTIVE_ATTACK_DEFAULTS, adaptiveBase, adaptiveInputSize, checkAdaptiveAttacks } from '../pipeline/adaptive-releases.js';
 import { refuseOutputInRelease } from '../release/release-folder.js';
@@ -44,6 +45,7 @@ interface EvaluateArgs extends SourceArgs {
 /** Turns library progress events into one bar per feature set (or JSON lines). */
 export function evaluateProgressPrinter(json: boolean, stage: StagePrinter = stagePrinter('evaluate', json)): (event: EvaluateProgress) => void {
   let bar: { set: string; progress: Progress; shown: number } | null = null;
+  const loads = loadProgressPrinter(json);
   return (event) => {
     if (event.kind === 'features') {
       if (!bar || bar.set !== event.set) {
@@ -57,6 +59,8 @@ export function evaluateProgressPrinter(json: boolean, stage: StagePrinter = sta
       }
     } else if (event.kind === 'skipped') {
       createProgress(`features ${event.set}`, 0, { json }).event('skipped', { file: event.item, reason: event.reason });
+    } else if (event.kind === 'download') {
+      loads(event);
     } else {
       stage(event.message);
     }
@@ -147,7 +151,7 @@ export const evaluateCommand: CommandModule<object, EvaluateArgs> = {
     // The adaptive attacks repeat the paper release's, at its input size unless --input-size says otherwise.
     const inputSize = args['input-size'] ?? (args.adaptive ? (adaptiveInputSize(adaptiveBase(data.oodSources)) ?? undefined) : undefined);
     stage(`loading target ${args.target}`);
-    const encoder = await createEncoder(args.target, { weights: args.weights, inputSize, backend, log: stage });
+    const encoder = await createEncoder(args.target, { weights: args.weights, inputSize, backend, log: stage, onProgress: loadProgressPrinter(args.json) });
     const { markdown, files } = await runEvaluation({ ...options, encoder }, data).finally(() => encoder.dispose());
     if (args.json) {
       process.stdout.write(JSON.stringify({ event: 'done', files }) + '\n');

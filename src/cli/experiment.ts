@@ -13,6 +13,7 @@ import { ADAPTIVE_ATTACK_DEFAULTS } from '../pipeline/adaptive-releases.js';
 import { readExperimentConfig, runExperiment } from '../pipeline/experiment.js';
 import { type ExperimentPlan, type SourcePlan, planExperiment } from '../pipeline/experiment-plan.js';
 import { commandLine } from './command-line.js';
+import { loadProgressPrinter } from './load-progress-printer.js';
 import { stagePrinter } from './stage-printer.js';
 import { TARGET_OPTIONS } from './target-options.js';
 
@@ -65,6 +66,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
     }
     const backend = await initBackend({ request: args.backend });
     const say = stagePrinter('experiment', args.json);
+    const loads = loadProgressPrinter(args.json);
     const { releases, evaluation } = await runExperiment({
       config,
       out,
@@ -73,9 +75,11 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       command: commandLine(),
       onStage: say,
       onGenerate: (event) => {
+        if (event.kind === 'download') return loads(event);
         const line = generateEventLine(event);
         if (line) say(line);
       },
+      onLoad: loads,
       onEvaluate: evaluateProgressPrinter(args.json, say),
     });
     if (args.json) process.stdout.write(JSON.stringify({ event: 'done', releases, files: evaluation.files }) + '\n');

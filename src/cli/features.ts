@@ -6,6 +6,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { preprocessFor } from '../data/preprocess.js';
 import { createEncoder } from '../models/create-encoder.js';
+import { loadProgressPrinter } from './load-progress-printer.js';
 import { FEATURE_KINDS, type EmbeddingKind } from '../models/encoder.js';
 import { initBackend } from '../runtime/backend.js';
 import { checkFlags } from '../core/config-checker.js';
@@ -67,13 +68,16 @@ export const featuresCommand: CommandModule<object, FeaturesArgs> = {
     refuseOutputInRelease(args.out);
     const backend = await initBackend({ request: args.backend });
     // Open the data first: a wrong --data fails in milliseconds, before any weights load.
-    const source = await openImageSource(specWithSourceFlags(args.data, args));
+    const loads = loadProgressPrinter(args.json);
+    const say = stagePrinter('features', args.json);
+    const source = await openImageSource(specWithSourceFlags(args.data, args), { onDownload: (event) => loads({ kind: 'download', ...event }), log: say });
     const encoder = await createEncoder(args.target, {
       weights: args.weights,
       features: args.features as EmbeddingKind | undefined,
       inputSize: args['input-size'],
       backend,
-      log: stagePrinter('features', args.json),
+      log: say,
+      onProgress: loads,
     });
     try {
       const progress = createProgress(`features ${source.name}`, source.items.length, { json: args.json });

@@ -11,6 +11,7 @@ import { UserError } from '../core/errors.js';
 import { JsonKeyError, parseGuardedJson } from '../core/json-guard.js';
 import { checkOutputFolder } from '../core/output-lock.js';
 import { createEncoder } from '../models/create-encoder.js';
+import { loadProgressPrinter } from './load-progress-printer.js';
 import { FEATURE_KINDS } from '../models/encoder.js';
 import { type GenerateProgress, type GenerateSummary, generateRelease } from '../pipeline/generate.js';
 import { sourceKindsHelp, sourceSpecHelp } from '../sources/source-help.js';
@@ -192,7 +193,8 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
     stage(`loading target ${args.target}`);
     // Resolved once: the encoder loads at its input size, and generate takes it as it is.
     const preset = resolveAttackPreset(args.attack, overrides);
-    const encoder = await createEncoder(args.target, { weights: args.weights, inputSize: preset.params.inputSize ?? undefined, backend, log: stage });
+    const loads = loadProgressPrinter(args.json);
+    const encoder = await createEncoder(args.target, { weights: args.weights, inputSize: preset.params.inputSize ?? undefined, backend, log: stage, onProgress: loads });
     const summary = await generateRelease({
       encoder,
       id: specWithSourceFlags(args.id, args),
@@ -210,6 +212,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       includeCleanImage: args['clean-image'],
       onProgress: (event) => {
         if (event.kind === 'stage') stage(event.message);
+        else if (event.kind === 'download') loads(event);
         else if (event.kind === 'start') {
           progress = createProgress('generate', event.total, { json: args.json });
           shown = event.resumeFrom;

@@ -18,7 +18,11 @@ export interface ProgressOptions {
   stream?: NodeJS.WriteStream;
   /** Clock in ms, injectable for tests. */
   now?: () => number;
+  /** 'bytes': counts and rates shown in MiB (downloads); default items. */
+  unit?: 'items' | 'bytes';
 }
+
+const MIB = 1024 ** 2;
 
 export function createProgress(task: string, total: number, options: ProgressOptions): Progress {
   const stream = options.stream ?? process.stderr;
@@ -30,12 +34,15 @@ export function createProgress(task: string, total: number, options: ProgressOpt
   const emitJson = (event: string, fields: EventFields) =>
     process.stdout.write(JSON.stringify({ event, task, done: count, total, elapsedS: round((now() - started) / 1000), ...fields }) + '\n');
 
+  const bytes = options.unit === 'bytes';
+  const amount = (n: number) => (bytes ? (n / MIB).toFixed(1) : String(n));
   const describe = (fields: EventFields = {}) => {
     const elapsed = (now() - started) / 1000;
     const rate = count / Math.max(elapsed, 1e-9);
     const eta = count > 0 && total > count ? (total - count) / rate : 0;
     const extra = Object.entries(fields).map(([k, v]) => `${k} ${typeof v === 'number' ? round(v) : v}`).join('  ');
-    return `${task} ${count}/${total}  ${rate.toFixed(2)}/s  ETA ${formatDuration(eta)}${extra ? '  ' + extra : ''}`;
+    const counted = bytes ? `${amount(count)}/${amount(total)} MiB  ${(rate / MIB).toFixed(1)} MiB/s` : `${count}/${total}  ${rate.toFixed(2)}/s`;
+    return `${task} ${counted}  ETA ${formatDuration(eta)}${extra ? '  ' + extra : ''}`;
   };
 
   return {
@@ -65,7 +72,7 @@ export function createProgress(task: string, total: number, options: ProgressOpt
     done(fields = {}) {
       if (options.json) return emitJson('done', fields);
       const elapsed = (now() - started) / 1000;
-      stream.write(`${stream.isTTY ? '\r\x1b[K' : ''}${task}: ${count}/${total} in ${formatDuration(elapsed)}${Object.keys(fields).length ? '  ' + Object.entries(fields).map(([k, v]) => `${k} ${typeof v === 'number' ? round(v) : v}`).join('  ') : ''}\n`);
+      stream.write(`${stream.isTTY ? '\r\x1b[K' : ''}${task}: ${amount(count)}/${amount(total)}${bytes ? ' MiB' : ''} in ${formatDuration(elapsed)}${Object.keys(fields).length ? '  ' + Object.entries(fields).map(([k, v]) => `${k} ${typeof v === 'number' ? round(v) : v}`).join('  ') : ''}\n`);
     },
   };
 }

@@ -354,7 +354,8 @@ export async function downloadSnapshot(spec: HubFiles, options: DownloadOptions 
       mkdirSync(dirname(blob), { recursive: true });
       // A name of this process's own: a second run or another tool never appends to it, and it never outlives a failure.
       const partial = `${blob}.${process.pid}.${randomBytes(4).toString('hex')}.incomplete`;
-      options.log?.(`downloading ${label}${remote.size ? ` (${(remote.size / 1024 ** 2).toFixed(1)} MiB)` : ''}`);
+      // With a progress sink the bytes are drawn as a bar; without one, a line says what is coming.
+      if (!options.onProgress) options.log?.(`downloading ${label}${remote.size ? ` (${(remote.size / 1024 ** 2).toFixed(1)} MiB)` : ''}`);
       try {
         await fetchResuming(url, partial, remote.size, { spec, label, file, attempts: options.maxAttempts ?? 5, token, http: bodies, log: options.log, onProgress: options.onProgress });
         const isSha256 = SHA256.test(remote.etag);

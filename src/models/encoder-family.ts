@@ -4,6 +4,7 @@
  */
 import type { BackendReport } from '../runtime/backend.js';
 import type { EmbeddingKind, Encoder } from './encoder.js';
+import type { LoadProgress } from './load-progress.js';
 
 /** A target config as read from configs/targets/*.json (or built from a checkpoint directory). */
 export interface TargetConfig {
@@ -28,6 +29,8 @@ export interface LoadOptions {
   backend: BackendReport;
   /** Progress/log sink for long loads (downloads). */
   log?: (message: string) => void;
+  /** Bytes downloaded and tensors loaded, as they go. */
+  onProgress?: (event: LoadProgress) => void;
 }
 
 /**

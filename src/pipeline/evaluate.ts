@@ -6,6 +6,7 @@
  * collapse Δ compares like with like. When a release's targets are ID training images (the paper's `sample`
  * strategy), the 1-NN detector is also run with those images removed from the bank, as the paper does.
  */
+import { type DownloadEvent, reportingDownloads } from './download-events.js';
 import { join } from 'node:path';
 import type { FeatureProgress } from '../data/features.js';
 import { firstItems } from '../data/first-items.js';
@@ -65,6 +66,7 @@ export interface EvaluateOptions {
 
 export type EvaluateProgress =
   | { kind: 'stage'; message: string }
+  | DownloadEvent
   | { kind: 'features'; set: string; done: number; total: number }
   | { kind: 'skipped'; set: string; item: string; reason: string };
 
@@ -136,7 +138,7 @@ export interface EvaluationData {
   oodSources: OodSource[];
 }
 
-export type EvaluationDataSpec = Pick<EvaluateOptions, 'idTrain' | 'idTrainN' | 'idTest' | 'idTestN' | 'ood' | 'oodSizes'>;
+export type EvaluationDataSpec = Pick<EvaluateOptions, 'idTrain' | 'idTrainN' | 'idTest' | 'idTestN' | 'ood' | 'oodSizes' | 'onProgress'>;
 
 /**
  * Opens every source of an evaluation. Callers that load a large encoder call this first, so that a wrong
@@ -144,13 +146,14 @@ export type EvaluationDataSpec = Pick<EvaluateOptions, 'idTrain' | 'idTrainN' | 
  */
 export async function openEvaluationData(options: EvaluationDataSpec): Promise<EvaluationData> {
   if (options.ood.length === 0) throw new UserError('evaluate needs at least one --ood source (an image source or a release directory)');
-  const fullIdTrain = await openImageSource(options.idTrain);
+  const downloads = reportingDownloads(options.onProgress ?? (() => {}));
+  const fullIdTrain = await openImageSource(options.idTrain, downloads);
   const idTrain = firstItems(fullIdTrain, options.idTrainN, 'the ID train size', options.idTrain);
-  const idTest = firstItems(await openImageSource(options.idTest), options.idTestN, 'the ID test size', options.idTest);
+  const idTest = firstItems(await openImageSource(options.idTest, downloads), options.idTestN, 'the ID test size', options.idTest);
   const oodSpecs = options.ood.map(parseNamedSpec);
   const oodSources: OodSource[] = [];
   for (const { name, spec } of oodSpecs) {
-    const opened = await openSource(spec);
+    const opened = await openSource(spec, downloads);
     if (opened.type === 'release') {
       oodSources.push(...(await releaseSources(name, opened)));
     } else {

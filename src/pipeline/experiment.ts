@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { firstItems } from '../data/first-items.js';
 import { createEncoder } from '../models/create-encoder.js';
+import type { LoadProgress } from '../models/load-progress.js';
 import { MANIFEST_FILE } from '../release/release-manifest.js';
 import { verifyRelease } from '../release/read/release-verify.js';
 import type { BackendReport } from '../runtime/backend.js';
@@ -20,6 +21,7 @@ import { acquireOutputLock } from '../core/output-lock.js';
 import { refuseOutputInRelease } from '../release/release-folder.js';
 import { openImageSource } from '../sources/open-source.js';
 import { checkAdaptiveAttacks } from './adaptive-releases.js';
+import { reportingDownloads } from './download-events.js';
 import { type EvaluateProgress, type EvaluateSummary, runEvaluation } from './evaluate.js';
 import type { ExperimentConfig, OodSet } from './experiment-config.js';
 import { type GenerateProgress, generateRelease } from './generate.js';
@@ -35,6 +37,8 @@ export interface ExperimentOptions {
   onStage?: (message: string) => void;
   onGenerate?: (event: GenerateProgress) => void;
   onEvaluate?: (event: EvaluateProgress) => void;
+  /** Downloads (data and weights) and the target's tensors as they load. */
+  onLoad?: (event: LoadProgress) => void;
 }
 
 export async function runExperiment(options: ExperimentOptions): Promise<{ releases: string[]; evaluation: EvaluateSummary }> {
@@ -48,7 +52,8 @@ export async function runExperiment(options: ExperimentOptions): Promise<{ relea
     { field: 'data.idTest', ref: config.data.idTest },
     ...config.data.ood.map((set) => ({ field: `data.ood.${set.name}`, ref: set })),
   ];
-  for (const { field, ref } of refs) firstItems(await openImageSource(ref.source), ref.size ?? undefined, `${field}.size`, ref.source);
+  const downloads = reportingDownloads((event) => (event.kind === 'stage' ? stage(event.message) : options.onLoad?.(event)));
+  for (const { field, ref } of refs) firstItems(await openImageSource(ref.source, downloads), ref.size ?? undefined, `${field}.size`, ref.source);
   refuseOutputInRelease(options.out);
   // Held for the whole run; its releases and its evaluation are sub-folders, each locked by its own writer.
   const lock = acquireOutputLock(options.out, 'advood experiment');
@@ -75,6 +80,7 @@ async function experimentInto(options: ExperimentOptions): Promise<{ releases: s
     inputSize: config.inputSize ?? undefined,
     backend: options.backend,
     log: stage,
+    onProgress: options.onLoad,
   });
   try {
     const releases: string[] = [];

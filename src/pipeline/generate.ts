@@ -7,6 +7,7 @@
  * release writer journals committed batches, so a restarted run resumes at the first uncommitted batch and
  * produces the same bytes.
  */
+import { type DownloadEvent, reportingDownloads } from './download-events.js';
 import { resolveAttackPreset, type ResolvedAttackPreset } from '../../attacks/attack-params.js';
 import { FEATURE_COLLISION_OBJECTIVE } from '../../attacks/objective.js';
 import { buildConstraintSet, createAttack } from '../../attacks/registry.js';
@@ -76,6 +77,7 @@ export interface GenerateOptions {
 
 export type GenerateProgress =
   | { kind: 'stage'; message: string }
+  | DownloadEvent
   | { kind: 'start'; total: number; resumeFrom: number }
   | { kind: 'batch'; done: number; total: number; successRate: number; meanCosAfter: number }
   | { kind: 'skipped'; item: string; reason: string }
@@ -141,8 +143,8 @@ async function readGenerationInputs(options: GenerateOptions, plan: GenerationPl
   const { encoder, seed } = options;
   const { preset, preprocess, chosenObjective } = plan;
   // Hub sources are pinned to their commits: what is read and what the release records is one content.
-  const idSpec = await pinSourceSpec(options.id);
-  const oodSpec = await pinSourceSpec(options.ood);
+  const idSpec = await pinSourceSpec(options.id, reportingDownloads(report));
+  const oodSpec = await pinSourceSpec(options.ood, reportingDownloads(report));
   report({ kind: 'stage', message: `ID features of ${idSpec}` });
   const targets = await prepareGenerationTargets({
     encoder,

@@ -1,5 +1,6 @@
 /** What a data-source kind is (src/sources/source-kinds.ts lists them) and what opening one gives. */
 import type { DecodeOptions } from '../data/decode-image.js';
+import type { DownloadProgress } from '../hub/download-progress.js';
 import type { DatasetChoice } from './readers/hf-dataset-columns.js';
 import type { ImageSource } from '../data/image-source.js';
 import type { ReleaseImageColumn, ReleaseImageSource } from '../release/read/release-image-source.js';
@@ -10,6 +11,10 @@ export interface SourceOptions extends DatasetChoice, DecodeOptions {
    * release verification follows links that land inside this folder, and still refuses every other link.
    */
   readonly trustedLinksInto?: string;
+  /** Bytes of each file a URI kind downloads (the Hub), for the command's progress; default none. */
+  readonly onDownload?: (event: DownloadProgress) => void;
+  /** Messages of a URI kind (a moved branch, a cached copy used); default stderr. */
+  readonly log?: (message: string) => void;
 }
 
 /** Where a URI kind's spec lives on this machine. */

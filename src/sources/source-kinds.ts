@@ -86,8 +86,9 @@ export const SOURCE_KINDS: readonly SourceKind[] = [
     syntax: 'datasets/OWNER/NAME[@REV][/SUBDIR]',
     description:
       'a dataset on the Hugging Face Hub ($HF_ENDPOINT, $HF_TOKEN): the revision pinned to its commit, the files downloaded into the Hugging Face cache (hash-checked) and reused offline; then opened by content (an advood release as a release, else save_to_disk or Parquet)',
-    async resolve(location) {
-      const resolved = await resolveHubDataset(`hf://${location}`, { log: (message) => process.stderr.write(`${message}\n`) });
+    async resolve(location, options) {
+      const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
+      const resolved = await resolveHubDataset(`hf://${location}`, { log, onProgress: options.onDownload });
       const pinned = formatHubDatasetUri({ ...resolved, revision: resolved.commit }).slice('hf://'.length);
       return { path: resolved.localDir, trustedLinksInto: resolved.blobsDir, pinned };
     },

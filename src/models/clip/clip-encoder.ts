@@ -8,11 +8,14 @@ import { FEATURE_KINDS, LOCAL_FEATURE_KIND, type EmbeddingKind, type Encoder, ty
 import type { TensorSource } from '../safetensors.js';
 import type { ClipArchitecture } from './clip-architecture.js';
 import type { ClipTokenizer } from './clip-tokenizer.js';
+import type { LoadProgress } from '../load-progress.js';
 import { streamTowerParams, towerParams, type ClipLayout } from './clip-weight-map.js';
 import { ClipTextTower } from './text-tower.js';
 import { ClipVisionTower } from './vision-tower.js';
 
 export interface ClipEncoderOptions {
+  /** Reports the vision tower's tensors as they load (the text tower loads on first use, in a fraction of the time). */
+  onProgress?: (event: LoadProgress) => void;
   id: string;
   architecture: ClipArchitecture;
   layout: ClipLayout;
@@ -46,7 +49,8 @@ export class ClipEncoder implements Encoder {
     this.mean = arch.mean;
     this.std = arch.std;
     this.weightsSha256 = options.weightsSha256;
-    const weights = streamTowerParams(options.source, towerParams(arch, options.layout, 'vision'));
+    const onProgress = options.onProgress;
+    const weights = streamTowerParams(options.source, towerParams(arch, options.layout, 'vision'), onProgress && ((loaded, total) => onProgress({ kind: 'tensors', tower: 'vision', loaded, total })));
     this.vision = new ClipVisionTower(arch, weights, { inputGradient: true });
   }
 

@@ -98,7 +98,8 @@ async function locateWeights(target: ClipTarget, options: LoadOptions): Promise<
   }
   if (target.checkpointDir) return target.checkpointDir;
   if (!target.hub) throw new UserError(`${target.config.origin}: no 'hub' entry and no --weights DIR; say where the weights are`);
-  return resolveHubFiles(target.hub, { log: options.log, fallbackHint: 'pass --weights DIR' });
+  const onProgress = options.onProgress;
+  return resolveHubFiles(target.hub, { log: options.log, fallbackHint: 'pass --weights DIR', ...(onProgress && { onProgress: (event) => onProgress({ kind: 'download', ...event }) }) });
 }
 
 /** sha256 of the weight files; free for hub blobs (their file name is the verified sha256), cached otherwise. */
@@ -175,6 +176,7 @@ export const clipFamily: EncoderFamily<ClipTarget> = {
         tokenizer,
         features,
         weightsSha256: await weightsSha256(source.files),
+        onProgress: options.onProgress,
       });
     } catch (error) {
       source.close();

@@ -224,8 +224,9 @@ export interface TowerWeights {
  * Reads each parameter from the checkpoint when it is taken. Several parameters can share one source tensor
  * (open_clip's fused in_proj holds q, k and v); that tensor is read once and kept until its last part is taken.
  */
-export function streamTowerParams(source: TensorSource, params: readonly TowerParam[]): TowerWeights {
+export function streamTowerParams(source: TensorSource, params: readonly TowerParam[], onTaken?: (taken: number, total: number) => void): TowerWeights {
   const byName = new Map(params.map((p) => [p.name, p]));
+  let taken = 0;
   const open = new Map<string, { raw: Float32Array; remaining: number }>();
   const sharing = new Map<string, number>();
   for (const p of params) sharing.set(p.source, (sharing.get(p.source) ?? 0) + 1);
@@ -241,6 +242,7 @@ export function streamTowerParams(source: TensorSource, params: readonly TowerPa
       }
       const values = p.extract(entry.raw);
       if (--entry.remaining === 0) open.delete(p.source);
+      onTaken?.(++taken, params.length);
       return values;
     },
   };
