@@ -119,7 +119,8 @@ export const SOURCE_KINDS: readonly SourceKind[] = [
     name: 'parquet',
     prefix: 'parquet:',
     syntax: 'FILE|DIR',
-    description: 'a .parquet file, or a folder of them in the Hub layout (data/<split>-NNNNN-of-NNNNN.parquet, or the README.md `configs` data_files)',
+    description:
+      "a .parquet file, or a folder of them in the Hub layout (data/<split>-NNNNN-of-NNNNN.parquet, <split>/…, the README.md `configs` data_files, or the Hub's converted refs/convert/parquet branch: default/<split>/NNNN.parquet)",
     sniff: (path) => (isDirectory(path) ? isParquetDir(path) : isParquetFile(path)),
     open: (location, options) => images(openParquetDataset(location, options, options)),
   },
