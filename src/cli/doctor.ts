@@ -21,8 +21,13 @@ export const doctorCommand: CommandModule<object, DoctorArgs> = {
       lines.push(`  ${attempt.ok ? '✓' : '✗'} ${attempt.name}${attempt.ok ? '' : `: ${attempt.reason}`}`);
     }
     if (report.native) lines.push(`TensorFlow ${report.native.tensorflowVersion}, from ${report.native.origin}`);
+    if (report.chosen === 'tensorflow-gpu') {
+      lines.push(report.gpu ? `GPU ${report.gpu.index}: ${report.gpu.name}, ${(report.gpu.memoryBytes / 1024 ** 3).toFixed(1)} GiB` : 'GPU: not named (nvidia-smi absent or no visible device)');
+      lines.push(`TF_FORCE_GPU_ALLOW_GROWTH=${process.env.TF_FORCE_GPU_ALLOW_GROWTH} (TensorFlow takes memory as tensors need it${process.env.TF_FORCE_GPU_ALLOW_GROWTH === 'true' ? '' : ': you set it otherwise'})`);
+    }
     lines.push(`threads: ${report.threads === 0 ? 'backend default (all cores)' : report.threads}`);
-    lines.push(`tensor memory limit: ${report.heapLimitBytes === null ? 'the device’s (TensorFlow reports exhaustion)' : `${(report.heapLimitBytes / 1024 ** 3).toFixed(0)} GiB${report.chosen === 'wasm' ? ' (wasm32 heap)' : ' (host memory)'}`}`);
+    const limitOf = report.chosen === 'wasm' ? 'wasm32 heap' : report.chosen === 'tensorflow-gpu' ? 'device memory' : 'host memory';
+    lines.push(`tensor memory limit: ${report.heapLimitBytes === null ? 'the device’s (TensorFlow reports exhaustion)' : `${(report.heapLimitBytes / 1024 ** 3).toFixed(0)} GiB (${limitOf})`}`);
     lines.push('versions:');
     for (const [name, version] of Object.entries(report.versions)) lines.push(`  ${name} ${version}`);
     process.stdout.write(lines.join('\n') + '\n');

@@ -91,10 +91,14 @@ export async function createEncoder(spec: string | ResolvedTarget, options: Load
   const needed = target.estimateBytes(options);
   const limit = options.backend.heapLimitBytes;
   if (limit !== null && needed > limit) {
+    const gib = (bytes: number) => (bytes / 1024 ** 3).toFixed(bytes < 10 * 1024 ** 3 ? 1 : 0);
+    const gpu = options.backend.gpu;
     throw new UserError(
-      `target '${config.name}' needs about ${(needed / 1024 ** 3).toFixed(1)} GiB of tensor memory for input gradients, ` +
-        `more than the ${(limit / 1024 ** 3).toFixed(0)} GiB the ${options.backend.chosen} backend can hold. ` +
-        "Set up the native TensorFlow backend ('npm run setup:native', or '-- --gpu' for CUDA) and run with --backend tensorflow|tensorflow-gpu.",
+      `target '${config.name}' needs about ${gib(needed)} GiB of tensor memory for input gradients, ` +
+        (options.backend.chosen === 'tensorflow-gpu' && gpu
+          ? `more than the ${gib(limit)} GiB of GPU ${gpu.index} (${gpu.name}). Choose a GPU with more memory (CUDA_VISIBLE_DEVICES), or run on the CPU with --backend tensorflow.`
+          : `more than the ${gib(limit)} GiB the ${options.backend.chosen} backend can hold. ` +
+            "Set up the native TensorFlow backend ('npm run setup:native', or '-- --gpu' for CUDA) and run with --backend tensorflow|tensorflow-gpu."),
     );
   }
   return target.load(options);

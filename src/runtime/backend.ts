@@ -11,7 +11,8 @@ import { totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UserError, errorMessage } from '../core/errors.js';
-import { applyQuietTensorflowEnv } from './native-env.js';
+import { type GpuDevice, queryGpuDevice } from './gpu-device.js';
+import { applyGpuTensorflowEnv, applyQuietTensorflowEnv } from './native-env.js';
 import { readNativeStamp } from './native-stamp.js';
 import { withQuietStderr } from './quiet-stderr.js';
 import { WASM_THREADS_ENV, registerThreadedWasmBackend, requestedWasmThreads, wasmThreadsInUse } from './wasm-threads.js';
@@ -47,6 +48,8 @@ export interface BackendReport {
   heapLimitBytes: number | null;
   /** The TensorFlow library behind a node backend; absent for wasm and cpu. */
   native?: NativeLibrary;
+  /** The CUDA device of tensorflow-gpu, as nvidia-smi names it; absent elsewhere or when nvidia-smi is missing. */
+  gpu?: GpuDevice;
 }
 
 /** What a loader learned while bringing its backend up. */
@@ -54,6 +57,7 @@ export interface LoadedBackend {
   /** Threads the backend computes on; 0 = the backend's own default pool. */
   threads: number;
   native?: NativeLibrary;
+  gpu?: GpuDevice;
 }
 
 /** One way to bring a backend up. Tests inject fakes to exercise the fallback chain. */
@@ -125,13 +129,16 @@ function nodeLoader(name: 'tensorflow-gpu' | 'tensorflow', pkg: string): Backend
       const binding = nodeBindingPath(pkg);
       if (!binding) throw new Error(`${pkg} has no native binding; run 'npm run setup:native${name === 'tensorflow-gpu' ? ' -- --gpu' : ''}'`);
       applyQuietTensorflowEnv();
+      if (name === 'tensorflow-gpu') applyGpuTensorflowEnv();
       // A stock tfjs-node-gpu links libtensorflow 2.9.1 (CUDA 11.2 / cuDNN 8.1); without them this import throws.
       await withQuietStderr(dirname(binding), () => withoutCommandLine(() => import(pkg)));
       if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg} loaded but the 'tensorflow' backend did not initialise`);
       const stamp = readNativeStamp(dir);
       const tensorflowVersion = (tf.backend() as unknown as { binding: { TF_Version: string } }).binding.TF_Version;
+      const gpu = name === 'tensorflow-gpu' ? queryGpuDevice() : null;
       return {
         threads: tensorflowThreads(),
+        ...(gpu && { gpu }),
         native: {
           tensorflowVersion,
           origin: stamp ? `wheel ${stamp.wheel} (npm run setup:native)` : `libtensorflow downloaded by ${pkg}'s install script`,
@@ -179,12 +186,13 @@ export const DEFAULT_LOADERS: readonly BackendLoader[] = [
 ];
 
 /**
- * What tensors can occupy: wasm32's 4 GiB linear memory; host memory for TensorFlow on the CPU; unknown (null)
- * for tensorflow-gpu, whose device memory TensorFlow manages and reports on its own when exhausted.
+ * What tensors can occupy: wasm32's 4 GiB linear memory; host memory for TensorFlow on the CPU; the device's
+ * memory for tensorflow-gpu (unknown, null, when nvidia-smi cannot say: TensorFlow then reports exhaustion).
  */
-function heapLimit(name: BackendName): number | null {
+function heapLimit(name: BackendName, gpu: GpuDevice | undefined): number | null {
   if (name === 'wasm') return WASM_HEAP_LIMIT_BYTES;
   if (name === 'tensorflow') return totalmem();
+  if (name === 'tensorflow-gpu') return gpu?.memoryBytes ?? null;
   return null;
 }
 
@@ -231,8 +239,9 @@ export async function initBackend(
         source,
         threads: loaded.threads,
         versions: versions(),
-        heapLimitBytes: heapLimit(loader.name),
+        heapLimitBytes: heapLimit(loader.name, loaded.gpu),
         ...(loaded.native ? { native: loaded.native } : {}),
+        ...(loaded.gpu ? { gpu: loaded.gpu } : {}),
       };
       if (!options.loaders) active = report;
       return report;

@@ -14,3 +14,15 @@ export const QUIET_TENSORFLOW_ENV: Readonly<Record<string, string>> = {
 export function applyQuietTensorflowEnv(env: NodeJS.ProcessEnv = process.env): void {
   for (const [name, value] of Object.entries(QUIET_TENSORFLOW_ENV)) env[name] ??= value;
 }
+
+/**
+ * For tfjs-node-gpu: TensorFlow otherwise reserves nearly all GPU memory when it starts (tfjs issue #2611), which
+ * leaves nothing for a second process or for PyTorch beside it; with growth it takes what the tensors need.
+ */
+export const GPU_TENSORFLOW_ENV: Readonly<Record<string, string>> = {
+  TF_FORCE_GPU_ALLOW_GROWTH: 'true',
+};
+
+export function applyGpuTensorflowEnv(env: NodeJS.ProcessEnv = process.env): void {
+  for (const [name, value] of Object.entries(GPU_TENSORFLOW_ENV)) env[name] ??= value;
+}
