@@ -15,7 +15,12 @@ export function vitB32Architecture(): ClipArchitecture {
 }
 
 export function randomVitB32Tower(): ClipVisionTower {
-  const arch = vitB32Architecture();
+  return randomVisionTower('vit-b-32');
+}
+
+/** A target preset's vision tower with random weights (real shapes), e.g. 'vit-l-14'. */
+export function randomVisionTower(preset: string): ClipVisionTower {
+  const arch = parseClipTarget(resolveTarget(preset).config).architecture!;
   let state = 12345;
   const uniform = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296;
   const weights = new Map<string, Float32Array>();

@@ -13,6 +13,7 @@ import { digestFile } from '../../core/digest.js';
 import { UserError } from '../../core/errors.js';
 import { FEATURE_KINDS, type EmbeddingKind, type Encoder } from '../encoder.js';
 import type { EncoderFamily, LoadOptions, TargetConfig } from '../encoder-family.js';
+import { recomputeBlocks } from '../../runtime/recompute-in-backward.js';
 import { resolveHubFiles, type HubFiles } from '../../hub/hub-download.js';
 import { openSafetensors, type TensorSource } from '../safetensors.js';
 import { architectureFromPreset, visionTokenCount, type ClipArchitecture } from './clip-architecture.js';
@@ -66,12 +67,23 @@ function blockValues(width: number, mlp: number, transposedCopies: boolean): { w
 /**
  * Tensor memory (bytes) to hold both towers and run one image's input gradient through the vision tower.
  * Counts: vision weights once, twice where FastLinear keeps a transposed copy for dx (wasm only,
- * src/runtime/fast-linear.ts); text weights once (loaded on the first encodeText); and per vision block the
- * activations the tape keeps — about 20 [T, W] tensors (layer norms, q/k/v and their head-split copies,
- * residuals), 4 [T, MLP] (fc1, activation pieces) and 3 [H, T, T] (scores, softmax) — doubled for the gradients
- * alive during the backward pass.
+ * src/runtime/fast-linear.ts); text weights once (loaded on the first encodeText); and the activations of a
+ * vision block — about 20 [T, W] tensors (layer norms, q/k/v and their head-split copies, residuals), 4 [T, MLP]
+ * (fc1, activation pieces) and 3 [H, T, T] (scores, softmax) — doubled for the gradients alive during the
+ * backward pass. With blocks recomputed in the backward pass (the default, src/runtime/recompute-in-backward.ts)
+ * the tape keeps each block's [T, W] input and one block's activations at a time; otherwise every block's.
+ * Measured on a random ViT-L/14 vision tower at batch 1 (tf.profile, tensorflow; bench/recompute.ts): 1.42 GB
+ * recomputed, 4.45 GB kept, against 1.34 and 3.64 GB from this count without the text tower.
  */
-export function estimateClipBytes(arch: ClipArchitecture, options: { transposedCopies: boolean }): number {
+/**
+ * wasm's linear memory grows to about this many bytes per byte of live tensors and never shrinks (freed blocks
+ * stay in the heap, and a large allocation needs a free run of its size): measured with bench/recompute.ts
+ * (recomputed blocks, tfjs 4.22) at 1.91× for ViT-B/16 batch 1 and 1.78× for ViT-B/32 batch 8; a random
+ * ViT-L/14, 2.4 GiB of tensors by the count below, aborted at the 4 GiB cap.
+ */
+const WASM_HEAP_PER_TENSOR_BYTE = 1.9;
+
+export function estimateClipBytes(arch: ClipArchitecture, options: { transposedCopies: boolean; recompute: boolean }): number {
   const v = arch.vision;
   const t = arch.text;
   const T = visionTokenCount(v);
@@ -80,8 +92,9 @@ export function estimateClipBytes(arch: ClipArchitecture, options: { transposedC
     v.layers * (vb.weights + vb.other) + 2 * v.patchSize * v.patchSize * 3 * v.width + T * v.width + 5 * v.width + 2 * v.width * arch.embedDim;
   const tb = blockValues(t.width, t.mlpDim, false);
   const textValues = t.layers * (tb.weights + tb.other) + (t.vocabSize + t.contextLength) * t.width + t.width * arch.embedDim + t.contextLength ** 2;
-  const activationValues = v.layers * (20 * T * v.width + 4 * T * v.mlpDim + 3 * v.heads * T * T);
-  return 4 * (visionValues + textValues + 2 * activationValues);
+  const blockActivations = 20 * T * v.width + 4 * T * v.mlpDim + 3 * v.heads * T * T;
+  const activationValues = options.recompute ? v.layers * T * v.width + 2 * blockActivations : 2 * v.layers * blockActivations;
+  return 4 * (visionValues + textValues + activationValues);
 }
 
 function architectureOf(target: ClipTarget): ClipArchitecture {
@@ -144,7 +157,9 @@ export const clipFamily: EncoderFamily<ClipTarget> = {
   validate: parseClipTarget,
 
   estimateBytes(target, options) {
-    return estimateClipBytes(architectureOf(target), { transposedCopies: options.backend.tfBackend === 'wasm' });
+    const wasm = options.backend.tfBackend === 'wasm';
+    const tensors = estimateClipBytes(architectureOf(target), { transposedCopies: wasm, recompute: recomputeBlocks() });
+    return wasm ? tensors * WASM_HEAP_PER_TENSOR_BYTE : tensors;
   },
 
   async load(target, options): Promise<Encoder> {

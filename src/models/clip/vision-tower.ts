@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { FastLinear } from '../../runtime/fast-linear.js';
+import { recomputeBlocks, recomputeInBackward } from '../../runtime/recompute-in-backward.js';
 import { weightTensor } from '../../runtime/weight-tensor.js';
 import type { FeatureKind } from '../encoder.js';
 import { visionTokenCount, type ClipArchitecture } from './clip-architecture.js';
@@ -47,6 +48,9 @@ export class ClipVisionTower {
   private readonly blocks: ResidualAttentionBlock[] = [];
   private readonly lnPost: LayerNorm;
   private readonly proj: FastLinear;
+  /** Each block's forward, recomputed in the backward pass when memory is traded for time (recompute-in-backward.ts). */
+  private readonly blockSteps: ((h: tf.Tensor3D) => tf.Tensor3D)[];
+  private readonly lastBlockStep: (h: tf.Tensor3D) => tf.Tensor3D;
 
   constructor(private readonly arch: ClipArchitecture, weights: TowerWeights, options: { inputGradient: boolean }) {
     const { width, patchSize, layers, heads, mlpDim } = arch.vision;
@@ -60,6 +64,10 @@ export class ClipVisionTower {
     }
     this.lnPost = new LayerNorm(weights, 'ln_post', width);
     this.proj = new FastLinear(paramTensor(weights, 'proj', [width, arch.embedDim]) as tf.Tensor2D, null, { inputGradient });
+    const step = (f: (h: tf.Tensor3D) => tf.Tensor3D) => (recomputeBlocks() ? recomputeInBackward(f) : f);
+    this.blockSteps = this.blocks.map((block) => step((h) => block.forward(h, null)));
+    const lastBlock = this.blocks[layers - 1]!;
+    this.lastBlockStep = step((h) => lastBlock.forward(h, null, { firstTokenOnly: true }));
   }
 
   /** pixels: [B, S, S, 3] in [0,1] at the native resolution S. */
@@ -80,9 +88,9 @@ export class ClipVisionTower {
       let h = tf.add(tf.concat([cls, tf.transpose(patches, [1, 0, 2])], 0), tf.reshape(this.pos, [g * g + 1, 1, width])) as tf.Tensor3D;
       h = this.lnPre.forward(h);
       const last = this.blocks.length - 1;
-      this.blocks.slice(0, last).forEach((block) => (h = block.forward(h, null)));
+      this.blockSteps.slice(0, last).forEach((step) => (h = step(h)));
       // Only the class token is pooled, so the last block computes only its row.
-      const classToken = this.blocks[last]!.forward(h, null, { firstTokenOnly: true });
+      const classToken = this.lastBlockStep(h);
       const pooled = this.lnPost.forward(tf.reshape(classToken, [batch, width]) as tf.Tensor2D);
       if (kind === 'pre-projection') return pooled;
       const projected = this.proj.forward(pooled);
