@@ -38,6 +38,12 @@ const SUITES: readonly Suite[] = [
     maxRounds: 1,
     run: async () => (await import('./optimisers.js')).benchOptimisers(),
   },
+  {
+    name: 'memory',
+    about: 'peak RSS and time of forward + input gradient through the real loading path, ViT-B/32 and ViT-L/14, against PyTorch 2.x (open_clip, same checkpoint)',
+    maxRounds: 1,
+    run: async () => (await import('./memory.js')).benchMemory(),
+  },
   { name: 'native', about: 'the tensorflow backend against PyTorch 2.x (venv) and 1.13 (Debian) CPU at 1 and 2 threads', maxRounds: 1, run: async () => (await import('./native.js')).benchNative() },
   { name: 'demo', about: 'end-to-end `advood demo`, 2 worker processes vs 1', maxRounds: 1, run: async () => (await import('./demo-workers.js')).benchDemoWorkers() },
 ];
