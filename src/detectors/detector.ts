@@ -35,6 +35,12 @@ export interface Detector {
   readonly name: string;
   /** Which feature kind score() expects. */
   readonly featureKind: FeatureKind;
+  /**
+   * The train view fit() reads, where it is not featureKind: GL-MCM scores per-patch features but fits on text
+   * alone, so it reads the projected view and the train set's per-patch features (for ImageNet's 1.28 M train
+   * images, 257 × 768 values each) are never computed.
+   */
+  readonly fitFeatureKind?: FeatureKind;
   fit(input: DetectorFitInput): Promise<void> | void;
   /** One score per row; higher = more ID. */
   score(features: FeatureSet): Float64Array;

@@ -77,7 +77,7 @@ function validateSets(input: EvaluationInput): void {
  */
 export async function fitDetector(detector: Detector, train: FeatureViews, text: FitText = {}): Promise<void> {
   await detector.fit({
-    train: view(train, detector.featureKind, detector.name, 'the ID train set'),
+    train: view(train, detector.fitFeatureKind ?? detector.featureKind, detector.name, 'the ID train set'),
     trainProjected: train.projected,
     ...text,
   });

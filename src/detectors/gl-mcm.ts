@@ -35,6 +35,8 @@ export interface GlMcmOptions {
 export class GlMcmDetector implements DifferentiableDetector {
   readonly name: string;
   readonly featureKind = LOCAL_FEATURE_KIND;
+  /** fit() reads only the text embeddings. */
+  readonly fitFeatureKind = 'projected' as const;
   private readonly temperature: number;
   private readonly localWeight: number;
   /** Unit text embeddings, row-major [classes × D]. */

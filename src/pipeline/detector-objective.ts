@@ -92,7 +92,8 @@ export async function fitDetectorObjective(chosen: ChosenDetectorObjective, opti
   const train: FeatureViews = await featureViewsOf(options.encoder, 'id-train', options.idSource, {
     preprocess: options.preprocess,
     batchSize: options.batchSize,
-    kinds: evaluatedFeatureKinds(options.encoder, detectorEntry(spec.name).needs.patches === true),
+    // The kinds fit() reads: GL-MCM scores per-patch features but fits on text (Detector.fitFeatureKind).
+    kinds: evaluatedFeatureKinds(options.encoder, !evaluatedFeatureKinds(options.encoder).includes(detector.fitFeatureKind ?? detector.featureKind)),
     progress: options.progress,
   });
   const text = hasTextTower(options.encoder) ? textFeatureSet(options.encoder, options.idSource.classNames) : undefined;

@@ -200,7 +200,9 @@ async function evaluateInto(options: EvaluateOptions, opened?: EvaluationData): 
   const embeddingKinds = evaluatedFeatureKinds(encoder);
   const train = await featuresOf('id-train', idTrain, clipPreprocess, embeddingKinds);
   const kinds = evaluatedFeatureKinds(encoder, specs.some((spec) => detectorEntry(detectorSpecName(spec)).needs.patches));
-  const extraKinds = kinds.filter((kind) => !embeddingKinds.includes(kind));
+  // The train set gets the per-patch kind only when a detector fits on it (none does today: GL-MCM fits on text).
+  const fitKinds = new Set(detectors.map((detector) => detector.fitFeatureKind ?? detector.featureKind));
+  const extraKinds = kinds.filter((kind) => !embeddingKinds.includes(kind) && fitKinds.has(kind));
   if (extraKinds.length > 0) Object.assign(train, await featuresOf('id-train', idTrain, clipPreprocess, extraKinds));
   const test = await featuresOf('id-test', idTest, clipPreprocess, kinds);
   const adaptiveStarted = performance.now();

@@ -108,3 +108,28 @@ test.serial('MobileNetV2: the zero-shot detectors are listed as not applicable w
   t.regex(read('report.html'), /Not applicable here/);
   await t.throwsAsync(evaluation(encoder, release, 'mobilenet-none', ['mcm', 'gl-mcm'], false), { message: /none of the detectors can run on mobilenet-v2@32: mcm needs a text tower/ });
 });
+
+test.serial("GL-MCM: the per-patch features are computed for the scored sets, never for the ID train set (its fit reads text only)", async (t) => {
+  const encoder = await createEncoder(join(root, 'clip'), { backend });
+  encoders.push(encoder);
+  const release = await paperRelease(encoder, 'clip-paper-glmcm');
+  const passes = new Map<string, number>();
+  await runEvaluation({
+    encoder,
+    idTrain: join(root, 'id'),
+    idTest: join(root, 'id-test'),
+    ood: [`adv=${release}`],
+    detectors: ['gl-mcm'],
+    out: join(root, 'glmcm-eval'),
+    batch: 6,
+    bootstrap: { resamples: 0, seed: 0 },
+    gallery: 0,
+    // Feature progress is reported per set and kind: 'id-test (local-projected)'.
+    onProgress: (event) => {
+      if (event.kind === 'features' && event.done === event.total) passes.set(event.set, (passes.get(event.set) ?? 0) + 1);
+    },
+  });
+  const computed = [...passes.keys()];
+  for (const set of ['id-test', 'adv:clean', 'adv']) t.true(computed.includes(`${set} (local-projected)`), computed.join(', '));
+  t.deepEqual(computed.filter((name) => name.startsWith('id-train')).sort(), ['id-train (pre-projection)', 'id-train (projected)']);
+});
