@@ -27,8 +27,9 @@ import type { FeatureSet } from '../data/feature-set.js';
 import { UserError } from '../core/errors.js';
 import type { DetectorFitInput, DifferentiableDetector } from './detector.js';
 import { assertSameDim, assertUsableFeatures, l2NormalisedRows } from './shared/feature-validation.js';
-import { assertTensorDim, transposedRows, unitRowsTensor } from './shared/tensor-rows.js';
+import { assertTensorDim, unitRowsTensor } from './shared/tensor-rows.js';
 import { DEFAULT_FEATURE_KIND, type DetectorOptionDoc, FEATURE_KIND_OPTION, defineDetector } from './detector-entry.js';
+import { NormalisedBank } from './shared/normalised-bank.js';
 import { RunningTopK } from './shared/running-top-k.js';
 
 export const KNN_KERNELS = ['exp', 'exp-temperature'] as const;
@@ -119,7 +120,7 @@ export class KnnCosineDetector implements DifferentiableDetector {
   private readonly excludeIds: readonly string[];
   private readonly blockElements: number;
   private readonly smoothTopK: number;
-  private bank: Float32Array | null = null;
+  private bank: NormalisedBank | null = null;
   /** The bank as [D × rows] for scoreTensor, built on first use. */
   private bankTransposed: Float32Array | null = null;
   private bankRows = 0;
@@ -160,20 +161,11 @@ export class KnnCosineDetector implements DifferentiableDetector {
         throw new UserError(`${this.name}: ${unknown.length} id(s) to exclude are not in the ID train set, e.g. '${unknown[0]}'`);
       }
     }
-    const normalised = l2NormalisedRows(train, `${this.name}: ID train set`);
     const dim = train.dim;
-    const keep = excluded.size === 0 ? train.ids.length : train.ids.filter((id) => !excluded.has(id)).length;
+    const kept = excluded.size === 0 ? null : Int32Array.from(train.ids.flatMap((id, row) => (excluded.has(id) ? [] : [row])));
+    const keep = kept ? kept.length : train.ids.length;
     if (keep < this.k) throw new UserError(`${this.name}: the bank has ${keep} rows after exclusion, fewer than k = ${this.k}`);
-    let bank = normalised;
-    if (excluded.size > 0) {
-      bank = new Float32Array(keep * dim);
-      let row = 0;
-      for (let r = 0; r < train.ids.length; r++) {
-        if (excluded.has(train.ids[r]!)) continue;
-        bank.set(normalised.subarray(r * dim, (r + 1) * dim), row * dim);
-        row++;
-      }
-    }
+    const bank = new NormalisedBank(train, `${this.name}: ID train set`, kept);
     this.bank = bank;
     this.bankTransposed = null;
     this.bankRows = keep;
@@ -195,10 +187,11 @@ export class KnnCosineDetector implements DifferentiableDetector {
     const queriesT = tf.tensor2d(transposed, [dim, queries]);
     try {
       const rowsPerBlock = Math.max(1, Math.floor(this.blockElements / queries));
+      const blockValues = new Float32Array(Math.min(rowsPerBlock, this.bankRows) * dim);
       for (let start = 0; start < this.bankRows; start += rowsPerBlock) {
         const rows = Math.min(rowsPerBlock, this.bankRows - start);
         const similarities = tf.tidy(() => {
-          const block = tf.tensor2d(this.bank!.subarray(start * dim, (start + rows) * dim), [rows, dim]);
+          const block = tf.tensor2d(this.bank!.copyRows(start, rows, blockValues).subarray(0, rows * dim), [rows, dim]);
           return tf.matMul(block, queriesT);
         });
         const values = similarities.dataSync() as Float32Array;
@@ -226,7 +219,7 @@ export class KnnCosineDetector implements DifferentiableDetector {
   scoreTensor(features: tf.Tensor2D): tf.Tensor1D {
     if (!this.bank) throw new Error(`${this.name}: scoreTensor() called before fit()`);
     assertTensorDim(features, this.dim, this.name);
-    this.bankTransposed ??= transposedRows(this.bank, this.bankRows, this.dim);
+    this.bankTransposed ??= this.bank.transposed();
     const { k, temperature, smoothTopK } = this;
     return tf.tidy(() => {
       const cosines = tf.matMul(unitRowsTensor(features), tf.tensor2d(this.bankTransposed!, [this.dim, this.bankRows])) as tf.Tensor2D;

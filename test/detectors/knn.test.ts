@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import test from 'ava';
 import type { FeatureSet } from '../../src/data/feature-set.js';
 import { KnnCosineDetector } from '../../src/detectors/knn-cosine.js';
+import { l2NormalisedRows } from '../../src/detectors/shared/feature-validation.js';
+import { NormalisedBank } from '../../src/detectors/shared/normalised-bank.js';
 import { SeededRandom } from '../../src/core/seeded-random.js';
 import { UserError } from '../../src/core/errors.js';
 import { initTestBackend } from '../helpers/test-backend.js';
@@ -98,4 +100,18 @@ test('bad input is a UserError naming what is wrong', (t) => {
   t.throws(() => detector.score(features([[1, Number.NaN, 0]], 'q')), { instanceOf: UserError, message: /row 0 \('q0'\) has a non-finite value/ });
   t.throws(() => new KnnCosineDetector({ k: 3 }).fit({ train: features([[1, 0]]) }), { instanceOf: UserError, message: /fewer than k = 3/ });
   t.throws(() => new KnnCosineDetector({ k: 0 }), { instanceOf: UserError });
+});
+
+test('the bank is the train set plus a scale per row: its rows equal l2NormalisedRows bit for bit, with rows left out', (t) => {
+  const train = randomFeatures(new SeededRandom(11), 40, 24, 't');
+  const full = l2NormalisedRows(train, 'train');
+  const kept = Int32Array.from([0, 3, 4, 17, 39]);
+  const bank = new NormalisedBank(train, 'train', kept);
+  const rows = bank.copyRows(1, 3, new Float32Array(3 * 24));
+  t.deepEqual(Array.from(rows), [3, 4, 17].flatMap((r) => Array.from(full.subarray(r * 24, (r + 1) * 24))));
+  const transposed = bank.transposed();
+  t.is(transposed[5 * 2 + 4], full[39 * 24 + 2], '[dim × rows] layout: row 4 (train row 39), dimension 2');
+  t.is(train.vectors.length, 40 * 24, 'the train set itself is untouched');
+  const zero = features([[1, 0], [0, 0]]);
+  t.throws(() => new NormalisedBank(zero, 'bank', null), { instanceOf: UserError, message: /row 1 \('r1'\) is the zero vector/ });
 });
