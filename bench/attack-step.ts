@@ -20,6 +20,7 @@ import { resolveAttackPreset } from '../attacks/attack-params.js';
 import { createAttack } from '../attacks/registry.js';
 import { initBackend } from '../src/runtime/backend.js';
 import type { BenchRow } from './bench-row.js';
+import { torchPython } from './torch-python.js';
 import { randomVitB32Encoder } from './random-vit.js';
 import { median } from './timing.js';
 
@@ -78,7 +79,7 @@ function timeAdvoodInChild(wasmThreads: number, runs: number): StepTiming {
 
 function runTorch(runs: number): { version: string; results: TorchResult[] } {
   const args = [TORCH_SCRIPT, '--batch', String(BATCH), '--threads', ...TORCH_THREADS.map(String), '--runs', String(runs)];
-  const parsed = JSON.parse(execFileSync('/usr/bin/python3', args, { encoding: 'utf8' })) as { torch: string; results: TorchResult[] };
+  const parsed = JSON.parse(execFileSync(torchPython(), args, { encoding: 'utf8' })) as { torch: string; results: TorchResult[] };
   return { version: parsed.torch, results: parsed.results };
 }
 

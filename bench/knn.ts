@@ -1,7 +1,7 @@
 /**
  * k-NN cosine scoring throughput: advood's blocked tfjs detector (src/detectors/knn-cosine.ts) on a 50k × 1024
  * bank with 2k queries, against brute force on the same data in the same run — numpy (BLAS matmul +
- * partition) and torch.mm + topk in Debian's /usr/bin/python3 (bench/torch/knn_ref.py). The faster of the two
+ * partition) and torch.mm + topk in the reference venv's PyTorch 2.x (bench/torch/knn_ref.py). The faster of the two
  * is the reference. Also checks that the first 50 scores agree.
  *
  * Run: npx tsx bench/knn.ts [--backend wasm]
@@ -16,6 +16,7 @@ import { KnnCosineDetector } from '../src/detectors/knn-cosine.js';
 import { SeededRandom } from '../src/core/seeded-random.js';
 import { initBackend } from '../src/runtime/backend.js';
 import type { BenchRow } from './bench-row.js';
+import { torchPython } from './torch-python.js';
 
 const BANK = 50_000;
 const QUERIES = 2_000;
@@ -72,7 +73,7 @@ export const KNN_QUERIES = QUERIES;
 export async function benchKnn(backend = 'wasm'): Promise<BenchRow[]> {
   const report = await initBackend({ request: backend });
   const { seconds: advoodSeconds, scores } = timeKnn();
-  const reference = knnReference('/usr/bin/python3');
+  const reference = knnReference(torchPython());
   const runs = Object.entries(reference).filter(([, r]) => r.seconds !== undefined) as [string, Required<ReferenceRun>][];
   if (runs.length === 0) throw new Error(`no reference ran: ${JSON.stringify(reference)}`);
   const [bestName, best] = runs.reduce((a, b) => (b[1].seconds < a[1].seconds ? b : a));
@@ -85,7 +86,7 @@ export async function benchKnn(backend = 'wasm'): Promise<BenchRow[]> {
       unit: 'queries/s',
       advood: QUERIES / advoodSeconds,
       reference: QUERIES / best.seconds,
-      referenceName: bestName === 'torch' ? 'PyTorch 1.13 torch.mm + topk (CPU)' : 'numpy matmul + partition (CPU)',
+      referenceName: bestName === 'torch' ? 'PyTorch 2.x torch.mm + topk (CPU)' : 'numpy matmul + partition (CPU)',
       note: `advood on ${report.chosen} (${report.threads || 'default'} thread(s)), fit + score; references: ${others}; max |Δcos| on 50 queries ${maxDiff.toExponential(1)}`,
     },
   ];

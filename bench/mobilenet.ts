@@ -1,7 +1,7 @@
 /**
  * MobileNetV2 (the embedded mobilenet-v2 target) on wasm against PyTorch CPU, measured in the same run:
  * forward and forward + backward-to-the-input, ms per image at batch 8, 128 and 224 px, median of several runs;
- * PyTorch 1.13 (Debian's /usr/bin/python3) runs a MobileNetV2 of the same shapes (bench/torch/mobilenet_ref.py)
+ * PyTorch 2.x from the reference venv (bench/torch-python.ts) runs a MobileNetV2 of the same shapes (bench/torch/mobilenet_ref.py)
  * at 1 and 2 threads. Also start-up: weights from advood's cache against decoding them from the nsfwjs bundle.
  *
  *   npx tsx bench/mobilenet.ts            (BENCH_RUNS=n to change the number of timed runs, default 7)
@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createEncoder } from '../src/models/create-encoder.js';
 import { initBackend, type BackendReport } from '../src/runtime/backend.js';
 import type { BenchRow } from './bench-row.js';
+import { torchPython } from './torch-python.js';
 import { timeRuns } from './timing.js';
 
 const SIZES = [128, 224] as const;
@@ -34,7 +35,7 @@ interface TorchResult {
 
 function runTorch(runs: number): { version: string; results: TorchResult[] } {
   const args = [TORCH_SCRIPT, '--sizes', ...SIZES.map(String), '--batch', String(BATCH), '--threads', ...TORCH_THREADS.map(String), '--runs', String(runs)];
-  const out = execFileSync('/usr/bin/python3', args, { encoding: 'utf8' });
+  const out = execFileSync(torchPython(), args, { encoding: 'utf8' });
   const parsed = JSON.parse(out) as { torch: string; results: TorchResult[] };
   return { version: parsed.torch, results: parsed.results };
 }

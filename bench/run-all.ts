@@ -12,6 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { packageVersion } from '../src/runtime/backend.js';
 import type { BenchRow } from './bench-row.js';
+import { torchPython } from './torch-python.js';
 import { BIGG_RESULT, type BigGResult } from './openclip-bigg.js';
 import { median } from '../src/metrics/percentile.js';
 
@@ -135,7 +136,7 @@ function format(value: number): string {
 
 function torchVersion(): string {
   try {
-    return execFileSync('/usr/bin/python3', ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).trim();
+    return execFileSync(torchPython(), ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).trim();
   } catch {
     return 'not available';
   }

@@ -1,7 +1,7 @@
 /**
  * CLIP ViT-B/32 vision tower (random weights, real shapes) on wasm against PyTorch CPU, measured in the same
  * run: forward and forward + backward-to-the-input, ms per image at batch 1 and 8, median of several runs.
- * PyTorch 1.13 (Debian's /usr/bin/python3) runs the same architecture (bench/torch/vit_ref.py) at 1 and 2
+ * PyTorch 2.x from the reference venv (bench/torch-python.ts) runs the same architecture (bench/torch/vit_ref.py) at 1 and 2
  * threads; tfjs-wasm runs single-threaded unless ADVOOD_WASM_THREADS opts in (src/runtime/wasm-threads.ts), so by
  * default the 1-thread row is the like-for-like comparison.
  *
@@ -13,6 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/runtime/backend.js';
 import type { BenchRow } from './bench-row.js';
+import { torchPython } from './torch-python.js';
 import { randomVitB32Tower } from './random-vit.js';
 import { timeRuns } from './timing.js';
 
@@ -29,7 +30,7 @@ interface TorchResult {
 
 function runTorch(runs: number): { version: string; results: TorchResult[] } {
   const args = [TORCH_SCRIPT, '--batches', ...BATCHES.map(String), '--threads', ...TORCH_THREADS.map(String), '--runs', String(runs)];
-  const parsed = JSON.parse(execFileSync('/usr/bin/python3', args, { encoding: 'utf8' })) as { torch: string; results: TorchResult[] };
+  const parsed = JSON.parse(execFileSync(torchPython(), args, { encoding: 'utf8' })) as { torch: string; results: TorchResult[] };
   return { version: parsed.torch, results: parsed.results };
 }
 
