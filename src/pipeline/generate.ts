@@ -170,7 +170,7 @@ async function readGenerationInputs(options: GenerateOptions, plan: GenerationPl
       },
     }));
   const oodSource = firstItems(await openImageSource(oodSpec), options.n, '--n', oodSpec);
-  const items = shardItems(oodSource.items, options.shard ?? { index: 0, count: 1 });
+  const items = shardItems(oodSource.items, options.shard ?? { index: 0, count: 1 }, preset.params.batch);
   return { ...targets, idSpec, oodSpec, attacked, oodSource, items };
 }
 
