@@ -117,4 +117,8 @@ test('a task resubmitted alone (a one-task Slurm array) is refused with the --sh
   const resumed = await generate(out, { env: alone, extra: ['--shard', '1/2'] });
   t.is(resumed.code, 0, resumed.stderr);
   t.deepEqual(await releaseRowBytes(out), reference.slice(ITEMS / 2), 'part 1/2 is the second half of the whole run');
+  // Requeued once more after it finished (its sealed manifest stores the part with sorted keys): a no-op success.
+  const again = await generate(out, { env: alone, extra: ['--shard', '1/2'] });
+  t.is(again.code, 0, again.stderr);
+  t.like(again.events.at(-1), { event: 'summary', alreadyComplete: true });
 });

@@ -5,6 +5,7 @@
  * the `--shard i/n` that continues it: a Slurm task resubmitted on its own cannot know its part from the
  * environment (shard-spec.ts).
  */
+import { canonicalJson } from '../../core/canonical-json.js';
 import type { ReleaseSchemaInfo } from '../release-columns.js';
 import type { ShardSpec } from '../release-manifest.js';
 import { shardFlag } from './shard-spec.js';
@@ -20,9 +21,10 @@ export interface RunIdentity {
 export function runDifferences(was: RunIdentity, now: RunIdentity): string[] {
   const differences: string[] = [];
   if (was.paramsHash !== now.paramsHash) differences.push(`run hash ${was.paramsHash} → ${now.paramsHash}`);
-  if (JSON.stringify(was.schema) !== JSON.stringify(now.schema)) differences.push('columns (class names, feature size or clean-image flag)');
+  // Compared canonically: a sealed manifest stores its JSON with sorted keys.
+  if (canonicalJson(was.schema) !== canonicalJson(now.schema)) differences.push('columns (class names, feature size or clean-image flag)');
   if (was.shardBytes !== undefined && now.shardBytes !== undefined && was.shardBytes !== now.shardBytes) differences.push(`shard size ${was.shardBytes} → ${now.shardBytes}`);
-  if (JSON.stringify(was.shard) !== JSON.stringify(now.shard)) differences.push(`source part ${JSON.stringify(was.shard)} → ${JSON.stringify(now.shard)}`);
+  if (canonicalJson(was.shard) !== canonicalJson(now.shard)) differences.push(`source part ${JSON.stringify(was.shard && { index: was.shard.index, count: was.shard.count })} → ${JSON.stringify(now.shard)}`);
   return differences;
 }
 
