@@ -40,7 +40,7 @@ function generate(out: string, options: { extra?: string[]; env?: NodeJS.Process
   const args = [
     CLI_PATH, 'generate', '--backend', TEST_BACKEND,
     '--id', join(repo, 'datasets', 'demo', 'fashion-mnist-train'), '--id-n', '20', '--ood', ood,
-    '--attack', 'demo-lowfreq', '--input-size', '32', '--steps', '3', '--batch', String(BATCH), '--seed', '1',
+    '--attack', 'demo-lowfreq', '--input-size', '32', '--steps', '3', '--threshold', '1', '--batch', String(BATCH), '--seed', '1',
     '--json', '--out', out, ...(options.extra ?? []),
   ];
   const child = spawn(process.execPath, args, { cwd: repo, env: { ...process.env, ADVOOD_CACHE: join(work, 'cache'), ...options.env } });

@@ -32,14 +32,17 @@ const BATCH = 2;
 const TASKS = 4;
 /** 13 items are 7 batches of 2; 4 tasks get whole batches 1, 2, 2, 2 (shard-spec.ts): 2, 4, 4 and 3 items. */
 const PART_ROWS = [2, 4, 4, 3];
-/** Enough steps that a batch takes a moment, so a requeue can land between two batches of one task. */
-const STEPS = 12;
+/**
+ * Every step runs (threshold 1 never stops early), so that a batch takes a moment (~1.7 s on wasm, measured at 0.6 s
+ * for 12 steps) and the requeue lands between task 1's two batches.
+ */
+const STEPS = 40;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `probe` until it gives a value; on time-out, fails with the queue, `context()` and the daemons' logs. */
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs: number, context = () => ''): Promise<T> {
-  for (const start = Date.now(); Date.now() - start < timeoutMs; await sleep(100)) {
+async function until<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs: number, context = () => '', everyMs = 100): Promise<T> {
+  for (const start = Date.now(); Date.now() - start < timeoutMs; await sleep(everyMs)) {
     const value = await probe();
     if (value) return value;
   }
@@ -67,7 +70,7 @@ const part = (outRoot: string, task: number) => join(outRoot, `part-${String(tas
   const outRoot = join(work, 'releases');
   const logs = join(work, 'logs');
   mkdirSync(logs, { recursive: true });
-  const generateFlags = ['--backend', TEST_BACKEND, '--id-n', '20', '--input-size', '32', '--steps', String(STEPS), '--batch', String(BATCH)];
+  const generateFlags = ['--backend', TEST_BACKEND, '--id-n', '20', '--input-size', '32', '--steps', String(STEPS), '--threshold', '1', '--batch', String(BATCH)];
   const env = {
     ADVOOD_CACHE: join(work, 'cache'),
     ID_SOURCE: join(repo, 'datasets', 'demo', 'fashion-mnist-train'),
@@ -78,6 +81,11 @@ const part = (outRoot: string, task: number) => join(outRoot, `part-${String(tas
     SEED: '1',
     ADVOOD: `${process.execPath} ${CLI_PATH}`,
     ADVOOD_GENERATE_ARGS: generateFlags.join(' '),
+    // One thread per task, as --cpus-per-task=1 grants: two native tasks each spreading over both CPUs took longer
+    // long (the whole test: 55 s against 43 s with one thread each, on a shared 2-CPU machine). The unsharded run
+    // gets the same setting.
+    TF_NUM_INTRAOP_THREADS: '1',
+    TF_NUM_INTEROP_THREADS: '1',
   };
 
   // The unsharded run, as one job would make it (it also fills the weight and feature caches the tasks share).
@@ -96,7 +104,7 @@ const part = (outRoot: string, task: number) => join(outRoot, `part-${String(tas
   const midRun = await until('task 1 to journal its first batch', () => {
     const journal = journalOf(part(outRoot, 1));
     return journal !== null && journal.tail.itemsConsumed > 0 && journal.tail.itemsConsumed < PART_ROWS[1]! && journal.tail.itemsConsumed;
-  }, 180_000, taskLogs);
+  }, 180_000, taskLogs, 20);
   await slurm.requeue(task(1));
 
   // Task 0 is requeued once Slurm reports it finished.
