@@ -82,7 +82,7 @@ const part = (outRoot: string, task: number) => join(outRoot, `part-${String(tas
     ADVOOD: `${process.execPath} ${CLI_PATH}`,
     ADVOOD_GENERATE_ARGS: generateFlags.join(' '),
     // One thread per task, as --cpus-per-task=1 grants: two native tasks each spreading over both CPUs took longer
-    // long (the whole test: 55 s against 43 s with one thread each, on a shared 2-CPU machine). The unsharded run
+    // (the whole test: 55 s against 43 s with one thread each, on a shared 2-CPU machine). The unsharded run
     // gets the same setting.
     TF_NUM_INTRAOP_THREADS: '1',
     TF_NUM_INTEROP_THREADS: '1',
