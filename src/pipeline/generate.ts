@@ -229,6 +229,8 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
   const { preset, preprocess, includeCleanImage } = plan;
   const inputs = await readGenerationInputs(options, plan, report);
   const { attacked, oodSource, items } = inputs;
+  // A signal that came while the inputs were read stops the run before it writes anything.
+  options.signal?.throwIfAborted();
   // Held from the first write to the last, so that two runs cannot write one --out at once.
   const lock: OutputLock = acquireOutputLock(options.out, 'advood generate');
   try {
