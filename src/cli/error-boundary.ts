@@ -8,7 +8,8 @@
  * backend loads; Node calls listeners in the order they were added, and ours exits, so theirs never run.
  */
 import { describeFsError, isFsError } from '../core/fs-error.js';
-import { UserError } from '../core/errors.js';
+import { InterruptedError, UserError } from '../core/errors.js';
+import { interruptedExitCode } from './interrupt-signals.js';
 
 export const EXIT_CODES = {
   ok: 0,
@@ -20,6 +21,9 @@ export const EXIT_CODES = {
   io: 3,
   /** A bug in advood. */
   internal: 70,
+  /** Stopped by SIGINT (130) or SIGTERM (143) at a safe point: 128 + the signal's number, as a shell reports it. */
+  interruptedBySigint: 130,
+  interruptedBySigterm: 143,
 } as const;
 
 /** True when --debug is on the command line or ADVOOD_DEBUG is set to something other than 0/empty. */
@@ -31,6 +35,7 @@ export function debugRequested(argv: readonly string[], env: NodeJS.ProcessEnv =
 /** The line and exit code a failure ends with. */
 export function describeFailure(error: unknown): { line: string; code: number } {
   if (error instanceof UserError) return { line: error.message, code: EXIT_CODES.usage };
+  if (error instanceof InterruptedError) return { line: error.message, code: interruptedExitCode(error) };
   if (isFsError(error)) {
     return { line: `${describeFsError(error)}; fix it and rerun the same command (an interrupted generate resumes)`, code: EXIT_CODES.io };
   }

@@ -16,6 +16,7 @@ import { FEATURE_KINDS } from '../models/encoder.js';
 import { type GenerateProgress, type GenerateSummary, generateRelease } from '../pipeline/generate.js';
 import { sourceKindsHelp, sourceSpecHelp } from '../sources/source-help.js';
 import { commandLine } from './command-line.js';
+import { abortOnSignals } from './interrupt-signals.js';
 import { createProgress, type Progress } from './progress.js';
 import { SOURCE_OPTIONS, type SourceArgs, specWithSourceFlags } from './source-options.js';
 import { stagePrinter } from './stage-printer.js';
@@ -123,9 +124,10 @@ export function generateEventLine(event: GenerateProgress): string | null {
 }
 
 /** The closing line of `advood generate`. */
-export function generateSummaryLine(summary: Pick<GenerateSummary, 'rows' | 'skipped' | 'successRate' | 'median' | 'manifest' | 'detectorScore'>, out: string): string {
+export function generateSummaryLine(summary: Pick<GenerateSummary, 'rows' | 'skipped' | 'successRate' | 'median' | 'manifest' | 'detectorScore' | 'alreadyComplete'>, out: string): string {
   const m = summary.median;
   const counts = summary.manifest.counts;
+  if (summary.alreadyComplete) return `generate: already complete: ${out} holds this run's finished release (${counts.rows} rows, ${counts.errors} skipped), verified; nothing was written`;
   // A rerun that only had to finish the release attacked nothing: there are no statistics (medians of nothing) to show.
   if (summary.rows + summary.skipped === 0) return `generate: nothing left to attack; finished the release in ${out} (${counts.rows} rows, ${counts.errors} skipped)`;
   return (
@@ -195,6 +197,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
     const preset = resolveAttackPreset(args.attack, overrides);
     const loads = loadProgressPrinter(args.json);
     const encoder = await createEncoder(args.target, { weights: args.weights, inputSize: preset.params.inputSize ?? undefined, backend, log: stage, onProgress: loads });
+    const interrupt = abortOnSignals('generate', stage);
     const summary = await generateRelease({
       encoder,
       id: specWithSourceFlags(args.id, args),
@@ -210,6 +213,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       backend,
       command: commandLine(),
       includeCleanImage: args['clean-image'],
+      signal: interrupt.signal,
       onProgress: (event) => {
         if (event.kind === 'stage') stage(event.message);
         else if (event.kind === 'download') loads(event);
@@ -225,11 +229,14 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
           else stage(`skipped ${event.item}: ${event.reason}`);
         }
       },
-    }).finally(() => encoder.dispose());
+    }).finally(() => {
+      interrupt.dispose();
+      encoder.dispose();
+    });
     (progress as Progress | null)?.done({ rows: summary.rows, skipped: summary.skipped, success: successField(summary.successRate) });
     const m = summary.median;
     const line = generateSummaryLine(summary, args.out);
-    if (args.json) process.stdout.write(JSON.stringify({ event: 'summary', rows: summary.rows, skipped: summary.skipped, successRate: summary.successRate, median: m, ...(summary.detectorScore && { detectorScore: summary.detectorScore }), paramsHash: summary.preset.paramsHash }) + '\n');
+    if (args.json) process.stdout.write(JSON.stringify({ event: 'summary', ...(summary.alreadyComplete && { alreadyComplete: true }), rows: summary.rows, skipped: summary.skipped, successRate: summary.successRate, median: m, ...(summary.detectorScore && { detectorScore: summary.detectorScore }), paramsHash: summary.preset.paramsHash }) + '\n');
     else process.stderr.write(line + '\n');
   },
 };

@@ -25,3 +25,15 @@ export class ItemError extends UserError {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * A run stopped by a signal (SIGTERM from a scheduler's preemption or requeue, SIGINT from Ctrl-C) at a safe point:
+ * what was durable stays, the batch in flight is dropped, and the same command resumes. The CLI exits 128 + the
+ * signal's number, as a shell reports a process killed by it.
+ */
+export class InterruptedError extends Error {
+  constructor(readonly signal: 'SIGINT' | 'SIGTERM', message: string) {
+    super(message);
+    this.name = 'InterruptedError';
+  }
+}

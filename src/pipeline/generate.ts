@@ -25,6 +25,7 @@ import type { Encoder } from '../models/encoder.js';
 import type { ReleaseManifest, ShardSpec } from '../release/release-manifest.js';
 import type { ReleaseError } from '../release/release-row.js';
 import { openReleaseWriter, type ReleaseWriterOptions } from '../release/write/release-writer.js';
+import { finishedRunIn } from '../release/write/finished-run.js';
 import { shardItems } from '../release/write/shard-spec.js';
 import type { BackendReport } from '../runtime/backend.js';
 import { type BatchContext, attackBatchToRows } from './attacked-batch.js';
@@ -73,6 +74,12 @@ export interface GenerateOptions {
   includeCleanImage?: boolean;
   /** Progress sink. */
   onProgress?: (event: GenerateProgress) => void;
+  /**
+   * Stops the run at the next safe point once aborted, with the InterruptedError given as the abort reason
+   * (the CLI aborts on SIGTERM/SIGINT): the batch in flight is dropped, the journal keeps every batch before it,
+   * the lock is released, and the same command resumes.
+   */
+  signal?: AbortSignal;
 }
 
 export type GenerateProgress =
@@ -88,6 +95,8 @@ export interface GenerateSummary extends RowStatistics {
   preset: ResolvedAttackPreset;
   /** `rows` and the statistics cover the rows written by this call (a resumed run counts only its new rows). */
   skipped: number;
+  /** The output folder already held this run's finished release, verified: nothing was written. */
+  alreadyComplete: boolean;
 }
 
 /** The encoder input size an attack asks for (undefined: the target's default), for loading the encoder. */
@@ -172,7 +181,7 @@ async function readGenerationInputs(options: GenerateOptions, plan: GenerationPl
       },
     }));
   const oodSource = firstItems(await openImageSource(oodSpec), options.n, '--n', oodSpec);
-  const items = shardItems(oodSource.items, options.shard ?? { index: 0, count: 1 });
+  const items = shardItems(oodSource.items, options.shard ?? { index: 0, count: 1 }, preset.params.batch);
   return { ...targets, idSpec, oodSpec, attacked, oodSource, items };
 }
 
@@ -222,10 +231,18 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
   const { preset, preprocess, includeCleanImage } = plan;
   const inputs = await readGenerationInputs(options, plan, report);
   const { attacked, oodSource, items } = inputs;
+  // A signal that came while the inputs were read stops the run before it writes anything.
+  options.signal?.throwIfAborted();
   // Held from the first write to the last, so that two runs cannot write one --out at once.
   const lock: OutputLock = acquireOutputLock(options.out, 'advood generate');
   try {
-    const writer = await openReleaseWriter(options.out, releaseWriterOptions(options, plan, inputs));
+    const writerOptions = releaseWriterOptions(options, plan, inputs);
+    const finished = await finishedRunIn(options.out, { paramsHash: writerOptions.runHash, schema: writerOptions.schemaInfo, shard: writerOptions.shard ?? null });
+    if (finished) {
+      report({ kind: 'stage', message: `${options.out} already holds this run's finished release (${finished.counts.rows} rows), verified; nothing to do` });
+      return { manifest: finished, preset, skipped: 0, alreadyComplete: true, ...rowStatistics([]) };
+    }
+    const writer = await openReleaseWriter(options.out, writerOptions);
     const version = advoodVersion();
     const context: BatchContext = {
       encoder,
@@ -246,10 +263,13 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
     const written: RowNumbers[] = [];
     let skipped = 0;
     for await (const batch of iterateBatches(oodSource, { preprocess, batchSize: preset.params.batch, onError: plan.onError, items: items.slice(consumed) })) {
+      options.signal?.throwIfAborted();
       const errors: ReleaseError[] = batch.failures.map((f) => ({ item: f.item.origin, reason: f.reason }));
       for (const e of errors) report({ kind: 'skipped', item: e.item, reason: e.reason });
       skipped += errors.length;
       const rows = await attackBatchToRows(context, batch);
+      // The attack runs synchronously, so a signal is seen only once the batch is attacked; it is dropped unwritten.
+      options.signal?.throwIfAborted();
       consumed += batch.items.length + batch.failures.length;
       await writer.append(rows, errors, consumed);
       written.push(...rows.map(rowNumbers));
@@ -263,7 +283,7 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
       model: { id: encoder.id, weightsSha256: encoder.weightsSha256 },
       card: generatedReleaseCard({ oodName: oodSource.name, idName: inputs.idSource.name, encoderId: encoder.id, preset, attackedDetector: attacked?.record }),
     });
-    return { manifest, preset, skipped, ...rowStatistics(written) };
+    return { manifest, preset, skipped, alreadyComplete: false, ...rowStatistics(written) };
   } finally {
     lock.release();
   }

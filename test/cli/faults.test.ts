@@ -158,7 +158,7 @@ test('generate --shard -1/2: one line about the --shard value, not "Unknown argu
 test('the summary of a rerun that only had to close the release has no NaN medians', (t) => {
   const median = { cosBefore: Number.NaN, cosAfter: Number.NaN, psnr: Number.NaN, linf: Number.NaN, lowFreqEnergy: Number.NaN, steps: Number.NaN };
   const manifest = { counts: { rows: 7, errors: 1, itemsConsumed: 8, shards: 1 } } as ReleaseManifest;
-  const line = generateSummaryLine({ rows: 0, skipped: 0, successRate: 0, median, manifest }, '/out');
+  const line = generateSummaryLine({ rows: 0, skipped: 0, successRate: 0, median, manifest, alreadyComplete: false }, '/out');
   t.is(line, 'generate: nothing left to attack; finished the release in /out (7 rows, 1 skipped)');
   t.notRegex(line, /NaN/);
 });

@@ -8,12 +8,12 @@
 import test, { type ExecutionContext } from 'ava';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { UserError } from '../../src/core/errors.js';
-import { acquireOutputLock, LOCK_FILE } from '../../src/core/output-lock.js';
+import { acquireOutputLock, LOCK_FILE, LOCK_LEASE_MS, type LockOwner, lockVerdict, schedulerTask } from '../../src/core/output-lock.js';
 import { preprocessFor } from '../../src/data/preprocess.js';
 import { generateRelease } from '../../src/pipeline/generate.js';
 import { type EvaluateOptions, runEvaluation } from '../../src/pipeline/evaluate.js';
@@ -274,4 +274,69 @@ test('evaluate --adaptive reuses its finished adaptive release even when a kille
   t.true(stages.some((s) => s.includes('reusing the finished release')), stages.join('\n'));
   t.true(result.sets.some((s) => s.name === 'adaptive-knn-1'));
   t.false(existsSync(join(out, 'adaptive', adaptive!, LOCK_FILE)));
+});
+
+/** A lock file as another advood wrote it, with its heartbeat (mtime) `ageMs` ago. */
+function plantLock(dir: string, owner: Partial<LockOwner> & { pid: number; host: string }, ageMs: number): void {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, LOCK_FILE);
+  writeFileSync(path, JSON.stringify(owner) + '\n');
+  const beat = new Date(Date.now() - ageMs);
+  utimesSync(path, beat, beat);
+}
+
+const SLURM_TASK_2 = { SLURM_ARRAY_JOB_ID: '55', SLURM_ARRAY_TASK_ID: '2', SLURM_JOB_ID: '57' };
+
+test('a lock from another host is taken over by a rerun of the same Slurm array task, not by another task', (t) => {
+  const dir = freshOut('slurm-requeue');
+  const owner = { pid: 4242, host: 'node-17', what: 'advood generate', task: schedulerTask(SLURM_TASK_2), leaseMs: LOCK_LEASE_MS };
+  t.is(owner.task, 'slurm:55_2.batch.0');
+  plantLock(dir, owner, 1000);
+  const other = t.throws(() => acquireOutputLock(dir, 'advood generate', { env: { ...SLURM_TASK_2, SLURM_ARRAY_TASK_ID: '3' } }), { instanceOf: UserError });
+  t.regex(other!.message, /is in use by another advood generate \(pid 4242 on node-17, heartbeat 1 s ago; taken over once its heartbeat is older than 10 min\); wait for it/);
+  t.notRegex(other!.message, /\n/);
+  // The requeued task (Slurm runs one instance of a job at a time) takes it, and its own lock names it.
+  const lock = acquireOutputLock(dir, 'advood generate', { env: SLURM_TASK_2 });
+  const taken = JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')) as LockOwner;
+  t.is(taken.pid, process.pid);
+  t.is(taken.task, 'slurm:55_2.batch.0');
+  lock.release();
+  t.false(existsSync(join(dir, LOCK_FILE)));
+});
+
+test('a lock from another host is taken over once its heartbeat is older than its lease; a lock without a lease never', (t) => {
+  const dir = freshOut('lease');
+  plantLock(dir, { pid: 4242, host: 'node-17', leaseMs: LOCK_LEASE_MS }, LOCK_LEASE_MS - 60_000);
+  t.throws(() => acquireOutputLock(dir, 'advood generate', { env: {} }), { message: /heartbeat 540 s ago/ });
+  plantLock(dir, { pid: 4242, host: 'node-17', leaseMs: LOCK_LEASE_MS }, LOCK_LEASE_MS + 60_000);
+  acquireOutputLock(dir, 'advood generate', { env: {} }).release();
+  // Written by a version without a heartbeat: its age proves nothing.
+  plantLock(dir, { pid: 4242, host: 'node-17' }, 24 * 3600_000);
+  t.throws(() => acquireOutputLock(dir, 'advood generate', { env: {} }), { message: /pid 4242 on node-17, heartbeat 86400 s ago\)/ });
+});
+
+test('lockVerdict: a pid counts only in its own pid space; a Kubernetes retry of the same index takes over', (t) => {
+  const me: LockOwner = { pid: 7, host: 'advood-generate-3', pidSpace: 'boot-a/pid:[2]', task: 'k8s:advood-generate-3#3', leaseMs: LOCK_LEASE_MS };
+  const alive = () => true;
+  const now = Date.now();
+  // The evicted pod's process had the same pid 7 in its own pid namespace: neither "this process" nor alive.
+  t.deepEqual(lockVerdict({ ...me, pidSpace: 'boot-a/pid:[1]' }, me, now, now, alive), { stale: true, why: '' });
+  t.false(lockVerdict({ ...me, pidSpace: 'boot-a/pid:[1]', task: 'k8s:advood-generate-4#4' }, me, now, now, alive).stale);
+  t.false(lockVerdict({ ...me, pid: 8 }, me, now, now, alive).stale, 'same pid space, live pid: held');
+  t.true(lockVerdict({ ...me, pid: 8 }, me, now, now, () => false).stale, 'same pid space, dead pid: stale');
+});
+
+test('the heartbeat beats while the main thread is busy', async (t) => {
+  const dir = freshOut('heartbeat');
+  const lock = acquireOutputLock(dir, 'advood generate', { heartbeatMs: 20 });
+  try {
+    const path = join(dir, LOCK_FILE);
+    const old = new Date(Date.now() - 3600_000);
+    utimesSync(path, old, old);
+    const busyUntil = Date.now() + 500;
+    while (Date.now() < busyUntil); // a synchronous attack step holds the event loop like this
+    t.true(Date.now() - statSync(path).mtimeMs < 500, `mtime ${new Date(statSync(path).mtimeMs).toISOString()}`);
+  } finally {
+    lock.release();
+  }
 });

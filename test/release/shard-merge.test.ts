@@ -40,14 +40,38 @@ test('resolveShard: --shard, Slurm arrays, Kubernetes Indexed Jobs, and clear er
   t.throws(() => resolveShard(undefined, { SLURM_ARRAY_TASK_ID: 'x', SLURM_ARRAY_TASK_COUNT: '2' }), { message: /SLURM_ARRAY_TASK_ID="x"/ });
 });
 
-test('shardItems: contiguous blocks that cover every item once, in order, sizes within one', (t) => {
+test('resolveShard: stepped and partial Slurm arrays are numbered by position, Kubernetes by completions', (t) => {
+  // --array=0-6:2 has tasks 0, 2, 4, 6: positions 0…3 of 4.
+  const stepped = (id: number) => ({ SLURM_ARRAY_TASK_ID: String(id), SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_MAX: '6', SLURM_ARRAY_TASK_STEP: '2', SLURM_ARRAY_TASK_COUNT: '4' });
+  t.deepEqual([0, 2, 4, 6].map((id) => resolveShard(undefined, stepped(id))), [0, 1, 2, 3].map((index) => ({ index, count: 4 })));
+  // Without SLURM_ARRAY_TASK_COUNT the count is (max − min) / step + 1: --array=3-11:4 is tasks 3, 7, 11.
+  t.deepEqual(resolveShard(undefined, { SLURM_ARRAY_TASK_ID: '7', SLURM_ARRAY_TASK_MIN: '3', SLURM_ARRAY_TASK_MAX: '11', SLURM_ARRAY_TASK_STEP: '4' }), { index: 1, count: 3 });
+  t.throws(() => resolveShard(undefined, { ...stepped(0), SLURM_ARRAY_TASK_ID: '3' }), { message: /not min \+ k·step/ });
+  t.throws(() => resolveShard(undefined, { SLURM_ARRAY_TASK_ID: '2' }), { message: /pass --shard-count/ });
+  // A task resubmitted alone (sbatch --array=2) is a one-task array: the whole source, which its folder's journal refuses.
+  t.deepEqual(resolveShard(undefined, { SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_MIN: '2', SLURM_ARRAY_TASK_MAX: '2', SLURM_ARRAY_TASK_COUNT: '1' }), { index: 0, count: 1 });
+  t.throws(() => resolveShard(undefined, { JOB_COMPLETION_INDEX: '8' }, 8), { message: /must equal the Job's completions \(not its parallelism\)/ });
+});
+
+test('shardItems: contiguous runs of whole batches that cover every item once, in order, sizes within one batch', (t) => {
   const items = Array.from({ length: 23 }, (_, i) => i);
-  for (const count of [1, 2, 3, 7, 23, 30]) {
-    const parts = Array.from({ length: count }, (_, index) => shardItems(items, { index, count }));
-    t.deepEqual(parts.flat(), items, `count ${count}`);
-    const sizes = parts.map((p) => p.length);
-    t.true(Math.max(...sizes) - Math.min(...sizes) <= 1);
+  for (const batch of [1, 4, 5]) {
+    for (const count of [1, 2, 3, 7, 23, 30]) {
+      const parts = Array.from({ length: count }, (_, index) => shardItems(items, { index, count }, batch));
+      t.deepEqual(parts.flat(), items, `batch ${batch}, count ${count}`);
+      // Every part starts on a batch boundary of the unsharded run, so its batches are the unsharded run's batches.
+      let start = 0;
+      for (const part of parts) {
+        t.is(start % batch, 0, `batch ${batch}, count ${count}: a part starts at item ${start}`);
+        start += part.length;
+      }
+      const batchesPerPart = parts.map((p) => Math.ceil(p.length / batch));
+      t.true(Math.max(...batchesPerPart) - Math.min(...batchesPerPart) <= 1, `batch ${batch}, count ${count}: ${batchesPerPart}`);
+    }
   }
+  // 23 items in batches of 4 are 6 batches: 2 + 2 + 2 for three parts, 1 + 1 + 1 + 1 + 1 + 1 + 0 for seven.
+  t.deepEqual([0, 1, 2].map((index) => shardItems(items, { index, count: 3 }, 4).length), [8, 8, 7]);
+  t.deepEqual([0, 1, 2, 3, 4, 5, 6].map((index) => shardItems(items, { index, count: 7 }, 4).length), [0, 4, 4, 4, 4, 4, 3]);
 });
 
 test('shard 0/2 + shard 1/2 merged equals the unsharded run, row for row, and verifies', async (t) => {

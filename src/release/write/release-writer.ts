@@ -37,6 +37,7 @@ import { emptyTail, JOURNAL_FILE, newJournal, openPartFileName, partFileName, re
 import { MANIFEST_FILE, type ManifestExtras, type ReleaseManifest, type ShardSpec } from '../release-manifest.js';
 import { type FinishedShard, writeReleaseMetadata } from './release-metadata.js';
 import type { ReleaseError, ReleaseRow } from '../release-row.js';
+import { continueAdvice, type RunIdentity, runDifferences } from './run-differences.js';
 
 /** ~500 MB per shard, the size `datasets` itself uses for save_to_disk (config.MAX_SHARD_SIZE). */
 export const DEFAULT_SHARD_BYTES = 500 * 1000 * 1000;
@@ -302,17 +303,10 @@ async function reopenPart(dir: string, journal: ReleaseJournal): Promise<OpenPar
   return null;
 }
 
-function checkSameRun(dir: string, journal: ReleaseJournal, now: Pick<ReleaseJournal, 'paramsHash' | 'schema' | 'shardBytes' | 'shard'>): void {
-  const differences: string[] = [];
-  if (journal.paramsHash !== now.paramsHash) differences.push(`run hash ${journal.paramsHash} → ${now.paramsHash}`);
-  if (JSON.stringify(journal.schema) !== JSON.stringify(now.schema)) differences.push('columns (class names, feature size or clean-image flag)');
-  if (journal.shardBytes !== now.shardBytes) differences.push(`shard size ${journal.shardBytes} → ${now.shardBytes}`);
-  if (JSON.stringify(journal.shard) !== JSON.stringify(now.shard)) differences.push(`source part ${JSON.stringify(journal.shard)} → ${JSON.stringify(now.shard)}`);
+function checkSameRun(dir: string, journal: ReleaseJournal, now: RunIdentity): void {
+  const differences = runDifferences(journal, now);
   if (differences.length > 0) {
-    throw new UserError(
-      `${dir} holds an interrupted run with a different configuration (${differences.join('; ')}); ` +
-        'rerun the original command to resume it, or use another output directory',
-    );
+    throw new UserError(`${dir} holds an interrupted run with a different configuration (${differences.join('; ')}); ${continueAdvice(journal, differences, 'rerun the original command to resume it, or use another output directory')}`);
   }
 }
 
