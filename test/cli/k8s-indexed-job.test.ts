@@ -26,7 +26,8 @@ interface Validator {
 // Imported by name at run time: the type-check must pass on a checkout where they are not installed yet.
 const [yamlModule, jobModule] = ['js-yaml', 'kubernetes-models/batch/v1/Job'];
 const validator: Validator | Error = await Promise.all([import(yamlModule), import(jobModule)]).then(
-  ([yaml, job]) => ({ yaml: yaml as Validator['yaml'], Job: (job as { Job: Validator['Job'] }).Job }),
+  // js-yaml 3 is CommonJS: its functions are on the default export.
+  ([yaml, job]) => ({ yaml: ((yaml as { default?: unknown }).default ?? yaml) as Validator['yaml'], Job: (job as { Job: Validator['Job'] }).Job }),
   (error: Error) => error,
 );
 const unavailable = validator instanceof Error ? `kubernetes-models or js-yaml is not installed (npm ci installs them): ${validator.message.split('\n')[0]}` : null;
