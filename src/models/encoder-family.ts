@@ -1,5 +1,5 @@
 /**
- * An encoder family (mobilenet-v2, clip) knows how to validate its target config, estimate its memory and
+ * An encoder family (mobilenet-v2, clip, dinov2) knows how to validate its target config, estimate its memory and
  * load weights into an Encoder. Families are registered once, in create-encoder.ts.
  */
 import type { BackendReport } from '../runtime/backend.js';
@@ -45,4 +45,6 @@ export interface EncoderFamily<T = unknown> {
   load(target: T, options: LoadOptions): Promise<Encoder>;
   /** When `dir` is a checkpoint directory of this family, a config describing it; else null. */
   configFromCheckpointDir?(dir: string): TargetConfig | null;
+  /** The checkpoint directories configFromCheckpointDir recognises, in a few words (for errors and the README). */
+  readonly checkpointFormats?: string;
 }
