@@ -37,6 +37,11 @@ export function encoderFamilyNames(): string[] {
   return FAMILIES.map((family) => family.name);
 }
 
+/** The registry itself, read-only (the README's family table). */
+export function encoderFamilies(): readonly EncoderFamily<unknown>[] {
+  return FAMILIES;
+}
+
 export const TARGET_PRESET_DIR = packagePath('configs', 'targets');
 
 export function targetPresetNames(): string[] {

@@ -3,7 +3,7 @@
  * load weights into an Encoder. Families are registered once, in create-encoder.ts.
  */
 import type { BackendReport } from '../runtime/backend.js';
-import type { EmbeddingKind, Encoder } from './encoder.js';
+import type { EmbeddingKind, Encoder, FeatureKind } from './encoder.js';
 
 /** A target config as read from configs/targets/*.json (or built from a checkpoint directory). */
 export interface TargetConfig {
@@ -36,6 +36,8 @@ export interface LoadOptions {
  */
 export interface EncoderFamily<T = unknown> {
   readonly name: string;
+  /** Every feature kind the family's encoders give (README, --help); a target's default is one of them. */
+  readonly featureKinds: readonly FeatureKind[];
   /** The family-specific fields a target config may hold (besides name, family and description). */
   readonly configFields: readonly string[];
   /** The typed target; throws UserError naming config.origin and the bad field. */

@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { checkRelativePath, checkRevision } from '../../src/core/untrusted-names.js';
-import { encoderFamilyNames, resolveTarget, targetPresetNames } from '../../src/models/create-encoder.js';
+import { createEncoder, encoderFamilyNames, resolveTarget, targetPresetNames } from '../../src/models/create-encoder.js';
 import type { BackendReport } from '../../src/runtime/backend.js';
 import { initTestBackend } from '../helpers/test-backend.js';
 
@@ -39,4 +39,18 @@ test('every target preset validates, describes itself and estimates its memory; 
 test('the CLIP presets grow in memory with their architecture (B/32 < L/14 < H/14 < bigG)', (t) => {
   const bytes = ['vit-b-32', 'vit-l-14', 'vit-h-14', 'vit-g'].map((name) => resolveTarget(name).estimateBytes({ backend }));
   bytes.slice(1).forEach((b, i) => t.true(b > bytes[i]!, `${b} > ${bytes[i]}`));
+});
+
+test('the DINOv2 presets grow with their architecture (S < B < L < g), registers and SwiGLU included', (t) => {
+  const bytes = ['dinov2-s-14', 'dinov2-b-14', 'dinov2-l-14', 'dinov2-g-14'].map((name) => resolveTarget(name).estimateBytes({ backend }));
+  bytes.slice(1).forEach((b, i) => t.true(b > bytes[i]!, `${b} > ${bytes[i]}`));
+  t.true(resolveTarget('dinov2-l-14-reg').estimateBytes({ backend }) > bytes[2]!, 'registers add tokens');
+  t.true(resolveTarget('dinov2-g-14-reg').estimateBytes({ backend }) > bytes[3]!, 'registers add tokens');
+});
+
+test('targets too large for a 4 GiB heap are refused before any weight is read, naming the target', async (t) => {
+  const wasmLike: BackendReport = { ...backend, heapLimitBytes: 4 * 1024 ** 3 };
+  for (const name of ['dinov2-g-14', 'dinov2-g-14-reg', 'dfn5b-h-14-378', 'metaclip-h-14']) {
+    await t.throwsAsync(createEncoder(name, { backend: wasmLike }), { message: new RegExp(`^target '${name}' needs about [\\d.]+ GiB`) }, name);
+  }
 });

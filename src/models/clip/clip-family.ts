@@ -8,7 +8,7 @@
 import { basename } from 'node:path';
 import { UserError } from '../../core/errors.js';
 import { locateWeights, parseHub, weightsSha256 } from '../checkpoint-files.js';
-import type { EmbeddingKind, Encoder } from '../encoder.js';
+import { LOCAL_FEATURE_KIND, type EmbeddingKind, type Encoder } from '../encoder.js';
 import type { EncoderFamily, LoadOptions, TargetConfig } from '../encoder-family.js';
 import type { HubFiles } from '../../hub/hub-download.js';
 import { openSafetensors, type TensorSource } from '../safetensors.js';
@@ -89,6 +89,7 @@ function openChecked(checkpoint: ClipCheckpoint, arch: ClipArchitecture): Tensor
 
 export const clipFamily: EncoderFamily<ClipTarget> = {
   name: 'clip',
+  featureKinds: [...CLIP_FEATURE_KINDS, LOCAL_FEATURE_KIND],
   configFields: ['features', 'layout', 'hub', 'openClip', 'architecture', 'checkpointDir', 'mean', 'std'],
 
   checkpointFormats: "HF config.json with model_type 'clip' + model.safetensors, or open_clip_model.safetensors + open_clip_config.json",

@@ -65,6 +65,7 @@ function architectureOf(target: Dinov2Target): Dinov2Architecture {
 
 export const dinov2Family: EncoderFamily<Dinov2Target> = {
   name: 'dinov2',
+  featureKinds: DINOV2_FEATURE_KINDS,
   configFields: ['features', 'hub', 'architecture', 'checkpointDir'],
 
   checkpointFormats: "HF config.json with model_type 'dinov2' or 'dinov2_with_registers' + model.safetensors",
