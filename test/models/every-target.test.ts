@@ -65,7 +65,10 @@ test('targets too large for a 4 GiB heap are refused before any weight is read, 
 /** Each family's tiny twin, as `--target` takes it: a checkpoint directory written here, or the embedded preset. */
 const TINY_TWINS: Record<string, (dir: string) => { spec: string; inputSize?: number }> = {
   'mobilenet-v2': () => ({ spec: 'mobilenet-v2', inputSize: 32 }),
-  clip: (dir) => ({ spec: writeTinyClip(dir, 'hf', 'quick_gelu') }),
+  clip: (dir) => {
+    writeTinyClip(dir, 'hf', 'quick_gelu'); // returns the weights' sha256
+    return { spec: dir };
+  },
   dinov2: (dir) => ({ spec: writeTinyDinov2(dir) }),
 };
 
