@@ -23,7 +23,7 @@ export interface LoadOptions {
   weights?: string;
   /** Override of the config's default feature kind (--features). */
   features?: EmbeddingKind;
-  /** Override of the input size, for families whose input size is free (mobilenet-v2). */
+  /** Override of the input size, for families whose input size is free (mobilenet-v2; dinov2 resamples its positions). */
   inputSize?: number;
   backend: BackendReport;
   /** Progress/log sink for long loads (downloads). */

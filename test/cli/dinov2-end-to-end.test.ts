@@ -50,6 +50,15 @@ test.serial('features: default pooler_output rows and the CLS ⊕ mean patch kin
   // The first half of each row is the CLS token after the final layer norm: the default kind itself.
   for (let i = 0; i < 32; i++) t.true(Math.abs(both.vectors[i]! - file.vectors[i]!) < 1e-5, `dim ${i}`);
 
+  const smaller = join(root, 'features-28.arrow');
+  const resized = await advood('features', '--target', checkpoint, '--data', join(root, 'id'), '--out', smaller, '--input-size', '28', '--json');
+  t.is(resized.code, 0, resized.stderr);
+  // The crop asked for, the resize scaled with it (40/35 of the crop), the positions resampled to the 4×4 grid.
+  t.like(readFeatureFile(smaller).provenance, { encoderId: 'dinov2-tiny@28', preprocess: { size: 28, resize: 32 } });
+  const odd = await advood('features', '--target', checkpoint, '--data', join(root, 'id'), '--out', join(root, 'x.arrow'), '--input-size', '30');
+  t.is(odd.code, 2);
+  t.regex(odd.stderr, /input size 30 is not a positive multiple of the patch size 7/);
+
   const projected = await advood('features', '--target', checkpoint, '--data', join(root, 'id'), '--out', join(root, 'x.arrow'), '--features', 'projected');
   t.is(projected.code, 2);
   t.regex(projected.stderr, /DINOv2 has 'pre-projection' and 'cls-patch-mean' features \(no projection head, no text tower\), got "projected"/);

@@ -56,11 +56,23 @@ export function estimateDinov2Bytes(arch: Dinov2Architecture, options: { transpo
   return 4 * (values + 2 * activations);
 }
 
-function architectureOf(target: Dinov2Target): Dinov2Architecture {
-  if (target.architecture) return target.architecture;
+/**
+ * The architecture at the input size asked for (an attack preset's or --input-size): the position embeddings are
+ * resampled to any patch grid, and the resize before the crop keeps the checkpoint's ratio (256/224 for DINOv2).
+ */
+function atInputSize(arch: Dinov2Architecture, inputSize: number | undefined, origin: string): Dinov2Architecture {
+  if (inputSize === undefined || inputSize === arch.inputSize) return arch;
+  if (!Number.isInteger(inputSize) || inputSize <= 0 || inputSize % arch.patchSize) {
+    throw new UserError(`${origin}: input size ${inputSize} is not a positive multiple of the patch size ${arch.patchSize}`);
+  }
+  return { ...arch, inputSize, resizeSize: Math.round((inputSize * arch.resizeSize) / arch.inputSize) };
+}
+
+function architectureOf(target: Dinov2Target, inputSize: number | undefined): Dinov2Architecture {
+  if (target.architecture) return atInputSize(target.architecture, inputSize, target.config.origin);
   const checkpoint = target.checkpointDir ? inspectDinov2Checkpoint(target.checkpointDir) : null;
   if (!checkpoint) throw new UserError(`${target.config.origin}: no DINOv2 checkpoint in ${target.checkpointDir}`);
-  return checkpoint.architecture;
+  return atInputSize(checkpoint.architecture, inputSize, target.config.origin);
 }
 
 export const dinov2Family: EncoderFamily<Dinov2Target> = {
@@ -73,7 +85,7 @@ export const dinov2Family: EncoderFamily<Dinov2Target> = {
   validate: parseDinov2Target,
 
   estimateBytes(target, options) {
-    return estimateDinov2Bytes(architectureOf(target), { transposedCopies: options.backend.tfBackend === 'wasm' });
+    return estimateDinov2Bytes(architectureOf(target, options.inputSize), { transposedCopies: options.backend.tfBackend === 'wasm' });
   },
 
   async load(target, options: LoadOptions): Promise<Encoder> {
@@ -81,11 +93,13 @@ export const dinov2Family: EncoderFamily<Dinov2Target> = {
     const checkpoint = inspectDinov2Checkpoint(dir);
     if (!checkpoint) throw new UserError(`${dir}: no DINOv2 checkpoint (expected config.json with model_type dinov2 or dinov2_with_registers, and model.safetensors)`);
     const features = options.features === undefined ? target.features : featureKind(options.features, '--features');
+    const architecture = atInputSize(checkpoint.architecture, options.inputSize, '--input-size');
     const source = openSafetensors(checkpoint.weights);
     try {
-      checkDinov2Checkpoint(source, checkpoint.architecture);
+      checkDinov2Checkpoint(source, architecture);
       const weightsSha = await weightsSha256(source.files);
-      return new Dinov2Encoder({ id: target.config.name, architecture: checkpoint.architecture, source, features, weightsSha256: weightsSha });
+      const id = architecture.inputSize === checkpoint.architecture.inputSize ? target.config.name : `${target.config.name}@${architecture.inputSize}`;
+      return new Dinov2Encoder({ id, architecture, source, features, weightsSha256: weightsSha });
     } catch (error) {
       source.close();
       throw error;
