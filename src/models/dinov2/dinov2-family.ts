@@ -94,6 +94,14 @@ export const dinov2Family: EncoderFamily<Dinov2Target> = {
     if (!checkpoint) throw new UserError(`${dir}: no DINOv2 checkpoint (expected config.json with model_type dinov2 or dinov2_with_registers, and model.safetensors)`);
     const features = options.features === undefined ? target.features : featureKind(options.features, '--features');
     const architecture = atInputSize(checkpoint.architecture, options.inputSize, '--input-size');
+    const preset = target.architecture;
+    if (preset && (preset.width !== architecture.width || preset.layers !== architecture.layers || preset.registers !== architecture.registers)) {
+      // The memory estimate was the preset's; the checkpoint's own config decides what is built.
+      options.log?.(
+        `${dir}: width ${architecture.width}, ${architecture.layers} layers, ${architecture.registers} registers, where ${target.config.origin} says ` +
+          `${preset.width}, ${preset.layers}, ${preset.registers}; following the checkpoint`,
+      );
+    }
     const source = openSafetensors(checkpoint.weights);
     try {
       checkDinov2Checkpoint(source, architecture);
