@@ -99,3 +99,14 @@ test('every encoder family loads its tiny twin and gives each of its feature kin
     }
   }
 });
+
+test('a dinov2 preset loads --weights of another architecture from their own config, and says so', async (t) => {
+  const dir = writeTinyDinov2(mkdtempSync(join(tmpdir(), 'advood-dinov2-weights-')));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const messages: string[] = [];
+  const encoder = await createEncoder('dinov2-b-14', { backend, weights: dir, log: (m) => messages.push(m) });
+  t.teardown(() => encoder.dispose());
+  t.is(encoder.embedDim, 32);
+  t.is(encoder.inputSize, 35);
+  t.regex(messages.join('\n'), /width 32, 2 layers, 2 registers, where .*dinov2-b-14\.json says 768, 12, 0; following the checkpoint/);
+});
