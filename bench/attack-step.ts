@@ -18,7 +18,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { resolveAttackPreset } from '../attacks/attack-params.js';
 import { createAttack } from '../attacks/registry.js';
-import { initBackend } from '../src/runtime/backend.js';
+import type { Encoder } from '../src/models/encoder.js';
+import { initBackend, type BackendReport } from '../src/runtime/backend.js';
 import type { BenchRow } from './bench-row.js';
 import { torchPython } from './torch-python.js';
 import { randomVitB32Encoder } from './random-vit.js';
@@ -47,13 +48,20 @@ export interface StepTiming {
   threads: number;
 }
 
-/** Times advood's attack step: `runs` timed intervals between steps, after one untimed warm-up step. */
-export async function timeAdvoodAttackStep(runs: number, backendName = 'wasm'): Promise<StepTiming> {
+/**
+ * Times advood's attack step: `runs` timed intervals between steps, after one untimed warm-up step. `makeEncoder`
+ * builds the target once the backend is up (default: the random ViT-B/32).
+ */
+export async function timeAdvoodAttackStep(
+  runs: number,
+  backendName = 'wasm',
+  makeEncoder: (backend: BackendReport) => Encoder | Promise<Encoder> = randomVitB32Encoder,
+): Promise<StepTiming> {
   const backend = await initBackend({ request: backendName });
-  const encoder = randomVitB32Encoder();
+  const encoder = await makeEncoder(backend);
   const { params } = resolveAttackPreset(PRESET, { batch: BATCH, steps: runs + 1 });
   const attack = createAttack(params, 1);
-  const clean = tf.randomUniform([BATCH, 224, 224, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+  const clean = tf.randomUniform([BATCH, encoder.inputSize, encoder.inputSize, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
   const targets = tf.randomNormal([BATCH, encoder.embedDim], 0, 1, 'float32', 2) as tf.Tensor2D;
   const stamps: number[] = [];
   try {

@@ -10,7 +10,7 @@ import { OPTIMISERS, DEFAULT_OPTIMISER } from '../../attacks/optimisers/optimise
 import { ATTACKS, TARGET_STRATEGIES } from '../../attacks/registry.js';
 import { UserError } from '../core/errors.js';
 import { DETECTORS } from '../detectors/registry.js';
-import { resolveTarget, targetPresetNames } from '../models/create-encoder.js';
+import { encoderFamilies, resolveTarget, targetPresetNames } from '../models/create-encoder.js';
 import { sourceKindsMarkdown } from '../sources/source-help.js';
 
 const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
@@ -21,11 +21,22 @@ const firstSentence = (text: string) => /^(.+?[.;])(\s|$)/.exec(text)?.[1]?.repl
 
 function targetsTable(): string {
   return table(
-    ['target', 'family', 'what'],
+    ['target', 'family', 'default features', 'what'],
     targetPresetNames().map((name) => {
       const { config } = resolveTarget(name);
-      return [`\`${name}\``, config.family, firstSentence(config.description)];
+      return [`\`${name}\``, config.family, `\`${typeof config.features === 'string' ? config.features : 'pre-projection'}\``, firstSentence(config.description)];
     }),
+  );
+}
+
+function familiesTable(): string {
+  return table(
+    ['family', 'feature kinds', '`--target DIR` reads'],
+    encoderFamilies().map((family) => [
+      family.name,
+      family.featureKinds.map((kind) => `\`${kind}\``).join(', '),
+      family.checkpointFormats ?? 'presets only',
+    ]),
   );
 }
 
@@ -87,6 +98,7 @@ function detectorsTable(): string {
 export const README_TABLES: Readonly<Record<string, () => string>> = {
   sources: sourceKindsMarkdown,
   targets: targetsTable,
+  'target-families': familiesTable,
   'attack-presets': presetsTable,
   'target-strategies': strategiesTable,
   constraints: constraintsTable,

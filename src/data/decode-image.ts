@@ -100,7 +100,7 @@ async function toModelPixels(
       throw new ItemError(origin, `image is ${width}×${height}, but exact preprocessing needs ${size}×${size}`);
     }
   } else {
-    const geometry = clipGeometry(height, width, size);
+    const geometry = clipGeometry(height, width, size, preprocess.resize);
     if (geometry.resizedHeight !== height || geometry.resizedWidth !== width) {
       // 'cubic' is Catmull-Rom (a = -0.5), PIL's BICUBIC; libvips widens the kernel when shrinking
       // (antialiasing), as PIL does. No JPEG shrink-on-load: it would change the result.

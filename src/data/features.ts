@@ -100,7 +100,13 @@ export async function computeFeatures(encoder: Encoder, source: ImageSource, opt
     encoderId: encoder.id,
     weightsSha256: encoder.weightsSha256,
     kind,
-    preprocess: { mode: options.preprocess.mode, size: options.preprocess.size, background: [...options.preprocess.background] as [number, number, number] },
+    preprocess: {
+      mode: options.preprocess.mode,
+      size: options.preprocess.size,
+      // Only where it differs from the crop: the cache keys of CLIP targets stay as they were.
+      ...(options.preprocess.resize !== undefined && options.preprocess.resize !== options.preprocess.size && { resize: options.preprocess.resize }),
+      background: [...options.preprocess.background] as [number, number, number],
+    },
     sourceName: source.name,
     sourceFingerprint: source.fingerprint,
   };

@@ -40,12 +40,15 @@ export interface ImageSource {
 }
 
 /**
- * 'clip': resize the shortest side (bicubic) to `size`, then center-crop size×size (CLIP / open_clip eval).
+ * 'clip': resize the shortest side (bicubic) to `resize` (default `size`), then center-crop size×size (CLIP /
+ * open_clip eval; DINOv2's eval resizes to 256 and crops 224).
  * 'exact': the image must already be size×size; it is used as is (released adversarial PNGs).
  */
 export interface Preprocess {
   readonly mode: 'clip' | 'exact';
   readonly size: number;
+  /** The shortest side before the crop, ≥ size; absent: size. */
+  readonly resize?: number;
   /** Background that alpha is composited onto, [0,255] RGB. */
   readonly background: readonly [number, number, number];
 }

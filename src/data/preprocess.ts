@@ -33,14 +33,15 @@ export function roundHalfEven(x: number): number {
   return floor % 2 === 0 ? floor : floor + 1;
 }
 
-export function clipGeometry(height: number, width: number, size: number): ClipGeometry {
-  if (!(height > 0 && width > 0 && size > 0)) throw new RangeError(`clipGeometry: bad sizes ${height}×${width} → ${size}`);
+/** The resize of the shortest side to `resize` (default: the crop size) and the centre crop to size×size. */
+export function clipGeometry(height: number, width: number, size: number, resize = size): ClipGeometry {
+  if (!(height > 0 && width > 0 && size > 0 && resize >= size)) throw new RangeError(`clipGeometry: bad sizes ${height}×${width} → ${resize} → ${size}`);
   const short = Math.min(height, width);
   const long = Math.max(height, width);
   // torchvision: new_long = int(requested_new_short * long / short), in float arithmetic.
-  const newLong = Math.trunc((size * long) / short);
-  const resizedHeight = height <= width ? size : newLong;
-  const resizedWidth = height <= width ? newLong : size;
+  const newLong = Math.trunc((resize * long) / short);
+  const resizedHeight = height <= width ? resize : newLong;
+  const resizedWidth = height <= width ? newLong : resize;
   return {
     resizedHeight,
     resizedWidth,
@@ -49,15 +50,20 @@ export function clipGeometry(height: number, width: number, size: number): ClipG
   };
 }
 
-/** The preprocessing an encoder expects: CLIP resize + crop to its input size, alpha on white. */
+/** The preprocessing an encoder expects: resize + centre crop to its input size (and resize size), alpha on white. */
 export function preprocessFor(
-  encoder: { readonly inputSize: number },
+  encoder: { readonly inputSize: number; readonly resizeSize?: number },
   overrides: Partial<Preprocess> = {},
 ): Preprocess {
-  return { mode: 'clip', size: encoder.inputSize, background: DEFAULT_BACKGROUND, ...overrides };
+  const resize = encoder.resizeSize !== undefined && encoder.resizeSize !== encoder.inputSize ? { resize: encoder.resizeSize } : {};
+  return { mode: 'clip', size: encoder.inputSize, ...resize, background: DEFAULT_BACKGROUND, ...overrides };
 }
 
-/** A stable, human-readable key for caches and provenance, e.g. `clip-128-bg255,255,255`. */
+/**
+ * A stable, human-readable key for caches and provenance, e.g. `clip-128-bg255,255,255`, or `clip-224from256-…`
+ * where the shortest side is resized to more than the crop (the key of a plain resize-and-crop is unchanged).
+ */
 export function preprocessKey(preprocess: Preprocess): string {
-  return `${preprocess.mode}-${preprocess.size}-bg${preprocess.background.join(',')}`;
+  const resize = preprocess.mode === 'clip' && preprocess.resize !== undefined && preprocess.resize !== preprocess.size ? `from${preprocess.resize}` : '';
+  return `${preprocess.mode}-${preprocess.size}${resize}-bg${preprocess.background.join(',')}`;
 }

@@ -12,10 +12,11 @@ import { packagePath } from '../core/repo-paths.js';
 import type { Encoder } from './encoder.js';
 import type { EncoderFamily, LoadOptions, TargetConfig } from './encoder-family.js';
 import { clipFamily } from './clip/clip-family.js';
+import { dinov2Family } from './dinov2/dinov2-family.js';
 import { mobileNetV2Family } from './mobilenet/mobilenet-family.js';
 
 /** The one registry of encoder families. */
-const FAMILIES: readonly EncoderFamily<unknown>[] = [mobileNetV2Family, clipFamily];
+const FAMILIES: readonly EncoderFamily<unknown>[] = [mobileNetV2Family, clipFamily, dinov2Family];
 
 /**
  * A --target value read and validated once: the config as written, and the family's typed target behind
@@ -34,6 +35,11 @@ function resolvedBy<T>(family: EncoderFamily<T>, config: TargetConfig): Resolved
 
 export function encoderFamilyNames(): string[] {
   return FAMILIES.map((family) => family.name);
+}
+
+/** The registry itself, read-only (the README's family table). */
+export function encoderFamilies(): readonly EncoderFamily<unknown>[] {
+  return FAMILIES;
 }
 
 export const TARGET_PRESET_DIR = packagePath('configs', 'targets');
@@ -65,6 +71,24 @@ function readConfigFile(path: string, name: string): ResolvedTarget {
   return resolvedBy(family, { name, description: '', ...raw, origin: path } as TargetConfig);
 }
 
+function checkpointFormatList(): string {
+  return FAMILIES.filter((f) => f.checkpointFormats).map((f) => `${f.name} (${f.checkpointFormats})`).join('; ');
+}
+
+/** What is wrong with a directory no family recognised: its config.json's model_type, when it has one. */
+function unrecognisedCheckpoint(dir: string): string {
+  const configPath = join(dir, 'config.json');
+  if (!existsSync(configPath)) return `${dir}: a directory, but not a checkpoint any encoder family recognises`;
+  let modelType: unknown;
+  try {
+    const config = parseGuardedJson(readFileSync(configPath, 'utf8'));
+    modelType = isPlainObject(config) ? config.model_type : undefined;
+  } catch (error) {
+    return `${configPath}: not readable JSON (${errorMessage(error)})`;
+  }
+  return `${configPath}: model_type ${JSON.stringify(modelType ?? null)} is not one advood reads`;
+}
+
 /** Resolves a --target value to a validated target, without loading weights. */
 export function resolveTarget(spec: string): ResolvedTarget {
   const preset = join(TARGET_PRESET_DIR, `${spec}.json`);
@@ -75,7 +99,7 @@ export function resolveTarget(spec: string): ResolvedTarget {
       const config = family.configFromCheckpointDir?.(resolve(spec));
       if (config) return resolvedBy(family, config);
     }
-    throw new UserError(`${spec}: a directory, but not a checkpoint any encoder family recognises (expected config.json + *.safetensors or open_clip files)`);
+    throw new UserError(`${unrecognisedCheckpoint(spec)}; the families read: ${checkpointFormatList()}`);
   }
   throw new UserError(`unknown target '${spec}': not a preset (${targetPresetNames().join(', ')}), a config file or a checkpoint directory`);
 }

@@ -1,9 +1,9 @@
 /**
- * An encoder family (mobilenet-v2, clip) knows how to validate its target config, estimate its memory and
+ * An encoder family (mobilenet-v2, clip, dinov2) knows how to validate its target config, estimate its memory and
  * load weights into an Encoder. Families are registered once, in create-encoder.ts.
  */
 import type { BackendReport } from '../runtime/backend.js';
-import type { EmbeddingKind, Encoder } from './encoder.js';
+import type { EmbeddingKind, Encoder, FeatureKind } from './encoder.js';
 import type { LoadProgress } from './load-progress.js';
 
 /** A target config as read from configs/targets/*.json (or built from a checkpoint directory). */
@@ -24,7 +24,7 @@ export interface LoadOptions {
   weights?: string;
   /** Override of the config's default feature kind (--features). */
   features?: EmbeddingKind;
-  /** Override of the input size, for families whose input size is free (mobilenet-v2). */
+  /** Override of the input size, for families whose input size is free (mobilenet-v2; dinov2 resamples its positions). */
   inputSize?: number;
   backend: BackendReport;
   /** Progress/log sink for long loads (downloads). */
@@ -39,6 +39,8 @@ export interface LoadOptions {
  */
 export interface EncoderFamily<T = unknown> {
   readonly name: string;
+  /** Every feature kind the family's encoders give (README, --help); a target's default is one of them. */
+  readonly featureKinds: readonly FeatureKind[];
   /** The family-specific fields a target config may hold (besides name, family and description). */
   readonly configFields: readonly string[];
   /** The typed target; throws UserError naming config.origin and the bad field. */
@@ -48,4 +50,6 @@ export interface EncoderFamily<T = unknown> {
   load(target: T, options: LoadOptions): Promise<Encoder>;
   /** When `dir` is a checkpoint directory of this family, a config describing it; else null. */
   configFromCheckpointDir?(dir: string): TargetConfig | null;
+  /** The checkpoint directories configFromCheckpointDir recognises, in a few words (for errors and the README). */
+  readonly checkpointFormats?: string;
 }

@@ -5,11 +5,13 @@ import type * as tf from '@tensorflow/tfjs';
 
 /**
  * The image embeddings encodeImage can return, one vector per image. 'pre-projection' is what the paper attacks
- * (the CLS token after ln_post, before the projection: 1664-d for ViT-bigG); 'projected' lives in the joint
- * image–text space. Encoders without a projection (MobileNetV2) only have 'pre-projection' (their pooled features).
- * These are the kinds a preset, an attack or `--features` may choose.
+ * (the CLS token after ln_post, before the projection: 1664-d for ViT-bigG) and each family's own pooled image
+ * embedding where it has no projection (MobileNetV2's pooled features, DINOv2's pooler_output); 'projected' lives
+ * in the joint image–text space (CLIP); 'cls-patch-mean' is the CLS token ⊕ the mean patch token, the input of
+ * DINOv2's linear probes (DINOv2 only). These are the kinds a preset, an attack or `--features` may choose; each
+ * encoder lists the ones it has in `featureKinds`.
  */
-export const FEATURE_KINDS = ['pre-projection', 'projected'] as const;
+export const FEATURE_KINDS = ['pre-projection', 'projected', 'cls-patch-mean'] as const;
 export type EmbeddingKind = (typeof FEATURE_KINDS)[number];
 
 /**
@@ -29,6 +31,11 @@ export interface Encoder {
   readonly id: string;
   /** Square input side in pixels. */
   readonly inputSize: number;
+  /**
+   * The shortest image side is resized to this before the centre crop to inputSize (DINOv2: 256 for 224); absent:
+   * inputSize, CLIP's resize-and-crop.
+   */
+  readonly resizeSize?: number;
   /** Width of encodeImage's output for the encoder's default feature kind. */
   readonly embedDim: number;
   /** Per-channel normalisation applied inside encodeImage; callers always pass [0,1] pixels. */

@@ -10,7 +10,7 @@ import { type FeatureProgress, computeFeatures } from '../data/features.js';
 import type { ImageSource, Preprocess } from '../data/image-source.js';
 import type { DetectorNeeds } from '../detectors/detector-entry.js';
 import type { FeatureViews } from '../detectors/evaluate-detectors.js';
-import { FEATURE_KINDS, LOCAL_FEATURE_KIND, type Encoder, type FeatureKind } from '../models/encoder.js';
+import { LOCAL_FEATURE_KIND, type Encoder, type FeatureKind } from '../models/encoder.js';
 import { promptEnsembleEmbeddings } from '../models/prompt-ensemble.js';
 
 /** True when the target embeds text (zero-shot detectors: MCM, PLP). */
@@ -31,7 +31,8 @@ export function availableNeeds(encoder: Encoder, labelled: boolean): DetectorNee
  */
 export function evaluatedFeatureKinds(encoder: Encoder, withPatches = false): FeatureKind[] {
   if (!hasTextTower(encoder)) return ['pre-projection'];
-  return withPatches && encoder.featureKinds.includes(LOCAL_FEATURE_KIND) ? [...FEATURE_KINDS, LOCAL_FEATURE_KIND] : [...FEATURE_KINDS];
+  const embeddings: FeatureKind[] = ['pre-projection', 'projected'];
+  return withPatches && encoder.featureKinds.includes(LOCAL_FEATURE_KIND) ? [...embeddings, LOCAL_FEATURE_KIND] : embeddings;
 }
 
 export interface FeatureViewOptions {

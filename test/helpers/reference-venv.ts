@@ -3,7 +3,8 @@
  * open_clip). Where it cannot be made (no python3-venv, no package index), tests that need it skip and say why.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { advoodCacheDir } from '../../src/core/cache-dir.js';
@@ -37,6 +38,29 @@ export function openClipReference(python: string, model: string, options: { seed
   const args = [script, 'make', '--model', model, '--out', scratch, '--seed', String(options.seed), '--batch', String(options.batch)];
   const result = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (result.status !== 0) throw new Error(`openclip_reference.py make ${model} failed: ${(result.stderr || '').trim().split('\n').slice(-3).join(' ')}`);
+  renameSync(scratch, dir);
+  return dir;
+}
+
+/**
+ * A tiny random model built and saved by transformers itself, with transformers' own outputs
+ * (test/reference/transformers_reference.py make), made once into advood's cache and reused: the suite runs once
+ * per backend. `crop` is the processor's crop size; the config's image_size is 28 (patch 7).
+ */
+export function transformersReference(python: string, variant: string, options: { crop: number; seed?: number; batch?: number }): string {
+  const seed = options.seed ?? 0;
+  const batch = options.batch ?? 2;
+  const script = join(REPO, 'test', 'reference', 'transformers_reference.py');
+  // The script's digest in the name: an edited script never reuses the outputs of an older one.
+  const version = createHash('sha256').update(readFileSync(script)).digest('hex').slice(0, 12);
+  const dir = join(advoodCacheDir('reference'), `transformers-${variant}-crop${options.crop}-seed${seed}-batch${batch}-${version}`);
+  if (existsSync(join(dir, 'meta.json'))) return dir;
+  const scratch = `${dir}.${process.pid}.tmp`;
+  rmSync(scratch, { recursive: true, force: true });
+  mkdirSync(scratch, { recursive: true });
+  const args = [script, 'make', '--variant', variant, '--crop', String(options.crop), '--out', scratch, '--seed', String(seed), '--batch', String(batch)];
+  const result = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (result.status !== 0) throw new Error(`transformers_reference.py make ${variant} failed: ${(result.stderr || '').trim().split('\n').slice(-3).join(' ')}`);
   renameSync(scratch, dir);
   return dir;
 }

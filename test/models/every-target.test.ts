@@ -1,13 +1,20 @@
 /**
- * Registry-wide: every target preset in configs/targets/ and every encoder family of src/models/create-encoder.ts,
- * without weights. A preset must validate through its family, estimate a plausible memory need, and name Hub files
- * that the downloader would accept (src/core/untrusted-names.ts); every family must be reachable from a preset.
+ * Registry-wide: every target preset in configs/targets/ and every encoder family of src/models/create-encoder.ts.
+ * Without weights, a preset must validate through its family, estimate a plausible memory need, and name Hub files
+ * that the downloader would accept (src/core/untrusted-names.ts); every family must be reachable from a preset; and
+ * every family loads a tiny twin of its checkpoints and gives each feature kind it lists.
  */
 import test from 'ava';
+import * as tf from '@tensorflow/tfjs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { checkRelativePath, checkRevision } from '../../src/core/untrusted-names.js';
-import { encoderFamilyNames, resolveTarget, targetPresetNames } from '../../src/models/create-encoder.js';
+import { createEncoder, encoderFamilies, encoderFamilyNames, resolveTarget, targetPresetNames } from '../../src/models/create-encoder.js';
 import type { BackendReport } from '../../src/runtime/backend.js';
 import { initTestBackend } from '../helpers/test-backend.js';
+import { writeTinyClip } from '../helpers/tiny-clip.js';
+import { writeTinyDinov2 } from '../helpers/tiny-dinov2.js';
 
 let backend: BackendReport;
 test.before(async () => {
@@ -39,4 +46,67 @@ test('every target preset validates, describes itself and estimates its memory; 
 test('the CLIP presets grow in memory with their architecture (B/32 < L/14 < H/14 < bigG)', (t) => {
   const bytes = ['vit-b-32', 'vit-l-14', 'vit-h-14', 'vit-g'].map((name) => resolveTarget(name).estimateBytes({ backend }));
   bytes.slice(1).forEach((b, i) => t.true(b > bytes[i]!, `${b} > ${bytes[i]}`));
+});
+
+test('the DINOv2 presets grow with their architecture (S < B < L < g), registers and SwiGLU included', (t) => {
+  const bytes = ['dinov2-s-14', 'dinov2-b-14', 'dinov2-l-14', 'dinov2-g-14'].map((name) => resolveTarget(name).estimateBytes({ backend }));
+  bytes.slice(1).forEach((b, i) => t.true(b > bytes[i]!, `${b} > ${bytes[i]}`));
+  t.true(resolveTarget('dinov2-l-14-reg').estimateBytes({ backend }) > bytes[2]!, 'registers add tokens');
+  t.true(resolveTarget('dinov2-g-14-reg').estimateBytes({ backend }) > bytes[3]!, 'registers add tokens');
+});
+
+test('targets too large for a 4 GiB heap are refused before any weight is read, naming the target', async (t) => {
+  const wasmLike: BackendReport = { ...backend, heapLimitBytes: 4 * 1024 ** 3 };
+  for (const name of ['dinov2-g-14', 'dinov2-g-14-reg', 'dfn5b-h-14-378', 'metaclip-h-14']) {
+    await t.throwsAsync(createEncoder(name, { backend: wasmLike }), { message: new RegExp(`^target '${name}' needs about [\\d.]+ GiB`) }, name);
+  }
+});
+
+/** Each family's tiny twin, as `--target` takes it: a checkpoint directory written here, or the embedded preset. */
+const TINY_TWINS: Record<string, (dir: string) => { spec: string; inputSize?: number }> = {
+  'mobilenet-v2': () => ({ spec: 'mobilenet-v2', inputSize: 32 }),
+  clip: (dir) => {
+    writeTinyClip(dir, 'hf', 'quick_gelu'); // returns the weights' sha256
+    return { spec: dir };
+  },
+  dinov2: (dir) => ({ spec: writeTinyDinov2(dir) }),
+};
+
+test('every encoder family loads its tiny twin and gives each of its feature kinds, without leaking tensors', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'advood-tiny-twins-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  t.deepEqual(Object.keys(TINY_TWINS).sort(), encoderFamilyNames().sort(), 'a tiny twin for every registered family');
+  for (const family of encoderFamilies()) {
+    const { spec, inputSize } = TINY_TWINS[family.name]!(join(root, family.name));
+    t.is(resolveTarget(spec).config.family, family.name, `${spec} resolves to ${family.name}`);
+    const encoder = await createEncoder(spec, { backend, ...(inputSize !== undefined && { inputSize }) });
+    try {
+      const before = tf.memory().numTensors;
+      const pixels = tf.fill([1, encoder.inputSize, encoder.inputSize, 3], 0.5) as tf.Tensor4D;
+      for (const kind of encoder.featureKinds) {
+        t.true(family.featureKinds.includes(kind), `${family.name}: ${kind} is one of the family's kinds`);
+        const features = encoder.encodeImage(pixels, kind);
+        t.is(features.shape[0], 1);
+        t.true((features.dataSync() as Float32Array).every(Number.isFinite), `${family.name} ${kind}`);
+        features.dispose();
+      }
+      const defaults = encoder.encodeImage(pixels);
+      t.is(defaults.shape[1], encoder.embedDim, `${family.name}: default width`);
+      tf.dispose([defaults, pixels]);
+      t.is(tf.memory().numTensors, before, `${family.name}: no leak`);
+    } finally {
+      encoder.dispose();
+    }
+  }
+});
+
+test('a dinov2 preset loads --weights of another architecture from their own config, and says so', async (t) => {
+  const dir = writeTinyDinov2(mkdtempSync(join(tmpdir(), 'advood-dinov2-weights-')));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const messages: string[] = [];
+  const encoder = await createEncoder('dinov2-b-14', { backend, weights: dir, log: (m) => messages.push(m) });
+  t.teardown(() => encoder.dispose());
+  t.is(encoder.embedDim, 32);
+  t.is(encoder.inputSize, 35);
+  t.regex(messages.join('\n'), /width 32, 2 layers, 2 registers, where .*dinov2-b-14\.json says 768, 12, 0; following the checkpoint/);
 });

@@ -126,6 +126,7 @@ def bytes_to_unicode():
 def make_clip_fixture(out):
     import numpy as np
     import torch
+    import torchvision_guard  # noqa: F401  (before transformers: see torchvision_guard.py)
     from transformers import CLIPConfig, CLIPModel, CLIPTokenizer
 
     target = os.path.join(out, "hf-clip")

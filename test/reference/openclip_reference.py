@@ -23,33 +23,14 @@ import time
 
 import numpy as np
 import torch
-import torch.library
 
-
-def _tolerate_missing_torchvision_ops():
-    """open_clip imports torchvision for its image transforms only. Where the installed torchvision's compiled
-    ops do not load against this torch (a CPU torch with a CUDA torchvision wheel), its fake-kernel
-    registrations raise at import; skip those registrations, since none of those ops is used here."""
-    register_fake = torch.library.register_fake
-
-    def tolerant(*args, **kwargs):
-        decorate = register_fake(*args, **kwargs)
-
-        def apply(fn):
-            try:
-                return decorate(fn)
-            except RuntimeError:
-                return fn
-
-        return apply
-
-    torch.library.register_fake = tolerant
-
-
-_tolerate_missing_torchvision_ops()
+import torchvision_guard  # noqa: E402,F401  (before open_clip: see torchvision_guard.py)
 import open_clip  # noqa: E402
 from safetensors import safe_open
 from safetensors.torch import save_file
+
+# Tiny configs of ours beside open_clip's own (e.g. tiny-quickgelu-256: QuickGELU at a non-224 size, like DFN-378).
+open_clip.add_model_config(os.path.join(os.path.dirname(os.path.abspath(__file__)), "openclip_configs"))
 
 
 def seeded(seed, shape, kind):

@@ -119,6 +119,7 @@ const OP_CASES: [string, () => (x: tf.Tensor) => tf.Tensor, number[]][] = [
   ],
   ['quick_gelu', () => (x) => mlpActivation(x, 'quick_gelu'), [4, 8]],
   ['gelu', () => (x) => mlpActivation(x, 'gelu'), [4, 8]],
+  ['silu', () => (x) => mlpActivation(x, 'silu'), [4, 8]],
   // groupedMatMul has no tape gradient of its own on wasm (grouped-matmul.ts); attention is its differentiable use.
   ['multiHeadAttention', () => (x) => multiHeadAttention(x as tf.Tensor3D, tf.mul(x, 0.5) as tf.Tensor3D, tf.tanh(x) as tf.Tensor3D, 2, null), [5, 2, 8]],
 ];

@@ -107,14 +107,18 @@ test('layerNorm: value and input gradient equal autodiff of the composed form', 
   t.is(tf.memory().numTensors, before);
 });
 
-for (const kind of ['quick_gelu', 'gelu'] as const) {
+for (const kind of ['quick_gelu', 'gelu', 'silu'] as const) {
   test(`mlpActivation ${kind}: value and input gradient equal autodiff of the composed form`, (t) => {
     const before = tf.memory().numTensors;
     tf.tidy(() => {
       const x = tf.mul(tf.randomNormal([4, 33], 0, 1, 'float32', 11), 3);
       const up = tf.randomNormal([4, 33], 0, 1, 'float32', 12);
       const plain = (v: tf.Tensor) =>
-        kind === 'quick_gelu' ? tf.mul(v, tf.sigmoid(tf.mul(v, 1.702))) : tf.mul(tf.mul(v, 0.5), tf.add(tf.erf(tf.mul(v, Math.SQRT1_2)), 1));
+        kind === 'quick_gelu'
+          ? tf.mul(v, tf.sigmoid(tf.mul(v, 1.702)))
+          : kind === 'silu'
+            ? tf.mul(v, tf.sigmoid(v))
+            : tf.mul(tf.mul(v, 0.5), tf.add(tf.erf(tf.mul(v, Math.SQRT1_2)), 1));
       t.true(maxAbsDiff(mlpActivation(x, kind), plain(x)) < 1e-5);
       const fast = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(mlpActivation(v, kind), up)))(x);
       const reference = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(plain(v), up)))(x);

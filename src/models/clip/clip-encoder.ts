@@ -4,7 +4,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../core/errors.js';
-import { FEATURE_KINDS, LOCAL_FEATURE_KIND, type EmbeddingKind, type Encoder, type FeatureKind, type Rgb } from '../encoder.js';
+import { LOCAL_FEATURE_KIND, type EmbeddingKind, type Encoder, type FeatureKind, type Rgb } from '../encoder.js';
 import type { TensorSource } from '../safetensors.js';
 import type { ClipArchitecture } from './clip-architecture.js';
 import type { ClipTokenizer } from './clip-tokenizer.js';
@@ -26,6 +26,9 @@ export interface ClipEncoderOptions {
   weightsSha256: string;
 }
 
+/** The embeddings a CLIP target can give (its per-patch kind aside). */
+export const CLIP_FEATURE_KINDS: readonly EmbeddingKind[] = ['pre-projection', 'projected'];
+
 export class ClipEncoder implements Encoder {
   readonly id: string;
   readonly inputSize: number;
@@ -33,7 +36,7 @@ export class ClipEncoder implements Encoder {
   readonly mean: Rgb;
   readonly std: Rgb;
   readonly features: EmbeddingKind;
-  readonly featureKinds: readonly FeatureKind[] = [...FEATURE_KINDS, LOCAL_FEATURE_KIND];
+  readonly featureKinds: readonly FeatureKind[] = [...CLIP_FEATURE_KINDS, LOCAL_FEATURE_KIND];
   readonly weightsSha256: string;
   private readonly vision: ClipVisionTower;
   private text: ClipTextTower | null = null;
@@ -55,6 +58,7 @@ export class ClipEncoder implements Encoder {
   }
 
   encodeImage(pixels: tf.Tensor4D, kind: FeatureKind = this.features): tf.Tensor2D {
+    if (!this.featureKinds.includes(kind)) throw new Error(`${this.id}: no '${kind}' features; CLIP has ${this.featureKinds.join(', ')}`);
     return this.vision.forward(pixels, kind);
   }
 

@@ -5,20 +5,17 @@
  * Weights are found in this order: --weights DIR; the checkpoint directory the target names; the Hugging Face
  * cache (huggingface_hub's layout); a download from $HF_ENDPOINT into that cache.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { advoodCacheDir } from '../../core/cache-dir.js';
-import { digestFile } from '../../core/digest.js';
+import { basename } from 'node:path';
 import { UserError } from '../../core/errors.js';
-import { FEATURE_KINDS, type EmbeddingKind, type Encoder } from '../encoder.js';
+import { locateWeights, parseHub, weightsSha256 } from '../checkpoint-files.js';
+import { LOCAL_FEATURE_KIND, type EmbeddingKind, type Encoder } from '../encoder.js';
 import type { EncoderFamily, LoadOptions, TargetConfig } from '../encoder-family.js';
 import { recomputeBlocks } from '../../runtime/recompute-in-backward.js';
-import { resolveHubFiles, type HubFiles } from '../../hub/hub-download.js';
+import type { HubFiles } from '../../hub/hub-download.js';
 import { openSafetensors, type TensorSource } from '../safetensors.js';
 import { architectureFromPreset, visionTokenCount, type ClipArchitecture } from './clip-architecture.js';
 import { inspectClipCheckpoint, type ClipCheckpoint } from './clip-checkpoint.js';
-import { ClipEncoder } from './clip-encoder.js';
+import { CLIP_FEATURE_KINDS, ClipEncoder } from './clip-encoder.js';
 import { ClipTokenizer } from './clip-tokenizer.js';
 import { checkCheckpointKeys, type ClipLayout } from './clip-weight-map.js';
 
@@ -34,22 +31,10 @@ export interface ClipTarget {
   checkpointDir: string | null;
 }
 
-function parseHub(raw: unknown, origin: string): HubFiles | null {
-  if (raw === undefined) return null;
-  const hub = raw as Partial<HubFiles>;
-  if (typeof hub !== 'object' || hub === null || typeof hub.repo !== 'string' || typeof hub.revision !== 'string') {
-    throw new UserError(`${origin}: 'hub' must be {repo, revision, files}`);
-  }
-  if (!Array.isArray(hub.files) || hub.files.length === 0 || !hub.files.every((f) => typeof f === 'string')) {
-    throw new UserError(`${origin}: 'hub.files' must list the files to fetch`);
-  }
-  return { repo: hub.repo, revision: hub.revision, files: hub.files };
-}
-
 export function parseClipTarget(config: TargetConfig): ClipTarget {
   const origin = config.origin;
   const features = (config.features ?? 'pre-projection') as EmbeddingKind;
-  if (!(FEATURE_KINDS as readonly string[]).includes(features)) throw new UserError(`${origin}: 'features' must be one of ${FEATURE_KINDS.join(', ')}`);
+  if (!CLIP_FEATURE_KINDS.includes(features)) throw new UserError(`${origin}: 'features' must be one of ${CLIP_FEATURE_KINDS.join(', ')}`);
   const layout = config.layout ?? null;
   if (layout !== null && layout !== 'hf' && layout !== 'open_clip') throw new UserError(`${origin}: 'layout' must be 'hf' or 'open_clip'`);
   const checkpointDir = typeof config.checkpointDir === 'string' ? config.checkpointDir : null;
@@ -104,41 +89,6 @@ function architectureOf(target: ClipTarget): ClipArchitecture {
   return checkpoint.architecture;
 }
 
-async function locateWeights(target: ClipTarget, options: LoadOptions): Promise<string> {
-  if (options.weights) {
-    if (!existsSync(options.weights) || !statSync(options.weights).isDirectory()) throw new UserError(`--weights ${options.weights}: not a directory`);
-    return options.weights;
-  }
-  if (target.checkpointDir) return target.checkpointDir;
-  if (!target.hub) throw new UserError(`${target.config.origin}: no 'hub' entry and no --weights DIR; say where the weights are`);
-  const onProgress = options.onProgress;
-  return resolveHubFiles(target.hub, { log: options.log, fallbackHint: 'pass --weights DIR', ...(onProgress && { onProgress: (event) => onProgress({ kind: 'download', ...event }) }) });
-}
-
-/** sha256 of the weight files; free for hub blobs (their file name is the verified sha256), cached otherwise. */
-async function weightsSha256(files: readonly string[]): Promise<string> {
-  const perFile: string[] = [];
-  for (const file of files) {
-    const real = realpathSync(file);
-    const name = basename(real);
-    if (/^[0-9a-f]{64}$/.test(name)) {
-      perFile.push(name);
-      continue;
-    }
-    const stat = statSync(real);
-    const key = createHash('sha256').update(`${real}\0${stat.size}\0${stat.mtimeMs}`).digest('hex');
-    const memo = join(advoodCacheDir('weights-sha256'), key);
-    if (existsSync(memo)) {
-      perFile.push(readFileSync(memo, 'utf8').trim());
-      continue;
-    }
-    const digest = (await digestFile(real)).sha256;
-    writeFileSync(memo, digest);
-    perFile.push(digest);
-  }
-  return perFile.length === 1 ? perFile[0] : createHash('sha256').update(perFile.join('\n')).digest('hex');
-}
-
 function openChecked(checkpoint: ClipCheckpoint, arch: ClipArchitecture): TensorSource {
   const source = openSafetensors(checkpoint.weights);
   try {
@@ -152,7 +102,10 @@ function openChecked(checkpoint: ClipCheckpoint, arch: ClipArchitecture): Tensor
 
 export const clipFamily: EncoderFamily<ClipTarget> = {
   name: 'clip',
+  featureKinds: [...CLIP_FEATURE_KINDS, LOCAL_FEATURE_KIND],
   configFields: ['features', 'layout', 'hub', 'openClip', 'architecture', 'checkpointDir', 'mean', 'std'],
+
+  checkpointFormats: "HF config.json with model_type 'clip' + model.safetensors, or open_clip_model.safetensors + open_clip_config.json",
 
   validate: parseClipTarget,
 
@@ -183,6 +136,7 @@ export const clipFamily: EncoderFamily<ClipTarget> = {
     try {
       const tokenizer = checkpoint.tokenizer ? ClipTokenizer.fromFiles(checkpoint.tokenizer.merges, checkpoint.tokenizer.vocab) : null;
       const features = options.features ?? target.features;
+      if (!CLIP_FEATURE_KINDS.includes(features)) throw new UserError(`target '${config.name}': CLIP has no '${features}' features (it has ${CLIP_FEATURE_KINDS.join(', ')})`);
       return new ClipEncoder({
         id: config.name,
         architecture: arch,

@@ -45,6 +45,7 @@ function inputSizeFor(target: MobileNetTarget, options: Pick<LoadOptions, 'input
 
 export const mobileNetV2Family: EncoderFamily<MobileNetTarget> = {
   name: 'mobilenet-v2',
+  featureKinds: MOBILENET_FEATURE_KINDS,
   configFields: ['inputSize', 'features'],
 
   validate(config) {

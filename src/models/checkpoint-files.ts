@@ -1,0 +1,73 @@
+/**
+ * Where a family's checkpoint files come from and what identifies them, shared by the safetensors families
+ * (clip/, dinov2/): a preset's `hub` entry, the directory to load from, and the sha256 of the weights loaded.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { advoodCacheDir } from '../core/cache-dir.js';
+import { digestFile } from '../core/digest.js';
+import { UserError } from '../core/errors.js';
+import { resolveHubFiles, type HubFiles } from '../hub/hub-download.js';
+import type { LoadOptions, TargetConfig } from './encoder-family.js';
+
+/** A preset's `hub` entry ({repo, revision, files}), or null when it has none. */
+export function parseHub(raw: unknown, origin: string): HubFiles | null {
+  if (raw === undefined) return null;
+  const hub = raw as Partial<HubFiles>;
+  if (typeof hub !== 'object' || hub === null || typeof hub.repo !== 'string' || typeof hub.revision !== 'string') {
+    throw new UserError(`${origin}: 'hub' must be {repo, revision, files}`);
+  }
+  if (!Array.isArray(hub.files) || hub.files.length === 0 || !hub.files.every((f) => typeof f === 'string')) {
+    throw new UserError(`${origin}: 'hub.files' must list the files to fetch`);
+  }
+  return { repo: hub.repo, revision: hub.revision, files: hub.files };
+}
+
+/** What a target says about where its weights are. */
+export interface WeightsLocation {
+  /** The config the target was read from (its origin names the errors). */
+  config: TargetConfig;
+  hub: HubFiles | null;
+  /** Set when the target *is* a checkpoint directory. */
+  checkpointDir: string | null;
+}
+
+/**
+ * The directory to load: --weights DIR; the checkpoint directory the target names; the Hugging Face cache
+ * (huggingface_hub's layout); a download from $HF_ENDPOINT into that cache.
+ */
+export async function locateWeights(target: WeightsLocation, options: LoadOptions): Promise<string> {
+  if (options.weights) {
+    if (!existsSync(options.weights) || !statSync(options.weights).isDirectory()) throw new UserError(`--weights ${options.weights}: not a directory`);
+    return options.weights;
+  }
+  if (target.checkpointDir) return target.checkpointDir;
+  if (!target.hub) throw new UserError(`${target.config.origin}: no 'hub' entry and no --weights DIR; say where the weights are`);
+  const onProgress = options.onProgress;
+  return resolveHubFiles(target.hub, { log: options.log, fallbackHint: 'pass --weights DIR', ...(onProgress && { onProgress: (event) => onProgress({ kind: 'download', ...event }) }) });
+}
+
+/** sha256 of the weight files; free for hub blobs (their file name is the verified sha256), cached otherwise. */
+export async function weightsSha256(files: readonly string[]): Promise<string> {
+  const perFile: string[] = [];
+  for (const file of files) {
+    const real = realpathSync(file);
+    const name = basename(real);
+    if (/^[0-9a-f]{64}$/.test(name)) {
+      perFile.push(name);
+      continue;
+    }
+    const stat = statSync(real);
+    const key = createHash('sha256').update(`${real}\0${stat.size}\0${stat.mtimeMs}`).digest('hex');
+    const memo = join(advoodCacheDir('weights-sha256'), key);
+    if (existsSync(memo)) {
+      perFile.push(readFileSync(memo, 'utf8').trim());
+      continue;
+    }
+    const digest = (await digestFile(real)).sha256;
+    writeFileSync(memo, digest);
+    perFile.push(digest);
+  }
+  return perFile.length === 1 ? perFile[0] : createHash('sha256').update(perFile.join('\n')).digest('hex');
+}
