@@ -72,6 +72,15 @@ const require = createRequire(import.meta.url);
 /** wasm32 linear memory cannot exceed 4 GiB (32-bit addresses); big ViTs do not fit (estimateClipBytes in src/models/clip/clip-family.ts). */
 export const WASM_HEAP_LIMIT_BYTES = 4 * 1024 ** 3;
 
+/**
+ * wasm's linear memory grows to about this many bytes per byte of live tensors and never shrinks (freed blocks
+ * stay in the heap, and a large allocation needs a free run of its size): measured with bench/recompute.ts
+ * (recomputed blocks, tfjs 4.22) at 1.91× for ViT-B/16 batch 1 and 1.78× for ViT-B/32 batch 8; a random
+ * ViT-L/14, 2.4 GiB of tensors by estimateClipBytes' count, aborted at the 4 GiB cap. Memory estimates on wasm
+ * are tensor bytes times this.
+ */
+export const WASM_HEAP_PER_TENSOR_BYTE = 1.9;
+
 function packageDir(pkg: string): string | null {
   try {
     return dirname(require.resolve(`${pkg}/package.json`));

@@ -10,6 +10,7 @@ import { UserError } from '../../core/errors.js';
 import { locateWeights, parseHub, weightsSha256 } from '../checkpoint-files.js';
 import { LOCAL_FEATURE_KIND, type EmbeddingKind, type Encoder } from '../encoder.js';
 import type { EncoderFamily, LoadOptions, TargetConfig } from '../encoder-family.js';
+import { WASM_HEAP_PER_TENSOR_BYTE } from '../../runtime/backend.js';
 import { recomputeBlocks } from '../../runtime/recompute-in-backward.js';
 import type { HubFiles } from '../../hub/hub-download.js';
 import { openSafetensors, type TensorSource } from '../safetensors.js';
@@ -60,14 +61,6 @@ function blockValues(width: number, mlp: number, transposedCopies: boolean): { w
  * Measured on a random ViT-L/14 vision tower at batch 1 (tf.profile, tensorflow; bench/recompute.ts): 1.42 GB
  * recomputed, 4.45 GB kept, against 1.34 and 3.64 GB from this count without the text tower.
  */
-/**
- * wasm's linear memory grows to about this many bytes per byte of live tensors and never shrinks (freed blocks
- * stay in the heap, and a large allocation needs a free run of its size): measured with bench/recompute.ts
- * (recomputed blocks, tfjs 4.22) at 1.91× for ViT-B/16 batch 1 and 1.78× for ViT-B/32 batch 8; a random
- * ViT-L/14, 2.4 GiB of tensors by the count below, aborted at the 4 GiB cap.
- */
-const WASM_HEAP_PER_TENSOR_BYTE = 1.9;
-
 export function estimateClipBytes(arch: ClipArchitecture, options: { transposedCopies: boolean; recompute: boolean }): number {
   const v = arch.vision;
   const t = arch.text;

@@ -5,6 +5,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { EmbeddingKind, Encoder, FeatureKind, Rgb } from '../encoder.js';
 import type { TensorSource } from '../safetensors.js';
+import type { LoadProgress } from '../load-progress.js';
 import { streamTowerParams } from '../tower-weights.js';
 import type { Dinov2Architecture } from './dinov2-architecture.js';
 import { Dinov2Tower, type Dinov2Readout } from './dinov2-tower.js';
@@ -20,6 +21,8 @@ export interface Dinov2EncoderOptions {
   source: TensorSource;
   features: Dinov2Readout;
   weightsSha256: string;
+  /** Reports the tensors as they load. */
+  onProgress?: (event: LoadProgress) => void;
 }
 
 export class Dinov2Encoder implements Encoder {
@@ -45,7 +48,9 @@ export class Dinov2Encoder implements Encoder {
     this.std = arch.std;
     this.weightsSha256 = options.weightsSha256;
     try {
-      this.tower = new Dinov2Tower(arch, streamTowerParams(options.source, dinov2Params(arch)), { inputGradient: true });
+      const onProgress = options.onProgress;
+      const weights = streamTowerParams(options.source, dinov2Params(arch), onProgress && ((loaded, total) => onProgress({ kind: 'tensors', tower: 'vision', loaded, total })));
+      this.tower = new Dinov2Tower(arch, weights, { inputGradient: true });
     } finally {
       options.source.close(); // every tensor is read at construction: nothing is loaded later
     }

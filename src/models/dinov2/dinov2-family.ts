@@ -4,6 +4,8 @@
  * (src/models/checkpoint-files.ts). The checkpoint's own config.json and preprocessor_config.json decide the
  * architecture, crop and pixel statistics; a preset's architecture serves the memory estimate before any download.
  */
+import { WASM_HEAP_PER_TENSOR_BYTE } from '../../runtime/backend.js';
+import { recomputeBlocks } from '../../runtime/recompute-in-backward.js';
 import { basename } from 'node:path';
 import { UserError } from '../../core/errors.js';
 import type { HubFiles } from '../../hub/hub-download.js';
@@ -44,16 +46,19 @@ export function parseDinov2Target(config: TargetConfig): Dinov2Target {
  * Tensor memory (bytes) to hold the model and run one image's input gradient, counted as for CLIP
  * (src/models/clip/clip-family.ts): weights once, twice where FastLinear keeps a transposed copy for dx (wasm); per
  * block the activations the tape keeps, about 20 [T, W] tensors and 4 [T, FFN] (SwiGLU: 6, its gate and up halves
- * and their product) and 3 [H, T, T], doubled for the gradients alive during the backward pass.
+ * and their product) and 3 [H, T, T], doubled for the gradients alive during the backward pass; with blocks
+ * recomputed in the backward pass (the default, src/runtime/recompute-in-backward.ts) each block's [T, W] input
+ * and one block's activations at a time.
  */
-export function estimateDinov2Bytes(arch: Dinov2Architecture, options: { transposedCopies: boolean }): number {
+export function estimateDinov2Bytes(arch: Dinov2Architecture, options: { transposedCopies: boolean; recompute: boolean }): number {
   const { width: W, ffnHidden: H, layers, heads, patchSize: p, positionGrid: G } = arch;
   const T = dinov2TokenCount(arch);
   const ffnWeights = (arch.ffn === 'swiglu' ? 3 : 2) * W * H;
   const blockWeights = (4 * W * W + ffnWeights) * (options.transposedCopies ? 2 : 1) + 10 * W + (arch.ffn === 'swiglu' ? 2 : 1) * H;
   const values = layers * blockWeights + p * p * 3 * W + (1 + G * G + T + arch.registers) * W + 3 * W;
-  const activations = layers * (20 * T * W + (arch.ffn === 'swiglu' ? 6 : 4) * T * H + 3 * heads * T * T);
-  return 4 * (values + 2 * activations);
+  const blockActivations = 20 * T * W + (arch.ffn === 'swiglu' ? 6 : 4) * T * H + 3 * heads * T * T;
+  const activations = options.recompute ? layers * T * W + 2 * blockActivations : 2 * layers * blockActivations;
+  return 4 * (values + activations);
 }
 
 /**
@@ -85,7 +90,9 @@ export const dinov2Family: EncoderFamily<Dinov2Target> = {
   validate: parseDinov2Target,
 
   estimateBytes(target, options) {
-    return estimateDinov2Bytes(architectureOf(target, options.inputSize), { transposedCopies: options.backend.tfBackend === 'wasm' });
+    const wasm = options.backend.tfBackend === 'wasm';
+    const tensors = estimateDinov2Bytes(architectureOf(target, options.inputSize), { transposedCopies: wasm, recompute: recomputeBlocks() });
+    return wasm ? tensors * WASM_HEAP_PER_TENSOR_BYTE : tensors;
   },
 
   async load(target, options: LoadOptions): Promise<Encoder> {
@@ -107,7 +114,7 @@ export const dinov2Family: EncoderFamily<Dinov2Target> = {
       checkDinov2Checkpoint(source, architecture);
       const weightsSha = await weightsSha256(source.files);
       const id = architecture.inputSize === checkpoint.architecture.inputSize ? target.config.name : `${target.config.name}@${architecture.inputSize}`;
-      return new Dinov2Encoder({ id, architecture, source, features, weightsSha256: weightsSha });
+      return new Dinov2Encoder({ id, architecture, source, features, weightsSha256: weightsSha, onProgress: options.onProgress });
     } catch (error) {
       source.close();
       throw error;

@@ -7,6 +7,7 @@
  * - 'cls-patch-mean': that CLS token ⊕ the mean of the normalised patch tokens (registers excluded), the input of
  *   DINOv2's linear probes (transformers' Dinov2ForImageClassification).
  */
+import { recomputeBlocks, recomputeInBackward } from '../../runtime/recompute-in-backward.js';
 import * as tf from '@tensorflow/tfjs';
 import { FastLinear } from '../../runtime/fast-linear.js';
 import { weightTensor } from '../../runtime/weight-tensor.js';
@@ -49,6 +50,9 @@ export class Dinov2Tower {
   private readonly blocks: Dinov2Block[] = [];
   private readonly lnFinal: Dinov2LayerNorm;
   readonly grid: number;
+  /** Each block's forward, recomputed in the backward pass when memory is traded for time (recompute-in-backward.ts). */
+  private readonly blockSteps: ((h: tf.Tensor3D) => tf.Tensor3D)[];
+  private readonly lastClassTokenStep: (h: tf.Tensor3D) => tf.Tensor3D;
 
   constructor(private readonly arch: Dinov2Architecture, weights: TowerWeights, options: { inputGradient: boolean }) {
     const { width: W, positionGrid: G } = arch;
@@ -63,6 +67,10 @@ export class Dinov2Tower {
     this.registers = arch.registers > 0 ? (weightTensor(weights.take('registers'), [arch.registers, 1, W]) as tf.Tensor3D) : null;
     for (let i = 0; i < arch.layers; i++) this.blocks.push(new Dinov2Block(weights, `blocks.${i}`, arch, options.inputGradient));
     this.lnFinal = new Dinov2LayerNorm(weights, 'ln_final', W, arch.layerNormEps);
+    const step = (f: (h: tf.Tensor3D) => tf.Tensor3D) => (recomputeBlocks() ? recomputeInBackward(f) : f);
+    this.blockSteps = this.blocks.map((block) => step((h) => block.forward(h)));
+    const lastBlock = this.blocks[arch.layers - 1]!;
+    this.lastClassTokenStep = step((h) => lastBlock.forward(h, { firstTokenOnly: true }));
   }
 
   /** pixels: [B, S, S, 3] in [0, 1] at the input size S. */
@@ -81,12 +89,12 @@ export class Dinov2Tower {
       if (this.registers) tokens.push(tf.broadcastTo(this.registers, [this.arch.registers, batch, width]));
       let h = tf.concat([...tokens, patches], 0) as tf.Tensor3D;
       const last = this.blocks.length - 1;
-      this.blocks.slice(0, last).forEach((block) => (h = block.forward(h)));
+      this.blockSteps.slice(0, last).forEach((blockStep) => (h = blockStep(h)));
       if (readout === 'pre-projection') {
-        const classToken = this.blocks[last]!.forward(h, { firstTokenOnly: true });
+        const classToken = this.lastClassTokenStep(h);
         return this.lnFinal.forward(tf.reshape(classToken, [batch, width]) as tf.Tensor2D);
       }
-      const normalised = this.lnFinal.forward(this.blocks[last]!.forward(h));
+      const normalised = this.lnFinal.forward(this.blockSteps[last]!(h));
       const firstPatch = 1 + this.arch.registers;
       const cls = tf.reshape(tf.slice(normalised, [0, 0, 0], [1, batch, width]), [batch, width]);
       const patchMean = tf.mean(tf.slice(normalised, [firstPatch, 0, 0], [g * g, batch, width]), 0);
