@@ -19,7 +19,7 @@ export function loadProgressPrinter(json: boolean): (event: LoadProgress) => voi
     let bar = bars.get(key);
     if (!bar) {
       const task = event.kind === 'download' ? `downloading ${event.file}` : `loading the ${event.tower} tower's tensors`;
-      // A resumed download starts at the bytes it already had: the bar starts there too.
+      // A resumed download's first event counts the bytes it already had, so the bar starts there.
       bar = { progress: createProgress(task, total ?? 0, { json, unit: event.kind === 'download' ? 'bytes' : 'items' }), shown: 0 };
       bars.set(key, bar);
     }
