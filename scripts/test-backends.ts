@@ -1,5 +1,5 @@
 /**
- * `npm test`: the whole ava suite once per tensor backend that starts here — wasm always, tensorflow once
+ * `npm test`: the ava suite once per tensor backend that starts here — wasm always, tensorflow once
  * `npm run setup:native` has built it (tensorflow-gpu too, where a CUDA build is set up) — and one closing line
  * "N passed, N failed, N skipped" over all runs. Extra arguments go to ava (`npm test -- test/x.test.ts`).
  * `ADVOOD_TEST_BACKENDS=wasm,tensorflow` names the backends instead; a named backend that cannot start fails.
