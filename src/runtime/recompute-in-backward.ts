@@ -42,3 +42,8 @@ export function recomputeInBackward<T extends tf.Tensor>(f: (x: T) => T): (x: T)
 export function recomputeBlocks(): boolean {
   return process.env.ADVOOD_RECOMPUTE !== '0';
 }
+
+/** A transformer block's forward as a tower runs it: recomputed in the backward pass unless ADVOOD_RECOMPUTE=0. */
+export function blockStep<T extends tf.Tensor>(f: (x: T) => T): (x: T) => T {
+  return recomputeBlocks() ? recomputeInBackward(f) : f;
+}

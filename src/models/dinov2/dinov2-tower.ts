@@ -7,38 +7,17 @@
  * - 'cls-patch-mean': that CLS token ⊕ the mean of the normalised patch tokens (registers excluded), the input of
  *   DINOv2's linear probes (transformers' Dinov2ForImageClassification).
  */
-import { recomputeBlocks, recomputeInBackward } from '../../runtime/recompute-in-backward.js';
 import * as tf from '@tensorflow/tfjs';
 import { FastLinear } from '../../runtime/fast-linear.js';
+import { blockStep } from '../../runtime/recompute-in-backward.js';
 import { weightTensor } from '../../runtime/weight-tensor.js';
+import { normalisingPatchEmbedding } from '../normalising-patch-embedding.js';
 import type { TowerWeights } from '../tower-weights.js';
 import type { Dinov2Architecture } from './dinov2-architecture.js';
 import { Dinov2Block, Dinov2LayerNorm } from './dinov2-block.js';
 import { resamplePositions } from './position-resampling.js';
 
 export type Dinov2Readout = 'pre-projection' | 'cls-patch-mean';
-
-/**
- * The patch embedding with the input normalisation folded in: ((x − μ)/σ)·W + b = x·(W/σ) + b − Σ_r (μ/σ)_r W_r,
- * where row r of W holds channel r mod 3 (rows are (py, px, c)), as in src/models/clip/vision-tower.ts.
- */
-function normalisingPatchEmbedding(weights: TowerWeights, arch: Dinov2Architecture, inputGradient: boolean): FastLinear {
-  const { width, patchSize: p } = arch;
-  const rows = p * p * 3;
-  const w = weights.take('patch.w');
-  const bias = Float64Array.from(weights.take('patch.b')); // summed over 3·p² rows: accumulate in double
-  for (let r = 0; r < rows; r++) {
-    const c = r % 3;
-    const inv = 1 / arch.std[c]!;
-    const shift = arch.mean[c]! * inv;
-    for (let j = 0; j < width; j++) {
-      const v = w[r * width + j]!;
-      w[r * width + j] = v * inv;
-      bias[j] -= shift * v;
-    }
-  }
-  return new FastLinear(weightTensor(w, [rows, width]) as tf.Tensor2D, weightTensor(Float32Array.from(bias), [width]) as tf.Tensor1D, { inputGradient });
-}
 
 export class Dinov2Tower {
   private readonly patch: FastLinear;
@@ -57,7 +36,8 @@ export class Dinov2Tower {
   constructor(private readonly arch: Dinov2Architecture, weights: TowerWeights, options: { inputGradient: boolean }) {
     const { width: W, positionGrid: G } = arch;
     this.grid = arch.inputSize / arch.patchSize;
-    this.patch = normalisingPatchEmbedding(weights, arch, options.inputGradient);
+    // The input normalisation is folded into the patch embedding (src/models/normalising-patch-embedding.ts).
+    this.patch = normalisingPatchEmbedding(weights.take('patch.w'), weights.take('patch.b'), W, arch, options.inputGradient);
     const cls = weights.take('cls');
     const pos = weights.take('pos');
     for (let c = 0; c < W; c++) cls[c]! += pos[c]!;
@@ -67,10 +47,9 @@ export class Dinov2Tower {
     this.registers = arch.registers > 0 ? (weightTensor(weights.take('registers'), [arch.registers, 1, W]) as tf.Tensor3D) : null;
     for (let i = 0; i < arch.layers; i++) this.blocks.push(new Dinov2Block(weights, `blocks.${i}`, arch, options.inputGradient));
     this.lnFinal = new Dinov2LayerNorm(weights, 'ln_final', W, arch.layerNormEps);
-    const step = (f: (h: tf.Tensor3D) => tf.Tensor3D) => (recomputeBlocks() ? recomputeInBackward(f) : f);
-    this.blockSteps = this.blocks.map((block) => step((h) => block.forward(h)));
+    this.blockSteps = this.blocks.map((block) => blockStep((h: tf.Tensor3D) => block.forward(h)));
     const lastBlock = this.blocks[arch.layers - 1]!;
-    this.lastClassTokenStep = step((h) => lastBlock.forward(h, { firstTokenOnly: true }));
+    this.lastClassTokenStep = blockStep((h: tf.Tensor3D) => lastBlock.forward(h, { firstTokenOnly: true }));
   }
 
   /** pixels: [B, S, S, 3] in [0, 1] at the input size S. */
