@@ -13,7 +13,7 @@ import { UserError } from '../core/errors.js';
 import { parseGuardedJson } from '../core/json-guard.js';
 import { writeFileSafely } from '../core/safe-write.js';
 import type { DownloadProgress } from './download-progress.js';
-import { COMMIT_SHA, downloadSnapshot, hubCacheRoot, hubRepoDir, readRef, writeRef } from './hub-download.js';
+import { COMMIT_SHA, downloadSnapshot, isHubContentHash, hubCacheRoot, hubRepoDir, readRef, writeRef } from './hub-download.js';
 import { formatHubDatasetUri, parseHubDatasetUri, type HubDatasetUri } from './hub-dataset-uri.js';
 import { hubEndpoint, hubReadToken } from './hub-endpoint.js';
 import { hubErrorLine, networkReason } from './hub-error-line.js';
@@ -84,13 +84,11 @@ function readListing(repoDir: string, commit: string, subdir: string): SnapshotL
   }
 }
 
-const OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
-
 /** A listed file names a place in the cache and a blob: a plain relative path, a whole size, a content hash. */
 function checkListedFile(file: ListedFile, where: string): void {
   checkRelativePath(file?.path, `${where}: listed file`);
   if (!Number.isSafeInteger(file.size) || file.size < 0) throw new UserError(`${where}: listed file ${JSON.stringify(file.path)} has size ${JSON.stringify(file.size)}`);
-  if (typeof file.oid !== 'string' || !OID.test(file.oid)) throw new UserError(`${where}: listed file ${JSON.stringify(file.path)} has hash ${JSON.stringify(file.oid)}, not a sha256 or git sha1`);
+  if (!isHubContentHash(file.oid)) throw new UserError(`${where}: listed file ${JSON.stringify(file.path)} has hash ${JSON.stringify(file.oid)}, not a sha256 or git sha1`);
 }
 
 /** Every listed file is in the snapshot (its link resolves to the listed blob) with the listed size. */

@@ -79,6 +79,11 @@ export interface DownloadOptions {
 export { COMMIT_SHA };
 const COMMIT = COMMIT_SHA;
 const SHA256 = /^[0-9a-f]{64}$/;
+
+/** A hash the Hub names a file by: the sha256 of an LFS file's content, or a regular file's git blob sha1. */
+export function isHubContentHash(value: unknown): value is string {
+  return typeof value === 'string' && (SHA256.test(value) || COMMIT.test(value));
+}
 const REPO = /^[\w.-]+\/[\w.-]+$/;
 
 export function hubCacheRoot(): string {
@@ -176,7 +181,7 @@ async function headRemote(url: string, spec: HubFiles, file: string, hint: strin
 function remoteFromListing(spec: HubFiles, file: string): RemoteHead | null {
   const listed = spec.listed?.[file];
   if (!listed || !COMMIT.test(spec.revision)) return null;
-  if (!/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(listed.oid) || !Number.isSafeInteger(listed.size) || listed.size < 0) {
+  if (!isHubContentHash(listed.oid) || !Number.isSafeInteger(listed.size) || listed.size < 0) {
     throw new UserError(`${spec.repo}/${file}: the listing gives hash ${JSON.stringify(listed.oid)} and size ${JSON.stringify(listed.size)}; refused`);
   }
   return { etag: listed.oid, commit: spec.revision, size: listed.size, announcedBy: `the listing of commit ${spec.revision} gives` };
@@ -200,7 +205,6 @@ function connectBounded(ms: number): typeof fetch {
 /** GETs `url` into `partial`, resuming from its current length; returns when the body is complete. */
 interface Transfer {
   spec: HubFiles;
-  label: string;
   file: string;
   attempts: number;
   token: string | undefined;
@@ -211,7 +215,8 @@ interface Transfer {
 }
 
 async function fetchResuming(url: string, partial: string, expectedSize: number | null, transfer: Transfer): Promise<void> {
-  const { label, attempts, token, log } = transfer;
+  const { attempts, token, log } = transfer;
+  const label = `${transfer.spec.repo}/${transfer.file}`;
   let lastError: unknown = null;
   const idleMs = downloadIdleTimeoutMs();
   for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -357,7 +362,7 @@ export async function downloadSnapshot(spec: HubFiles, options: DownloadOptions 
       // With a progress sink the bytes are drawn as a bar; without one, a line says what is coming.
       if (!options.onProgress) options.log?.(`downloading ${label}${remote.size ? ` (${(remote.size / 1024 ** 2).toFixed(1)} MiB)` : ''}`);
       try {
-        await fetchResuming(url, partial, remote.size, { spec, label, file, attempts: options.maxAttempts ?? 5, token, http: bodies, log: options.log, onProgress: options.onProgress });
+        await fetchResuming(url, partial, remote.size, { spec, file, attempts: options.maxAttempts ?? 5, token, http: bodies, log: options.log, onProgress: options.onProgress });
         const isSha256 = SHA256.test(remote.etag);
         const isGitSha1 = COMMIT.test(remote.etag);
         if (isSha256 || isGitSha1) {
