@@ -37,6 +37,27 @@ def smoothness(delta):
     return (dy.pow(2).sum() + dx.pow(2).sum()) / delta.numel()
 
 
+def paper_smooth_step(x, target, encode, generator):
+    """One step of the paper-smooth attack as advood's feature-collision step takes it: δ starts at
+    clamp(x + N(0, 1e-3²)) − x, the loss is −mean cos(encode(x + δ), target) + λ·smoothness(δ), Adam updates δ,
+    and x + δ is clamped to [0, 1]. `encode` maps pixels in [0, 1] to features. Returns the step function."""
+    delta = (torch.clamp(x + 1e-3 * torch.randn(x.shape, generator=generator), 0, 1) - x).requires_grad_(True)
+    opt = torch.optim.Adam([delta], lr=LR)
+
+    def step():
+        adv = torch.clamp(x + delta, 0, 1)
+        cos = F.cosine_similarity(encode(adv), target)
+        loss = -cos.mean() + LAMBDA * smoothness(delta)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            delta.copy_(torch.clamp(x + delta, 0, 1) - x)
+        return cos.detach().tolist()
+
+    return step
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--batch", type=int, default=8)
@@ -50,21 +71,7 @@ def main():
     results = []
     for threads in args.threads:
         torch.set_num_threads(threads)
-        delta = (torch.clamp(x + 1e-3 * torch.randn(x.shape, generator=g), 0, 1) - x).requires_grad_(True)
-        opt = torch.optim.Adam([delta], lr=LR)
-
-        def step():
-            adv = torch.clamp(x + delta, 0, 1)
-            feats = forward(w, (adv - MEAN) / STD, projected=False)
-            cos = F.cosine_similarity(feats, target)
-            loss = -cos.mean() + LAMBDA * smoothness(delta)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            with torch.no_grad():
-                delta.copy_(torch.clamp(x + delta, 0, 1) - x)
-            return cos.detach().tolist()
-
+        step = paper_smooth_step(x, target, lambda adv: forward(w, (adv - MEAN) / STD, projected=False), g)
         times = time_runs(step, args.runs)
         results.append(dict(threads=threads, batch=args.batch, step_ms=statistics.median(times), min_ms=min(times), max_ms=max(times)))
     print(json.dumps(dict(torch=torch.__version__, results=results)))

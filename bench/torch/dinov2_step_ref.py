@@ -17,14 +17,13 @@ import statistics
 import sys
 
 import torch
-import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "test", "reference"))
 import torchvision_guard  # noqa: E402,F401  (before transformers)
 import transformers  # noqa: E402
-from attack_step_ref import LAMBDA, LR, smoothness  # noqa: E402
+from attack_step_ref import paper_smooth_step  # noqa: E402
 from timing import time_runs  # noqa: E402
 
 SIZE = 224
@@ -50,21 +49,7 @@ def measure(args):
     g = torch.Generator().manual_seed(1)
     x = torch.rand(args.batch, 3, SIZE, SIZE, generator=g)
     target = torch.randn(args.batch, 768, generator=g)
-    delta = (torch.clamp(x + 1e-3 * torch.randn(x.shape, generator=g), 0, 1) - x).requires_grad_(True)
-    opt = torch.optim.Adam([delta], lr=LR)
-
-    def step():
-        adv = torch.clamp(x + delta, 0, 1)
-        feats = model(pixel_values=(adv - mean) / std).pooler_output
-        cos = F.cosine_similarity(feats, target)
-        loss = -cos.mean() + LAMBDA * smoothness(delta)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        with torch.no_grad():
-            delta.copy_(torch.clamp(x + delta, 0, 1) - x)
-        return cos.detach().tolist()
-
+    step = paper_smooth_step(x, target, lambda adv: model(pixel_values=(adv - mean) / std).pooler_output, g)
     times = time_runs(step, args.runs)
     print(json.dumps(dict(torch=torch.__version__, transformers=transformers.__version__, threads=args.threads, batch=args.batch,
                           step_ms=statistics.median(times), min_ms=min(times), max_ms=max(times))))
