@@ -50,9 +50,9 @@ export const featuresCommand: CommandModule<object, FeaturesArgs> = {
       .option('batch', { type: 'number', default: 16, describe: 'images per forward pass' })
       .option('preprocess', {
         type: 'string',
-        choices: ['clip', 'exact'],
-        default: 'clip',
-        describe: 'clip: bicubic resize of the short side + centre crop; exact: images must already be at the input size',
+        choices: ['clip', 'squash', 'exact'],
+        describe:
+          "default: the target's own (squash for SigLIP, clip otherwise). clip: bicubic resize of the short side + centre crop; squash: bicubic resize of both sides, no crop; exact: images must already be at the input size",
       })
       .option('on-error', { type: 'string', choices: ['skip', 'fail'], default: 'skip', describe: 'a bad image is skipped and named, or stops the run' })
       .option('cache', { type: 'boolean', default: true, describe: 'reuse and store cached features (--no-cache to recompute)' })
@@ -83,7 +83,7 @@ export const featuresCommand: CommandModule<object, FeaturesArgs> = {
       const progress = createProgress(`features ${source.name}`, source.items.length, { json: args.json });
       let shown = 0;
       const result = await writeFeatures(encoder, source, args.out, {
-        preprocess: preprocessFor(encoder, { mode: args.preprocess as 'clip' | 'exact' }),
+        preprocess: preprocessFor(encoder, args.preprocess === undefined ? {} : { mode: args.preprocess as 'clip' | 'squash' | 'exact' }),
         batchSize: args.batch,
         kind: args.features as EmbeddingKind | undefined,
         onError: args['on-error'] as 'skip' | 'fail',

@@ -99,6 +99,8 @@ async function toModelPixels(
     if (height !== size || width !== size) {
       throw new ItemError(origin, `image is ${width}×${height}, but exact preprocessing needs ${size}×${size}`);
     }
+  } else if (preprocess.mode === 'squash') {
+    if (height !== size || width !== size) pipeline = pipeline.resize(size, size, { fit: 'fill', kernel: 'cubic', fastShrinkOnLoad: false });
   } else {
     const geometry = clipGeometry(height, width, size, preprocess.resize);
     if (geometry.resizedHeight !== height || geometry.resizedWidth !== width) {

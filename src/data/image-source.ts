@@ -42,10 +42,12 @@ export interface ImageSource {
 /**
  * 'clip': resize the shortest side (bicubic) to `resize` (default `size`), then center-crop size×size (CLIP /
  * open_clip eval; DINOv2's eval resizes to 256 and crops 224).
+ * 'squash': resize both sides (bicubic) to size×size, no crop (SigLIP's image processor; open_clip's resize_mode
+ * 'squash').
  * 'exact': the image must already be size×size; it is used as is (released adversarial PNGs).
  */
 export interface Preprocess {
-  readonly mode: 'clip' | 'exact';
+  readonly mode: 'clip' | 'squash' | 'exact';
   readonly size: number;
   /** The shortest side before the crop, ≥ size; absent: size. */
   readonly resize?: number;

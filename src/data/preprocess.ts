@@ -50,13 +50,17 @@ export function clipGeometry(height: number, width: number, size: number, resize
   };
 }
 
-/** The preprocessing an encoder expects: resize + centre crop to its input size (and resize size), alpha on white. */
+/**
+ * The preprocessing an encoder expects: resize + centre crop to its input size (and resize size), or a squash resize
+ * to the input size where the encoder says so (SigLIP); alpha on white.
+ */
 export function preprocessFor(
-  encoder: { readonly inputSize: number; readonly resizeSize?: number },
+  encoder: { readonly inputSize: number; readonly resizeSize?: number; readonly resizeMode?: 'shortest' | 'squash' },
   overrides: Partial<Preprocess> = {},
 ): Preprocess {
   const resize = encoder.resizeSize !== undefined && encoder.resizeSize !== encoder.inputSize ? { resize: encoder.resizeSize } : {};
-  return { mode: 'clip', size: encoder.inputSize, ...resize, background: DEFAULT_BACKGROUND, ...overrides };
+  const mode = encoder.resizeMode === 'squash' ? 'squash' : 'clip';
+  return { mode, size: encoder.inputSize, ...resize, background: DEFAULT_BACKGROUND, ...overrides };
 }
 
 /**

@@ -14,9 +14,10 @@ import type { EncoderFamily, LoadOptions, TargetConfig } from './encoder-family.
 import { clipFamily } from './clip/clip-family.js';
 import { dinov2Family } from './dinov2/dinov2-family.js';
 import { mobileNetV2Family } from './mobilenet/mobilenet-family.js';
+import { siglipFamily } from './siglip/siglip-family.js';
 
 /** The one registry of encoder families. */
-const FAMILIES: readonly EncoderFamily<unknown>[] = [mobileNetV2Family, clipFamily, dinov2Family];
+const FAMILIES: readonly EncoderFamily<unknown>[] = [mobileNetV2Family, clipFamily, dinov2Family, siglipFamily];
 
 /**
  * A --target value read and validated once: the config as written, and the family's typed target behind

@@ -36,6 +36,11 @@ export interface Encoder {
    * inputSize, CLIP's resize-and-crop.
    */
   readonly resizeSize?: number;
+  /**
+   * 'squash': both sides are resized to inputSize, no crop (SigLIP's SiglipImageProcessor); absent or 'shortest':
+   * the shortest side is resized and the centre cropped.
+   */
+  readonly resizeMode?: 'shortest' | 'squash';
   /** Width of encodeImage's output for the encoder's default feature kind. */
   readonly embedDim: number;
   /** Per-channel normalisation applied inside encodeImage; callers always pass [0,1] pixels. */

@@ -1,5 +1,6 @@
 /**
- * The ViT MLP activations with hand-written input gradients (CLIP's GELUs; SiLU for DINOv2's SwiGLU).
+ * The ViT MLP activations with hand-written input gradients (CLIP's GELUs; SiLU for DINOv2's SwiGLU; SigLIP's
+ * tanh-approximated GELU).
  *
  * tfjs's own gradients of the composed forms (x·σ(1.702x); ½x(1 + erf(x/√2))) run about twice as many kernels
  * on the MLP's widest tensor ([tokens, 4·width]) and re-derive what the forward pass already computed. Here the
@@ -7,10 +8,13 @@
  *   QuickGELU (OpenAI): y = x·s, s = σ(1.702x);   dy/dx = s·(1 + 1.702·x·(1 − s))
  *   SiLU (swish):       y = x·s, s = σ(x);          dy/dx = s·(1 + x·(1 − s))   (the same form, slope 1)
  *   GELU (exact):       y = x·Φ(x);               dy/dx = Φ(x) + x·φ(x),  φ(x) = exp(−x²/2)/√(2π)
+ *   GELU (tanh approx., PyTorch's approximate='tanh', transformers' gelu_pytorch_tanh; Hendrycks & Gimpel 2016, §2):
+ *                       y = ½x(1 + t), t = tanh(u), u = √(2/π)(x + 0.044715x³);
+ *                       dy/dx = ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²)
  */
 import * as tf from '@tensorflow/tfjs';
 
-export type MlpActivation = 'quick_gelu' | 'gelu' | 'silu';
+export type MlpActivation = 'quick_gelu' | 'gelu' | 'gelu_tanh' | 'silu';
 
 const QUICK_GELU_SLOPE = 1.702; // Hendrycks & Gimpel 2016, §2: σ(1.702x) ≈ Φ(x)
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
@@ -52,6 +56,28 @@ const exactGelu = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) =>
   };
 }) as unknown as (x: tf.Tensor) => tf.Tensor;
 
+const TANH_GELU_SCALE = Math.sqrt(2 / Math.PI);
+const TANH_GELU_CUBIC = 0.044715;
+
+const tanhGelu = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const x = args[0] as tf.Tensor;
+  const save = args[1] as tf.GradSaveFunc;
+  const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.square(x), x), TANH_GELU_CUBIC)), TANH_GELU_SCALE);
+  const t = tf.tanh(inner);
+  save([x, t]);
+  return {
+    value: tf.mul(tf.mul(x, 0.5), tf.add(t, 1)),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sx, st] = saved as [tf.Tensor, tf.Tensor];
+      const du = tf.mul(tf.add(tf.mul(tf.square(sx), 3 * TANH_GELU_CUBIC), 1), TANH_GELU_SCALE);
+      const slope = tf.add(tf.mul(tf.add(st, 1), 0.5), tf.mul(tf.mul(tf.mul(sx, 0.5), tf.sub(1, tf.square(st))), du));
+      return [tf.mul(dy, slope)];
+    },
+  };
+}) as unknown as (x: tf.Tensor) => tf.Tensor;
+
+const ACTIVATIONS: Record<MlpActivation, (x: tf.Tensor) => tf.Tensor> = { quick_gelu: quickGelu, gelu: exactGelu, gelu_tanh: tanhGelu, silu };
+
 export function mlpActivation<T extends tf.Tensor>(x: T, kind: MlpActivation): T {
-  return (kind === 'quick_gelu' ? quickGelu(x) : kind === 'silu' ? silu(x) : exactGelu(x)) as T;
+  return ACTIVATIONS[kind](x) as T;
 }

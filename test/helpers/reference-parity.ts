@@ -23,6 +23,8 @@ interface ReferenceMeta {
   input: { file: string; shape: number[] };
   target: { file: string; shape: number[] };
   reference: { file: string; features: Block; gradient: Block; extra?: Record<string, Block> };
+  /** SigLIP variants: prompts, the ids transformers' tokenizer gave them, and get_text_features' output. */
+  text?: { prompts: string[]; input_ids: number[][]; embeddings: Block };
 }
 
 export interface Agreement {
@@ -38,6 +40,8 @@ export interface ReferenceParity {
   features: Agreement;
   gradient: Agreement;
   extra: Record<string, Agreement>;
+  /** Text embeddings of the reference's prompts (meta.json's text.input_ids are what its tokenizer gave). */
+  text?: Agreement & { prompts: string[]; referenceIds: number[][] };
   /** Tensors left after the comparison that were not there before it (0 when nothing leaks). */
   leakedTensors: number;
 }
@@ -63,6 +67,13 @@ export async function compareWithReference(dir: string, backend: BackendReport):
   const block = (b: Block) => reference.subarray(b.offset, b.offset + b.shape.reduce((a, c) => a * c, 1));
   const encoder = await createEncoder(dir, { backend });
   try {
+    // First: the text tower loads on its first prompts, and its weights are no leak.
+    let text: ReferenceParity['text'];
+    if (meta.text) {
+      if (!encoder.encodeText) throw new Error(`${dir}: the reference has text embeddings but the encoder no text tower`);
+      const values = tf.tidy(() => encoder.encodeText!(meta.text!.prompts).dataSync() as Float32Array);
+      text = { ...agreement(values, block(meta.text.embeddings), meta.text.prompts.length), prompts: meta.text.prompts, referenceIds: meta.text.input_ids };
+    }
     const before = tf.memory().numTensors;
     const pixels = tf.tensor4d(floats(join(dir, meta.input.file)), meta.input.shape as [number, number, number, number]);
     const targets = tf.tensor2d(floats(join(dir, meta.target.file)), meta.target.shape as [number, number]);
@@ -82,6 +93,7 @@ export async function compareWithReference(dir: string, backend: BackendReport):
     }
     tf.dispose([pixels, targets]);
     return {
+      text,
       model: meta.model,
       inputSize: encoder.inputSize,
       features: agreement(features, block(meta.reference.features), batch),

@@ -14,6 +14,17 @@ Variants:
   dinov2-swiglu    Dinov2Model with use_swiglu_ffn (the giant model's FFN)
   dinov2-registers Dinov2WithRegistersModel (register tokens; antialiased bicubic position interpolation)
   clip-quickgelu   CLIPModel with hidden_act='quick_gelu' (MetaCLIP, DFN); pre-projection CLS after post_layernorm
+  siglip           SiglipModel (SigLIP; fixed-resolution SigLIP 2 checkpoints are SiglipModel too) with a Unigram
+                   tokenizer.json ending prompts with </s> (a converted SigLIP SentencePiece vocabulary): the MAP
+                   head's output (get_image_features), the mean of the post-LN tokens, and text embeddings
+  siglip-gemma     SiglipModel with a byte-fallback BPE tokenizer.json that starts prompts with <bos> and pads
+                   with <pad> (the layout of SigLIP 2's Gemma tokenizer)
+  siglip-vision    SiglipVisionModel alone (vision_model.* keys, no text tower)
+
+Text (SigLIP variants): PROMPTS are tokenized by AutoTokenizer.from_pretrained(out) with padding='max_length' to the
+text tower's max_position_embeddings, as SigLIP was trained, and embedded with get_text_features(input_ids) without
+an attention mask (big_vision's text encoder attends to every position and reads the last one). meta.json's "text"
+holds the prompts, their ids and the embeddings' block.
 
 --crop sets the processor's crop size; where it differs from the config's image_size, the models interpolate their
 position embeddings (transformers' interpolate_pos_encoding; CLIP is called with interpolate_pos_encoding=True).
@@ -34,6 +45,33 @@ def seeded(seed, shape, kind):
     rng = np.random.default_rng(seed)
     values = rng.random(shape, dtype=np.float32) if kind == "uniform" else rng.standard_normal(shape, dtype=np.float32)
     return np.ascontiguousarray(values)
+
+
+PROMPTS = ["a photo of a cat.", "A PHOTO of the Dog!", "an origami crane", "a blurry photo of a tiny, red car"]
+CORPUS = PROMPTS + ["a photo of a bird", "a drawing of a house", "the texture of wood", "a small dog on grass",
+                    "an image of a plane in the sky", "a close-up photo of a flower"] * 3
+
+
+def siglip_tokenizer(kind, max_length):
+    """A tiny tokenizer trained here with the tokenizers library and wrapped as transformers writes it."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    if kind == "unigram":
+        tok = Tokenizer(models.Unigram())
+        tok.normalizer = normalizers.Sequence([normalizers.Lowercase(), normalizers.Replace(",", "")])
+        tok.pre_tokenizer = pre_tokenizers.Metaspace()
+        tok.decoder = decoders.Metaspace()
+        tok.train_from_iterator(CORPUS, trainers.UnigramTrainer(vocab_size=60, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>"))
+        tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", tok.token_to_id("</s>"))])
+        specials = dict(pad_token="</s>", eos_token="</s>", unk_token="<unk>")
+    else:
+        tok = Tokenizer(models.BPE(byte_fallback=True, unk_token="<unk>"))
+        tok.normalizer = normalizers.Replace(" ", "\u2581")
+        tok.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse()])
+        bytes_ = [f"<0x{b:02X}>" for b in range(256)]
+        tok.train_from_iterator(CORPUS, trainers.BpeTrainer(vocab_size=400, special_tokens=["<pad>", "<eos>", "<bos>", "<unk>", *bytes_]))
+        tok.post_processor = processors.TemplateProcessing(single="<bos> $A", special_tokens=[("<bos>", tok.token_to_id("<bos>"))])
+        specials = dict(pad_token="<pad>", eos_token="<eos>", bos_token="<bos>", unk_token="<unk>")
+    return transformers.PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=max_length, **specials)
 
 
 def build(variant, image_size, patch, crop):
@@ -64,7 +102,7 @@ def build(variant, image_size, patch, crop):
             seq = out.last_hidden_state
             return {"pre-projection": out.pooler_output,
                     "cls-patch-mean": torch.cat([seq[:, 0], seq[:, 1 + registers:].mean(dim=1)], dim=1)}
-        return model, processor, kinds
+        return model, processor, kinds, None, "pre-projection"
     if variant == "clip-quickgelu":
         config = transformers.CLIPConfig(
             text_config=dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64, vocab_size=64,
@@ -78,29 +116,70 @@ def build(variant, image_size, patch, crop):
         def kinds(pixels):
             out = model.vision_model(pixel_values=pixels, interpolate_pos_encoding=crop != image_size)
             return {"pre-projection": out.pooler_output, "projected": model.visual_projection(out.pooler_output)}
-        return model, processor, kinds
+        return model, processor, kinds, None, "pre-projection"
+    if variant.startswith("siglip"):
+        vision = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+                      image_size=image_size, patch_size=patch)
+        text_length = 16
+        processor = transformers.SiglipImageProcessor(size={"height": crop, "width": crop})
+        if variant == "siglip-vision":
+            model = transformers.SiglipVisionModel(transformers.SiglipVisionConfig(**vision))
+            tokenizer = None
+            tower = model
+        else:
+            tokenizer = siglip_tokenizer("unigram" if variant == "siglip" else "bpe", text_length)
+            config = transformers.SiglipConfig(
+                text_config=dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+                                 vocab_size=len(tokenizer), max_position_embeddings=text_length, projection_size=32),
+                vision_config=vision)
+            model = transformers.SiglipModel(config)
+            tower = model.vision_model
+        # The probe and the positions start at small values: draw them afresh so that a wrong head or resampling
+        # shows in the features.
+        with torch.no_grad():
+            for name, p in model.named_parameters():
+                if name.endswith("position_embedding.weight") or name.endswith("head.probe"):
+                    p.copy_(torch.randn_like(p))
+
+        def kinds(pixels):
+            out = tower(pixel_values=pixels, interpolate_pos_encoding=crop != image_size)
+            return {"projected": out.pooler_output, "pre-projection": out.last_hidden_state.mean(dim=1)}
+
+        def text(prompts):
+            if tokenizer is None:
+                return None
+            ids = tokenizer(prompts, padding="max_length", max_length=text_length, truncation=True, return_tensors="pt")["input_ids"]
+            return ids, model.get_text_features(input_ids=ids).pooler_output
+        return model, (processor, tokenizer), kinds, text, "projected"
     raise SystemExit(f"unknown variant {variant}")
 
 
 def make(args):
     torch.manual_seed(args.seed)
-    model, processor, kinds = build(args.variant, args.image_size, args.patch, args.crop)
+    model, processor, kinds, text, default_kind = build(args.variant, args.image_size, args.patch, args.crop)
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
     os.makedirs(args.out, exist_ok=True)
     model.save_pretrained(args.out, safe_serialization=True)
+    processor, tokenizer = processor if isinstance(processor, tuple) else (processor, None)
     processor.save_pretrained(args.out)
+    if tokenizer is not None:
+        tokenizer.save_pretrained(args.out)
     mean = torch.tensor(processor.image_mean).view(1, 3, 1, 1)
     std = torch.tensor(processor.image_std).view(1, 3, 1, 1)
     pixels = seeded(args.seed + 1, (args.batch, args.crop, args.crop, 3), "uniform")
     x = torch.from_numpy(pixels).clone().requires_grad_(True)
     outputs = kinds((x.permute(0, 3, 1, 2) - mean) / std)
-    features = outputs["pre-projection"]
+    features = outputs[default_kind]
     targets = seeded(args.seed + 2, tuple(features.shape), "normal")
     loss = -torch.nn.functional.cosine_similarity(features, torch.from_numpy(targets), dim=1).sum()
     loss.backward()
-    blocks = [features.detach().numpy(), x.grad.numpy()] + [v.detach().numpy() for k, v in outputs.items() if k != "pre-projection"]
+    extra_kinds = [k for k in outputs if k != default_kind]
+    blocks = [features.detach().numpy(), x.grad.numpy()] + [outputs[k].detach().numpy() for k in extra_kinds]
+    text_out = text(PROMPTS) if text else None
+    if text_out is not None:
+        blocks.append(text_out[1].detach().numpy())
     offsets = np.cumsum([0] + [b.size for b in blocks])
     pixels.tofile(os.path.join(args.out, "input.bin"))
     targets.tofile(os.path.join(args.out, "target.bin"))
@@ -119,10 +198,12 @@ def make(args):
             "file": "reference.bin",
             "features": entry(0),
             "gradient": entry(1),
-            "extra": {k: entry(2 + i) for i, k in enumerate(k for k in outputs if k != "pre-projection")},
+            "extra": {k: entry(2 + i) for i, k in enumerate(extra_kinds)},
         },
-        "loss": "-sum_i cos(f(norm(x_i)), t_i), f = the default features ('pre-projection')",
+        "loss": f"-sum_i cos(f(norm(x_i)), t_i), f = the default features ('{default_kind}')",
     }
+    if text_out is not None:
+        meta["text"] = {"prompts": PROMPTS, "input_ids": text_out[0].tolist(), "embeddings": entry(len(blocks) - 1)}
     with open(os.path.join(args.out, "meta.json"), "w") as f:
         json.dump(meta, f, indent=2)
     print(json.dumps({"out": args.out, "params": sum(p.numel() for p in model.parameters())}))

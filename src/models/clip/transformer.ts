@@ -1,17 +1,17 @@
 /**
- * The pre-LN residual attention block both CLIP towers share (Radford et al. 2021, §2.4; open_clip's
+ * The pre-LN residual attention block both CLIP towers (and SigLIP's, src/models/siglip/) share (Radford et al. 2021, §2.4; open_clip's
  * ResidualAttentionBlock, HF's CLIPEncoderLayer): x + attn(ln1(x)), then + mlp(ln2(x)).
  * Built from the runtime's fast layers (FastLinear, multiHeadAttention, layerNorm, mlpActivation), whose
  * hand-written input gradients stay on wasm's fast paths. Activations are sequence-first, [T, B, W], as in
  * open_clip, because that is the layout in which attention needs the fewest transposes (fast-attention.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { mlpActivation } from '../../runtime/fast-activation.js';
+import { mlpActivation, type MlpActivation } from '../../runtime/fast-activation.js';
 import { multiHeadAttention } from '../../runtime/fast-attention.js';
 import { layerNorm } from '../../runtime/fast-layer-norm.js';
 import { FastLinear } from '../../runtime/fast-linear.js';
 import { weightTensor } from '../../runtime/weight-tensor.js';
-import { CLIP_LAYER_NORM_EPS, type ClipActivation } from './clip-architecture.js';
+import { CLIP_LAYER_NORM_EPS } from './clip-architecture.js';
 import type { TowerWeights } from './clip-weight-map.js';
 
 /** Takes a tower parameter and wraps it as a kept tensor of the declared shape. */
@@ -23,13 +23,14 @@ export class LayerNorm {
   private readonly gamma: tf.Tensor1D;
   private readonly beta: tf.Tensor1D;
 
-  constructor(weights: TowerWeights, prefix: string, width: number) {
+  /** eps: CLIP's 1e-5 unless a model says otherwise (SigLIP's layer_norm_eps is 1e-6). */
+  constructor(weights: TowerWeights, prefix: string, width: number, private readonly eps = CLIP_LAYER_NORM_EPS) {
     this.gamma = paramTensor(weights, `${prefix}.g`, [width]) as tf.Tensor1D;
     this.beta = paramTensor(weights, `${prefix}.b`, [width]) as tf.Tensor1D;
   }
 
   forward<T extends tf.Tensor>(x: T): T {
-    return layerNorm(x, this.gamma, this.beta, CLIP_LAYER_NORM_EPS);
+    return layerNorm(x, this.gamma, this.beta, this.eps);
   }
 
   dispose(): void {
@@ -41,7 +42,9 @@ export interface BlockShape {
   width: number;
   heads: number;
   mlpDim: number;
-  activation: ClipActivation;
+  activation: MlpActivation;
+  /** The layer norms' eps; absent: CLIP's. */
+  layerNormEps?: number;
   /** Keep transposed weight copies so input gradients are fast (the vision tower). */
   inputGradient: boolean;
 }
@@ -58,8 +61,8 @@ export class ResidualAttentionBlock {
 
   constructor(weights: TowerWeights, prefix: string, private readonly shape: BlockShape) {
     const { width, mlpDim, inputGradient } = shape;
-    this.ln1 = new LayerNorm(weights, `${prefix}.ln1`, width);
-    this.ln2 = new LayerNorm(weights, `${prefix}.ln2`, width);
+    this.ln1 = new LayerNorm(weights, `${prefix}.ln1`, width, shape.layerNormEps);
+    this.ln2 = new LayerNorm(weights, `${prefix}.ln2`, width, shape.layerNormEps);
     const linear = (name: string, inDim: number, outDim: number, scale = 1): FastLinear => {
       const w = weights.take(`${name}.w`);
       const b = weights.take(`${name}.b`);

@@ -6,17 +6,16 @@
 import { ConfigChecker, isPlainObject } from '../../core/config-checker.js';
 import { UserError } from '../../core/errors.js';
 import type { Rgb } from '../encoder.js';
+import type { PositionResampling } from '../position-resampling.js';
 
 /** The HF model_type values this family reads. */
 export const DINOV2_MODEL_TYPES = ['dinov2', 'dinov2_with_registers'] as const;
 
-/**
- * How the position embeddings are resampled to another patch grid. transformers' Dinov2Embeddings calls
- * F.interpolate(mode='bicubic', align_corners=False); Dinov2WithRegistersEmbeddings adds antialias=True, which in
- * PyTorch is a different kernel (Keys a = −0.5 with renormalised border weights, widened when shrinking) than
- * plain bicubic (a = −0.75, clamped border): see position-resampling.ts.
+/*
+ * Position embeddings are resampled to another patch grid (src/models/position-resampling.ts): transformers'
+ * Dinov2Embeddings calls F.interpolate(mode='bicubic', align_corners=False); Dinov2WithRegistersEmbeddings adds
+ * antialias=True, a different kernel in PyTorch.
  */
-export type PositionResampling = 'bicubic' | 'bicubic-antialias';
 
 export interface Dinov2Architecture {
   width: number;

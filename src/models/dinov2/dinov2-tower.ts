@@ -15,7 +15,7 @@ import { normalisingPatchEmbedding } from '../normalising-patch-embedding.js';
 import type { TowerWeights } from '../tower-weights.js';
 import type { Dinov2Architecture } from './dinov2-architecture.js';
 import { Dinov2Block, Dinov2LayerNorm } from './dinov2-block.js';
-import { resamplePositions } from './position-resampling.js';
+import { resamplePositions } from '../position-resampling.js';
 
 export type Dinov2Readout = 'pre-projection' | 'cls-patch-mean';
 

@@ -1,5 +1,5 @@
 /**
- * Resampling of DINOv2's position embeddings to another patch grid, as transformers' interpolate_pos_encoding does
+ * Resampling of a ViT's position embeddings (DINOv2, SigLIP) to another patch grid, as transformers' interpolate_pos_encoding does
  * it with torch.nn.functional.interpolate (align_corners=False). Both modes are separable: the [g, g] grid of each
  * channel becomes R·P·Rᵀ for an [n, g] weight matrix R, built here in float64 from PyTorch's CPU kernels
  * (aten/src/ATen/native/UpSample.h and cpu/UpSampleKernel.cpp):
@@ -12,7 +12,14 @@
  *
  * The embeddings are constants to an attack, so the resampled grid is computed once per input size, on the host.
  */
-import type { PositionResampling } from './dinov2-architecture.js';
+
+/**
+ * How position embeddings are resampled to another patch grid. Plain bicubic: transformers' Dinov2Embeddings and
+ * SiglipVisionEmbeddings (F.interpolate(mode='bicubic', align_corners=False)); antialiased bicubic:
+ * Dinov2WithRegistersEmbeddings (antialias=True), which in PyTorch is a different kernel (Keys a = −0.5 with
+ * renormalised border weights, widened when shrinking) than plain bicubic (a = −0.75, clamped border).
+ */
+export type PositionResampling = 'bicubic' | 'bicubic-antialias';
 
 /** Keys' cubic convolution kernel (Keys 1981, eq. 15) with free parameter a. */
 function cubic(x: number, a: number): number {
