@@ -15,6 +15,7 @@ import type { BackendReport } from '../../src/runtime/backend.js';
 import { initTestBackend } from '../helpers/test-backend.js';
 import { writeTinyClip } from '../helpers/tiny-clip.js';
 import { writeTinyDinov2 } from '../helpers/tiny-dinov2.js';
+import { writeTinySiglip } from '../helpers/tiny-siglip.js';
 
 let backend: BackendReport;
 test.before(async () => {
@@ -55,10 +56,16 @@ test('the DINOv2 presets grow with their architecture (S < B < L < g), registers
   t.true(resolveTarget('dinov2-g-14-reg').estimateBytes({ backend }) > bytes[3]!, 'registers add tokens');
 });
 
+test('the SigLIP presets grow with their architecture (B/16 < So400m/14), and the Gemma vocabulary weighs in', (t) => {
+  const bytes = (name: string) => resolveTarget(name).estimateBytes({ backend });
+  t.true(bytes('siglip-so400m-14-384') > bytes('siglip-b-16-224'));
+  t.true(bytes('siglip2-b-16-224') > bytes('siglip-b-16-224'), '256k-token embedding table');
+});
+
 test('targets too large for a 4 GiB heap are refused before any weight is read, naming the target', async (t) => {
   // The wasm backend's report, whatever backend the suite runs on: the estimate is the wasm heap's (src/runtime/backend.ts).
   const wasmLike: BackendReport = { ...backend, chosen: 'wasm', tfBackend: 'wasm', heapLimitBytes: 4 * 1024 ** 3 };
-  for (const name of ['dinov2-g-14', 'dinov2-g-14-reg', 'dfn5b-h-14-378', 'metaclip-h-14']) {
+  for (const name of ['dinov2-g-14', 'dinov2-g-14-reg', 'dfn5b-h-14-378', 'metaclip-h-14', 'siglip-so400m-14-384']) {
     await t.throwsAsync(createEncoder(name, { backend: wasmLike }), { message: new RegExp(`^target '${name}' needs about [\\d.]+ GiB`) }, name);
   }
 });
@@ -71,6 +78,7 @@ const TINY_TWINS: Record<string, (dir: string) => { spec: string; inputSize?: nu
     return { spec: dir };
   },
   dinov2: (dir) => ({ spec: writeTinyDinov2(dir) }),
+  siglip: (dir) => ({ spec: writeTinySiglip(dir) }),
 };
 
 test('every encoder family loads its tiny twin and gives each of its feature kinds, without leaking tensors', async (t) => {

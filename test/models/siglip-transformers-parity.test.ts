@@ -36,6 +36,7 @@ const CASES = [
   { variant: 'siglip', crop: 42, what: 'SiglipModel at 42 px (positions resampled bicubic, 4×4 → 6×6)' },
   { variant: 'siglip-gemma', crop: 28, what: 'SiglipModel with a Gemma-style BPE tokenizer (SigLIP 2)' },
   { variant: 'siglip-vision', crop: 35, what: 'SiglipVisionModel alone at 35 px' },
+  { variant: 'siglip-vision', crop: 31, what: "SiglipVisionModel at 31 px, not a multiple of the patch (the 'valid' conv drops 3 px, as So400m/14 at 384 does)" },
 ] as const;
 
 for (const { variant, crop, what } of CASES) {

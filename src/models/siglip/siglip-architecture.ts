@@ -81,9 +81,10 @@ function towerShape(check: ConfigChecker, c: Json, prefix: string): SiglipTowerS
 function visionShape(check: ConfigChecker, c: Json, prefix: string, head: boolean): SiglipVisionShape {
   const patchSize = check.number(c.patch_size ?? 16, `${prefix}patch_size`, POSITIVE_INTEGER);
   const imageSize = check.number(c.image_size ?? 224, `${prefix}image_size`, POSITIVE_INTEGER);
-  if (imageSize % patchSize) check.fail(`${prefix}image_size`, `${imageSize} is not a multiple of patch_size ${patchSize}`);
+  if (imageSize < patchSize) check.fail(`${prefix}image_size`, `${imageSize} is smaller than patch_size ${patchSize}`);
   if ((c.num_channels ?? 3) !== 3) check.fail(`${prefix}num_channels`, 'must be 3');
-  return { ...towerShape(check, c, prefix), patchSize, positionGrid: imageSize / patchSize, head };
+  // A 'valid' stride-p conv: the last imageSize mod p rows and columns reach no patch (So400m/14 at 384 px: 27×27).
+  return { ...towerShape(check, c, prefix), patchSize, positionGrid: Math.floor(imageSize / patchSize), head };
 }
 
 function rgb(check: ConfigChecker, value: unknown, field: string, fallback: Rgb): Rgb {
@@ -103,8 +104,8 @@ function processorSide(check: ConfigChecker, value: unknown, fallback: number): 
 }
 
 export function checkSiglipArchitecture(arch: SiglipArchitecture, origin: string): SiglipArchitecture {
-  if (arch.inputSize % arch.vision.patchSize) {
-    throw new UserError(`${origin}: input size ${arch.inputSize} is not a multiple of patch size ${arch.vision.patchSize}`);
+  if (arch.inputSize < arch.vision.patchSize) {
+    throw new UserError(`${origin}: input size ${arch.inputSize} is smaller than the patch size ${arch.vision.patchSize}`);
   }
   if (!arch.std.every((s) => s > 0)) throw new UserError(`${origin}: std must be positive`);
   return arch;
@@ -190,8 +191,13 @@ export function architectureFromPreset(raw: unknown, origin: string): SiglipArch
   return checkSiglipArchitecture({ vision, text, inputSize, mean: SIGLIP_MEAN, std: SIGLIP_STD }, origin);
 }
 
+/** Side of the patch grid at the input size: the patch conv is 'valid', so a remainder of pixels is dropped. */
+export function siglipPatchGrid(arch: SiglipArchitecture): number {
+  return Math.floor(arch.inputSize / arch.vision.patchSize);
+}
+
 /** Patch tokens per image (SigLIP has no class token). */
 export function siglipTokenCount(arch: SiglipArchitecture): number {
-  const grid = arch.inputSize / arch.vision.patchSize;
+  const grid = siglipPatchGrid(arch);
   return grid * grid;
 }

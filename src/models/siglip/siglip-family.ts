@@ -69,8 +69,8 @@ export function estimateSiglipBytes(arch: SiglipArchitecture, options: { transpo
 /** The architecture at the input size asked for (an attack preset's or --input-size): positions are resampled. */
 function atInputSize(arch: SiglipArchitecture, inputSize: number | undefined, origin: string): SiglipArchitecture {
   if (inputSize === undefined || inputSize === arch.inputSize) return arch;
-  if (!Number.isInteger(inputSize) || inputSize <= 0 || inputSize % arch.vision.patchSize) {
-    throw new UserError(`${origin}: input size ${inputSize} is not a positive multiple of the patch size ${arch.vision.patchSize}`);
+  if (!Number.isInteger(inputSize) || inputSize < arch.vision.patchSize) {
+    throw new UserError(`${origin}: input size ${inputSize} is not an integer of at least the patch size ${arch.vision.patchSize}`);
   }
   return { ...arch, inputSize };
 }

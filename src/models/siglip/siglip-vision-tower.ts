@@ -17,7 +17,7 @@ import { LayerNorm, ResidualAttentionBlock } from '../clip/transformer.js';
 import { normalisingPatchEmbedding } from '../normalising-patch-embedding.js';
 import { resamplePositions } from '../position-resampling.js';
 import type { TowerWeights } from '../tower-weights.js';
-import type { SiglipArchitecture } from './siglip-architecture.js';
+import { siglipPatchGrid, type SiglipArchitecture } from './siglip-architecture.js';
 
 export type SiglipReadout = 'projected' | 'pre-projection';
 
@@ -86,7 +86,7 @@ export class SiglipVisionTower {
   constructor(private readonly arch: SiglipArchitecture, weights: TowerWeights, options: { inputGradient: boolean }) {
     const v = arch.vision;
     const { width: W, positionGrid: G } = v;
-    this.grid = arch.inputSize / v.patchSize;
+    this.grid = siglipPatchGrid(arch);
     // The input normalisation is folded into the patch embedding (src/models/normalising-patch-embedding.ts).
     this.patch = normalisingPatchEmbedding(weights.take('patch.w'), weights.take('patch.b'), W, arch, options.inputGradient);
     this.pos = weightTensor(resamplePositions(weights.take('pos'), G, W, this.grid, 'bicubic'), [this.grid * this.grid, 1, W]) as tf.Tensor3D;
@@ -108,8 +108,10 @@ export class SiglipVisionTower {
     if (readout === 'projected' && !this.head) throw new Error('this SigLIP vision tower has no attention-pooling head (vision_use_head false)');
     return tf.tidy(() => {
       const g = this.grid;
+      // The conv is 'valid': pixels past g·p reach no patch (their gradient is zero, as in PyTorch).
+      const covered = g * p === inputSize ? pixels : tf.slice(pixels, [0, 0, 0, 0], [batch, g * p, g * p, 3]);
       // The stride-p conv as a reshape + matmul (4-D transposes only; see src/models/clip/vision-tower.ts).
-      const rows = tf.reshape(tf.transpose(tf.reshape(pixels, [batch * g, p, g, p * 3]), [0, 2, 1, 3]), [batch, g * g, p * p * 3]);
+      const rows = tf.reshape(tf.transpose(tf.reshape(covered, [batch * g, p, g, p * 3]), [0, 2, 1, 3]), [batch, g * g, p * p * 3]);
       let h = tf.add(tf.transpose(this.patch.forward(rows), [1, 0, 2]), this.pos) as tf.Tensor3D;
       for (const step of this.blockSteps) h = step(h);
       const tokens = this.lnPost.forward(h);
