@@ -51,7 +51,7 @@ export const FEATURE_KIND_OPTION: DetectorOptionDoc = {
   name: 'featureKind',
   type: 'string',
   default: DEFAULT_FEATURE_KIND,
-  description: "'pre-projection' (what the paper attacks), 'projected' (CLIP) or 'cls-patch-mean' (DINOv2)",
+  description: "'pre-projection' (what the paper attacks), 'projected' (CLIP; SigLIP's MAP head) or 'cls-patch-mean' (DINOv2)",
 };
 
 /** Typed reads of a spec's options ('k=5' arrives as the string '5'); unknown options are an error. */
