@@ -18,7 +18,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { resolveAttackPreset } from '../attacks/attack-params.js';
 import { createAttack } from '../attacks/registry.js';
-import type { Encoder } from '../src/models/encoder.js';
+import type { EmbeddingKind, Encoder } from '../src/models/encoder.js';
 import { initBackend, type BackendReport } from '../src/runtime/backend.js';
 import type { BenchRow } from './bench-row.js';
 import { torchPython } from './torch-python.js';
@@ -56,10 +56,12 @@ export async function timeAdvoodAttackStep(
   runs: number,
   backendName = 'wasm',
   makeEncoder: (backend: BackendReport) => Encoder | Promise<Encoder> = randomVitB32Encoder,
+  /** The features attacked; absent: the preset's. */
+  features?: EmbeddingKind,
 ): Promise<StepTiming> {
   const backend = await initBackend({ request: backendName });
   const encoder = await makeEncoder(backend);
-  const { params } = resolveAttackPreset(PRESET, { batch: BATCH, steps: runs + 1 });
+  const { params } = resolveAttackPreset(PRESET, { batch: BATCH, steps: runs + 1, ...(features && { features }) });
   const attack = createAttack(params, 1);
   const clean = tf.randomUniform([BATCH, encoder.inputSize, encoder.inputSize, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
   const targets = tf.randomNormal([BATCH, encoder.embedDim], 0, 1, 'float32', 2) as tf.Tensor2D;

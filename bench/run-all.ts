@@ -47,10 +47,10 @@ const SUITES: readonly Suite[] = [
   },
   { name: 'native', about: 'the tensorflow backend against PyTorch 2.x (venv) and 1.13 (Debian) CPU at 1 and 2 threads', maxRounds: 1, run: async () => (await import('./native.js')).benchNative() },
   {
-    name: 'dinov2',
-    about: 'DINOv2 ViT-B/14 attack step at 224 px, batch 8: tensorflow backend vs PyTorch 2.x (venv, transformers) at 2 threads',
+    name: 'backbones',
+    about: 'DINOv2 ViT-B/14 and SigLIP B/16 attack step at 224 px, batch 8: tensorflow backend vs PyTorch 2.x (venv, transformers) at 2 threads',
     maxRounds: 1,
-    run: async () => (await import('./dinov2-base.js')).benchDinov2Base(),
+    run: async () => (await import('./backbone-base.js')).benchBackbones(),
   },
   { name: 'demo', about: 'end-to-end `advood demo`, 2 worker processes vs 1', maxRounds: 1, run: async () => (await import('./demo-workers.js')).benchDemoWorkers() },
 ];
