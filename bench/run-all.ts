@@ -40,6 +40,12 @@ const SUITES: readonly Suite[] = [
   },
   { name: 'release-scale', about: 'release write, verify and merge at 100k rows (BENCH_RELEASE_ROWS) beside 10k: time linear, memory flat', maxRounds: 1, run: async () => (await import('./release-scale.js')).benchReleaseScale() },
   {
+    name: 'evaluate-scale',
+    about: '`evaluate` on 50k OOD images (BENCH_EVALUATE_OOD) beside 5k, tiny images and the stand-in target: time and peak RSS',
+    maxRounds: 1,
+    run: async () => (await import('./evaluate-scale.js')).benchEvaluateScale(),
+  },
+  {
     name: 'optimisers',
     about: 'attack strength at equal steps on the demo: APGD and signed-gradient vs Adam (AUROC after N steps, time per step)',
     // The AUROCs are deterministic; one round also keeps the timing pair (same process, same images) comparable.
