@@ -9,7 +9,8 @@
  *   npx tsx bench/banks.ts                         N = 100k rows (BENCH_BANK_ROWS), 1000 queries, 2 threads
  *   BENCH_BANK_ROWS=1281167 npx tsx bench/banks.ts ImageNet-1k's train set: 8.5 GB of float32 per side
  *
- * Other knobs: BENCH_BANK_QUERIES (1000), BENCH_BANK_CLASSES (1000), BENCH_BANK_THREADS (2).
+ * Other knobs: BENCH_BANK_QUERIES (1000), BENCH_BANK_CLASSES (1000), BENCH_BANK_THREADS (2), BENCH_BANK_PARTS
+ * ('knn,gaussian'; at full size the float64 fit alone takes about half an hour here, so 'knn' runs it alone).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,7 +45,13 @@ const settings = () => ({
   queries: positiveEnv('BENCH_BANK_QUERIES', 1000),
   classes: positiveEnv('BENCH_BANK_CLASSES', 1000),
   threads: positiveEnv('BENCH_BANK_THREADS', 2),
+  parts: (process.env.BENCH_BANK_PARTS ?? 'knn,gaussian').split(',').filter((part): part is 'knn' | 'gaussian' => part === 'knn' || part === 'gaussian'),
 });
+
+/** Each bank is made in a child, so this process never holds one while the measured sides run. */
+function writeBankInChild(path: string, rows: number, classes: number): void {
+  execFileSync(process.execPath, ['--import=tsx', SELF, '--write-bank', path, String(rows), String(classes)], { stdio: ['ignore', 'inherit', 'inherit'] });
+}
 
 interface SideRun {
   seconds: number;
@@ -146,14 +153,14 @@ function maxRelativeDifference(a: number[], b: number[]): number {
 const mib = (bytes: number) => bytes / 1024 ** 2;
 
 export async function benchBanks(): Promise<BenchRow[]> {
-  const { rows, queries, classes, threads } = settings();
+  const { rows, queries, classes, threads, parts } = settings();
   const dir = mkdtempSync(join(tmpdir(), 'advood-bench-banks-'));
   try {
     const small = Math.max(classes * 2, Math.round(rows / 10));
-    writeBank(join(dir, 'bank.arrow'), rows, classes);
+    writeBankInChild(join(dir, 'bank.arrow'), rows, classes);
     const smallDir = join(dir, 'small');
     mkdirSync(smallDir);
-    writeBank(join(smallDir, 'bank.arrow'), small, classes);
+    writeBankInChild(join(smallDir, 'bank.arrow'), small, classes);
     const random = new SeededRandom(11);
     const queryValues = Float32Array.from({ length: queries * DIM }, () => random.next() - 0.5);
     writeFileSync(join(dir, 'queries.f32'), queryValues);
@@ -162,7 +169,7 @@ export async function benchBanks(): Promise<BenchRow[]> {
     const size = `${rows.toLocaleString('en-US')} × ${DIM}`;
     const torchName = (run: SideRun) => `PyTorch ${run.version}, ${threads} threads`;
     const rowsOut: BenchRow[] = [];
-    for (const mode of ['knn', 'gaussian'] as const) {
+    for (const mode of parts) {
       const ours = runAdvood(mode, dir, threads);
       const theirs = runTorch(mode, dir, threads);
       // The 10× smaller bank beside it: the peak's growth per bank byte is 1 when the bank is held once.
@@ -208,7 +215,10 @@ export async function benchBanks(): Promise<BenchRow[]> {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const child = process.argv.indexOf('--child');
-  if (child > 0) {
+  const bank = process.argv.indexOf('--write-bank');
+  if (bank > 0) {
+    writeBank(process.argv[bank + 1]!, Number(process.argv[bank + 2]), Number(process.argv[bank + 3]));
+  } else if (child > 0) {
     await advoodChild(process.argv[child + 1]!, process.argv[child + 2]!);
   } else {
     for (const row of await benchBanks()) {

@@ -49,6 +49,8 @@ const ROWS_PER_BATCH = 1024;
 const IO_CHUNK_BYTES = 16 * 1024 * 1024;
 /** The IPC file format's leading magic "ARROW1" padded to 8 bytes; after it come the stream-format messages. */
 const FILE_MAGIC_BYTES = 8;
+/** Bytes of the vectors given to sha256 at a time. */
+const HASH_SLICE_BYTES = 1 << 30;
 /** Footer length (int32) and the trailing magic "ARROW1". */
 const FILE_TAIL_BYTES = 10;
 /** The stream format's end-of-stream marker: continuation 0xFFFFFFFF and a zero length. */
@@ -105,7 +107,12 @@ export function featureContentSha256(file: FeatureFile): string {
       dim: file.dim,
     }),
   );
-  hash.update(new Uint8Array(file.vectors.buffer, file.vectors.byteOffset, file.vectors.byteLength));
+  // In slices: one Uint8Array view of an ImageNet-size bank (8.5 GB) exceeds V8's typed-array length limit (2³² − 1
+  // on Node 20: "Invalid typed array length: 8527447552"). The digest of the concatenated updates is the same.
+  const { buffer, byteOffset, byteLength } = file.vectors;
+  for (let offset = 0; offset < byteLength; offset += HASH_SLICE_BYTES) {
+    hash.update(new Uint8Array(buffer, byteOffset + offset, Math.min(HASH_SLICE_BYTES, byteLength - offset)));
+  }
   return hash.digest('hex');
 }
 
