@@ -156,7 +156,9 @@ export async function benchBanks(): Promise<BenchRow[]> {
   const { rows, queries, classes, threads, parts } = settings();
   const dir = mkdtempSync(join(tmpdir(), 'advood-bench-banks-'));
   try {
-    const small = Math.max(classes * 2, Math.round(rows / 10));
+    // Enough rows beside D for a positive definite covariance on both sides (PyTorch's Cholesky does not shrink).
+    const small = Math.max(2 * (DIM + classes), Math.round(rows / 10));
+    if (rows <= small) throw new Error(`BENCH_BANK_ROWS must exceed ${small} (2 × (D + classes)) for the smaller run beside it`);
     writeBankInChild(join(dir, 'bank.arrow'), rows, classes);
     const smallDir = join(dir, 'small');
     mkdirSync(smallDir);
