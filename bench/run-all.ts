@@ -33,6 +33,19 @@ const SUITES: readonly Suite[] = [
   { name: 'knn', about: 'k-NN cosine scoring, 50k × 1024 bank, 2k queries', run: async () => (await import('./knn.js')).benchKnn() },
   { name: 'release-write', about: 'release writing throughput and bounded memory', run: async () => (await import('./release-write.js')).benchReleaseWrite() },
   {
+    name: 'banks',
+    about: 'k-NN and the Mahalanobis fit (float64) over an N × 1664 features-file bank (BENCH_BANK_ROWS, default 100k; 1,281,167 = ImageNet) vs PyTorch 2.x, peak RSS of each side',
+    maxRounds: 1,
+    run: async () => (await import('./banks.js')).benchBanks(),
+  },
+  { name: 'release-scale', about: 'release write, verify and merge at 100k rows (BENCH_RELEASE_ROWS) beside 10k: time linear, memory flat', maxRounds: 1, run: async () => (await import('./release-scale.js')).benchReleaseScale() },
+  {
+    name: 'evaluate-scale',
+    about: '`evaluate` on 50k OOD images (BENCH_EVALUATE_OOD) beside 5k, tiny images and the stand-in target: time and peak RSS',
+    maxRounds: 1,
+    run: async () => (await import('./evaluate-scale.js')).benchEvaluateScale(),
+  },
+  {
     name: 'optimisers',
     about: 'attack strength at equal steps on the demo: APGD and signed-gradient vs Adam (AUROC after N steps, time per step)',
     // The AUROCs are deterministic; one round also keeps the timing pair (same process, same images) comparable.

@@ -32,6 +32,7 @@ const BACKEND_INDEPENDENT: readonly string[] = [
   'test/core/',
   'test/data/crafted-parquet.test.ts',
   'test/data/decode.test.ts',
+  'test/data/feature-digest.test.ts',
   'test/data/sources.test.ts',
   'test/hub/',
   'test/metrics/',

@@ -12,25 +12,27 @@
  * kind, preprocessing, source) and the items that failed, so a cached file still reports them.
  */
 import { parseGuardedJson } from '../core/json-guard.js';
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, fstatSync, fsyncSync, lstatSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import {
+  AsyncByteQueue,
   Field,
   FixedSizeList,
   Float32,
   Int64,
   RecordBatch,
   RecordBatchFileWriter,
+  RecordBatchReader,
+  RecordBatchStreamWriter,
   Schema,
   Struct,
   Utf8,
   makeData,
-  tableFromIPC,
   vectorFromArray,
   type Data,
-  type Table,
 } from 'apache-arrow';
-import { writeFileSafely } from '../core/safe-write.js';
+import { createExclusive, fsyncDirectory, tempNameFor, writeAll } from '../core/safe-write.js';
 import type { FeatureKind } from '../models/encoder.js';
 import { UserError, errorMessage } from '../core/errors.js';
 import type { FeatureSet } from './feature-set.js';
@@ -40,6 +42,21 @@ export const FEATURE_FILE_VERSION = 1;
 const METADATA_KEY = 'advood';
 /** Rows per record batch: bounded batches keep readers streaming-friendly. */
 const ROWS_PER_BATCH = 1024;
+/**
+ * Bytes read from disk at a time. A features file is read and written through buffers of this size, so the
+ * process holds its vectors once (1.28 M × 1664 float32 is 8.5 GB) and not the file's bytes beside them.
+ */
+const IO_CHUNK_BYTES = 16 * 1024 * 1024;
+/** The IPC file format's leading magic "ARROW1" padded to 8 bytes; after it come the stream-format messages. */
+const FILE_MAGIC_BYTES = 8;
+/** Items of a column serialised for the content digest at a time. */
+const JSON_SLICE_ITEMS = 16384;
+/** Bytes of the vectors given to sha256 at a time. */
+const HASH_SLICE_BYTES = 1 << 30;
+/** Footer length (int32) and the trailing magic "ARROW1". */
+const FILE_TAIL_BYTES = 10;
+/** The stream format's end-of-stream marker: continuation 0xFFFFFFFF and a zero length. */
+const END_OF_STREAM_BYTES = 8;
 
 export interface FeatureProvenance {
   readonly encoderId: string;
@@ -80,20 +97,34 @@ interface FileMetadata {
  */
 export function featureContentSha256(file: FeatureFile): string {
   const hash = createHash('sha256');
-  hash.update(
-    JSON.stringify({
-      ids: file.ids,
-      labels: Array.from(file.labels),
-      sourcePaths: file.sourcePaths,
-      sourceSha256: file.sourceSha256,
-      classNames: file.classNames,
-      provenance: file.provenance,
-      failures: file.failures,
-      dim: file.dim,
-    }),
-  );
-  hash.update(new Uint8Array(file.vectors.buffer, file.vectors.byteOffset, file.vectors.byteLength));
+  // The bytes of JSON.stringify({ ids, labels, sourcePaths, sourceSha256, classNames, provenance, failures, dim }),
+  // hashed piece by piece: as one string, 1.28 M rows of ids, paths and digests approach V8's string limit (2²⁹ − 24).
+  hash.update('{"ids":');
+  updateJsonArray(hash, file.ids);
+  hash.update(',"labels":');
+  updateJsonArray(hash, Array.from(file.labels));
+  hash.update(',"sourcePaths":');
+  updateJsonArray(hash, file.sourcePaths);
+  hash.update(',"sourceSha256":');
+  updateJsonArray(hash, file.sourceSha256);
+  hash.update(`,"classNames":${JSON.stringify(file.classNames)},"provenance":${JSON.stringify(file.provenance)},"failures":${JSON.stringify(file.failures)},"dim":${JSON.stringify(file.dim)}}`);
+  // In slices: one Uint8Array view of an ImageNet-size bank (8.5 GB) exceeds V8's typed-array length limit (2³² − 1
+  // on Node 20: "Invalid typed array length: 8527447552"). The digest of the concatenated updates is the same.
+  const { buffer, byteOffset, byteLength } = file.vectors;
+  for (let offset = 0; offset < byteLength; offset += HASH_SLICE_BYTES) {
+    hash.update(new Uint8Array(buffer, byteOffset + offset, Math.min(HASH_SLICE_BYTES, byteLength - offset)));
+  }
   return hash.digest('hex');
+}
+
+/** Hashes JSON.stringify(values) in slices of JSON_SLICE_ITEMS items (the same bytes). */
+function updateJsonArray(hash: Hash, values: readonly unknown[]): void {
+  hash.update('[');
+  for (let start = 0; start < values.length; start += JSON_SLICE_ITEMS) {
+    const slice = JSON.stringify(values.slice(start, start + JSON_SLICE_ITEMS));
+    hash.update(start === 0 ? slice.slice(1, -1) : `,${slice.slice(1, -1)}`);
+  }
+  hash.update(']');
 }
 
 function featureSchema(dim: number, metadata: FileMetadata): Schema {
@@ -140,13 +171,27 @@ function recordBatch(schema: Schema, file: FeatureFile, start: number, end: numb
       type: featureType,
       length,
       nullCount: 0,
-      child: makeData({ type: new Float32(), length: length * dim, data: file.vectors.slice(start * dim, end * dim) }),
+      child: makeData({ type: new Float32(), length: length * dim, data: file.vectors.subarray(start * dim, end * dim) }),
     }),
   ];
   return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length, nullCount: 0, children }));
 }
 
-/** Writes atomically (temp file + rename), so a killed run never leaves a half file behind for the cache. */
+/** The writer's byte sink, written straight to a file descriptor as the writer produces each message. */
+class FileDescriptorSink extends AsyncByteQueue {
+  constructor(private readonly fd: number) {
+    super();
+  }
+
+  override write(value: Uint8Array): void {
+    writeAll(this.fd, value);
+  }
+}
+
+/**
+ * Writes atomically (temp file + rename), so a killed run never leaves a half file behind for the cache; each
+ * record batch goes to disk as it is framed, so writing holds no second copy of the vectors.
+ */
 export function writeFeatureFile(path: string, file: FeatureFile): void {
   const n = file.ids.length;
   for (const [name, column] of [['sourcePaths', file.sourcePaths], ['sourceSha256', file.sourceSha256]] as const) {
@@ -155,6 +200,7 @@ export function writeFeatureFile(path: string, file: FeatureFile): void {
   if (file.labels.length !== n || file.vectors.length !== n * file.dim) {
     throw new RangeError(`writeFeatureFile: labels/vectors do not match ${n} rows of dim ${file.dim}`);
   }
+  if (isDirectory(path)) throw new UserError(`${path}: is a directory; name a file to write`);
   const schema = featureSchema(file.dim, {
     version: FEATURE_FILE_VERSION,
     classNames: [...file.classNames],
@@ -162,27 +208,143 @@ export function writeFeatureFile(path: string, file: FeatureFile): void {
     failures: [...file.failures],
     contentSha256: featureContentSha256(file),
   });
-  const writer = new RecordBatchFileWriter();
-  writer.reset(undefined, schema);
-  for (let start = 0; start < n; start += ROWS_PER_BATCH) writer.write(recordBatch(schema, file, start, Math.min(n, start + ROWS_PER_BATCH)));
-  const bytes = writer.finish().toUint8Array(true);
-  writeFileSafely(path, bytes);
+  const temp = tempNameFor(path);
+  const fd = createExclusive(temp);
+  try {
+    try {
+      const writer = new RecordBatchFileWriter();
+      writer.reset(new FileDescriptorSink(fd), schema);
+      for (let start = 0; start < n; start += ROWS_PER_BATCH) writer.write(recordBatch(schema, file, start, Math.min(n, start + ROWS_PER_BATCH)));
+      writer.finish();
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+  fsyncDirectory(dirname(path));
 }
 
-function column(table: Table, name: string, path: string) {
-  const vector = table.getChild(name);
-  if (!vector) throw new UserError(`${path}: not an advood features file (no column '${name}')`);
-  return vector;
+function isDirectory(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The file's record batches as an IPC stream the sync stream reader takes, read IO_CHUNK_BYTES at a time. The
+ * file format is magic, stream-format messages ending in an end-of-stream marker, footer, footer length, magic
+ * (Arrow columnar format, "IPC File Format"); apache-arrow's file writer leaves the schema message out of the
+ * stream part (the footer holds it), so the schema is read from the footer and framed as the stream's first message.
+ */
+function* recordBatchStream(fd: number, size: number): Generator<Uint8Array> {
+  const footerLength = readAt(fd, size - FILE_TAIL_BYTES, 4).readInt32LE(0);
+  const streamEnd = size - FILE_TAIL_BYTES - footerLength;
+  if (footerLength <= 0 || streamEnd < FILE_MAGIC_BYTES) throw new Error(`footer length ${footerLength} does not fit a file of ${size} bytes`);
+  // A small valid file (magic + footer) lets apache-arrow decode the footer's schema without the batches.
+  const footerOnly = Buffer.concat([readAt(fd, 0, FILE_MAGIC_BYTES), readAt(fd, streamEnd, size - streamEnd)]);
+  const schemaReader = RecordBatchReader.from(footerOnly);
+  schemaReader.open();
+  const framing = new RecordBatchStreamWriter();
+  framing.reset(undefined, schemaReader.schema);
+  framing.finish();
+  const schemaAndEnd = framing.toUint8Array(true);
+  yield schemaAndEnd.subarray(0, schemaAndEnd.length - END_OF_STREAM_BYTES);
+  for (let position = FILE_MAGIC_BYTES; position < streamEnd; ) {
+    const chunk = readAt(fd, position, Math.min(IO_CHUNK_BYTES, streamEnd - position));
+    if (chunk.length === 0) return;
+    position += chunk.length;
+    yield chunk;
+  }
+}
+
+function readAt(fd: number, position: number, length: number): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  let filled = 0;
+  while (filled < length) {
+    const read = readSync(fd, out, filled, length - filled, position + filled);
+    if (read === 0) break;
+    filled += read;
+  }
+  return out.subarray(0, filled);
+}
+
+function hasMagic(fd: number, size: number): boolean {
+  return size >= FILE_MAGIC_BYTES + FILE_TAIL_BYTES && readAt(fd, 0, 6).toString('latin1') === 'ARROW1' && readAt(fd, size - 6, 6).toString('latin1') === 'ARROW1';
+}
+
+/** Columns of the features file, gathered record batch by record batch (the vectors straight into one array). */
+interface Gathered {
+  metadata: string | undefined;
+  dim: number;
+  ids: string[];
+  labels: number[];
+  sourcePaths: string[];
+  sourceSha256: string[];
+  vectors: Float32Array;
+  rows: number;
+}
+
+function gatherColumns(fd: number, path: string): Gathered {
+  const size = fstatSync(fd).size;
+  if (!hasMagic(fd, size)) throw new Error('no Arrow file magic at its start and end');
+  const reader = RecordBatchReader.from(recordBatchStream(fd, size));
+  reader.open();
+  const schema = reader.schema;
+  const featureField = schema.fields.find((f) => f.name === 'feature');
+  if (!featureField || !(featureField.type instanceof FixedSizeList)) {
+    throw new UserError(`${path}: column 'feature' is not a fixed_size_list<float>`);
+  }
+  for (const name of ['id', 'label', 'source_path', 'source_sha256']) {
+    if (!schema.fields.some((f) => f.name === name)) throw new UserError(`${path}: not an advood features file (no column '${name}')`);
+  }
+  const dim = (featureField.type as FixedSizeList).listSize;
+  // Every row takes at least dim float32 values of the file, so this bounds the rows; the pages past the last row
+  // are never written, so they are never resident.
+  const capacity = Math.floor(size / (4 * Math.max(dim, 1)));
+  const vectors = new Float32Array(capacity * dim);
+  const out: Gathered = { metadata: schema.metadata.get(METADATA_KEY), dim, ids: [], labels: [], sourcePaths: [], sourceSha256: [], vectors, rows: 0 };
+  const strings = (batch: RecordBatch, name: string, into: string[]) => {
+    for (const v of batch.getChild(name)!) into.push(String(v ?? ''));
+  };
+  for (const batch of reader) {
+    strings(batch, 'id', out.ids);
+    strings(batch, 'source_path', out.sourcePaths);
+    strings(batch, 'source_sha256', out.sourceSha256);
+    for (const v of batch.getChild('label')!) out.labels.push(v === null ? -1 : Number(v));
+    let row = out.rows;
+    for (const data of batch.getChild('feature')!.data) {
+      const child = data.children[0]!;
+      const first = child.offset + data.offset * dim;
+      if ((row + data.length) * dim > vectors.length) throw new Error(`more feature rows than the file's size allows`);
+      vectors.set((child.values as Float32Array).subarray(first, first + data.length * dim), row * dim);
+      row += data.length;
+    }
+    out.rows += batch.numRows;
+  }
+  out.vectors = vectors.subarray(0, out.rows * dim);
+  return out;
 }
 
 export function readFeatureFile(path: string): FeatureFile {
-  let table: Table;
+  let gathered: Gathered;
   try {
-    table = tableFromIPC(readFileSync(path));
+    const fd = openSync(path, 'r');
+    try {
+      gathered = gatherColumns(fd, path);
+    } finally {
+      closeSync(fd);
+    }
   } catch (error) {
+    if (error instanceof UserError) throw error;
     throw new UserError(`${path}: not a readable Arrow features file (${errorMessage(error)})`);
   }
-  const raw = table.schema.metadata.get(METADATA_KEY);
+  const raw = gathered.metadata;
   if (raw === undefined) throw new UserError(`${path}: not an advood features file (no '${METADATA_KEY}' schema metadata)`);
   let metadata: FileMetadata;
   try {
@@ -193,31 +355,16 @@ export function readFeatureFile(path: string): FeatureFile {
   if (metadata.version !== FEATURE_FILE_VERSION) {
     throw new UserError(`${path}: features file version ${metadata.version}; this advood reads version ${FEATURE_FILE_VERSION}`);
   }
-  const featureField = table.schema.fields.find((f) => f.name === 'feature');
-  if (!featureField || !(featureField.type instanceof FixedSizeList)) {
-    throw new UserError(`${path}: column 'feature' is not a fixed_size_list<float>`);
-  }
-  const dim = (featureField.type as FixedSizeList).listSize;
-  const n = table.numRows;
-  const strings = (name: string) => Array.from(column(table, name, path), (v) => String(v ?? ''));
-  const labels = Int32Array.from(column(table, 'label', path), (v) => (v === null ? -1 : Number(v)));
-  const vectors = new Float32Array(n * dim);
-  let row = 0;
-  for (const data of column(table, 'feature', path).data) {
-    const child = data.children[0];
-    const values = child.values as Float32Array;
-    const first = (child.offset + data.offset * dim);
-    vectors.set(values.subarray(first, first + data.length * dim), row * dim);
-    row += data.length;
-  }
+  const { dim, vectors } = gathered;
+  const labels = Int32Array.from(gathered.labels);
   const file: FeatureFile = {
-    ids: strings('id'),
+    ids: gathered.ids,
     labels,
     classNames: metadata.classNames,
     dim,
     vectors,
-    sourcePaths: strings('source_path'),
-    sourceSha256: strings('source_sha256'),
+    sourcePaths: gathered.sourcePaths,
+    sourceSha256: gathered.sourceSha256,
     provenance: metadata.provenance,
     failures: metadata.failures,
   };

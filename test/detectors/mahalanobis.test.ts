@@ -4,6 +4,7 @@ import test from 'ava';
 import { MahalanobisDetector } from '../../src/detectors/mahalanobis.js';
 import { RelativeMahalanobisDetector } from '../../src/detectors/relative-mahalanobis.js';
 import { SINGULAR_SHRINKAGE } from '../../src/detectors/shared/gaussian-fit.js';
+import { blockedScatter } from '../../src/detectors/shared/blocked-scatter.js';
 import { SeededRandom } from '../../src/core/seeded-random.js';
 import { UserError } from '../../src/core/errors.js';
 import { featureSet, gaussianClusters } from '../helpers/synthetic-features.js';
@@ -59,6 +60,30 @@ if (!hasNumpy) console.warn(`skipping Mahalanobis numpy parity: ${'unavailable' 
   for (let i = 0; i < 20; i++) {
     t.true(Math.abs(ours.maha[i]! - reference.maha[i]!) < 1e-9 * Math.max(1, Math.abs(reference.maha[i]!)), `maha ${i}`);
     t.true(Math.abs(ours.relative[i]! - reference.relative[i]!) < 1e-9 * Math.max(1, Math.abs(reference.relative[i]!)), `relative ${i}`);
+  }
+});
+
+test('the blocked float64 scatter equals the plain sum of weighted outer products (D not a multiple of 4, a partial last block)', (t) => {
+  const random = new SeededRandom(9);
+  const dim = 7;
+  const rows = 300; // one full block of 256 rows and a partial one
+  const rowValues = Array.from({ length: rows }, () => Array.from({ length: dim }, () => random.next() * 4 - 1));
+  const set = featureSet(rowValues);
+  const means = Float64Array.from({ length: 2 * dim }, () => random.next());
+  const weights = Float64Array.of(0.5, 2);
+  // Rows in a shuffled order, every third row left out, groups alternating.
+  const kept = Int32Array.from(Array.from({ length: rows }, (_, i) => (i * 37) % rows).filter((r) => r % 3 !== 0));
+  const group = Int32Array.from(kept, (_, i) => i % 2);
+  const scatter = blockedScatter(set, { rows: kept, group, means, weights });
+  for (let i = 0; i < dim; i++) {
+    for (let j = 0; j < dim; j++) {
+      let expected = 0;
+      kept.forEach((r, k) => {
+        const g = group[k]!;
+        expected += weights[g]! * (set.vectors[r * dim + i]! - means[g * dim + i]!) * (set.vectors[r * dim + j]! - means[g * dim + j]!);
+      });
+      t.true(Math.abs(scatter[i * dim + j]! - expected) < 1e-12 * Math.max(1, Math.abs(expected)), `entry ${i},${j}: ${scatter[i * dim + j]} vs ${expected}`);
+    }
   }
 });
 

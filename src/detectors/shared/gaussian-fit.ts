@@ -14,6 +14,7 @@
  */
 import type { FeatureSet } from '../../data/feature-set.js';
 import { UserError } from '../../core/errors.js';
+import { blockedScatter } from './blocked-scatter.js';
 
 export const SINGULAR_SHRINKAGE = 0.01;
 const PIVOT_TOLERANCE = 1e-10;
@@ -41,38 +42,14 @@ export interface GlobalGaussian {
   gaussian: CholeskyGaussian;
 }
 
-/** Adds weight × the centred outer products of `rows` (indices into set) to the upper triangle of `acc`. */
-function accumulateScatter(set: FeatureSet, rows: readonly number[], mean: Float64Array, acc: Float64Array, weight: number): void {
-  const dim = set.dim;
-  const a = new Float64Array(dim);
-  for (const r of rows) {
-    const offset = r * dim;
-    for (let d = 0; d < dim; d++) a[d] = set.vectors[offset + d]! - mean[d]!;
-    for (let i = 0; i < dim; i++) {
-      const ai = a[i]! * weight;
-      if (ai === 0) continue;
-      const rowOffset = i * dim;
-      for (let j = i; j < dim; j++) acc[rowOffset + j]! += ai * a[j]!;
-    }
-  }
-}
-
-function meanOf(set: FeatureSet, rows: readonly number[]): Float64Array {
+function meanOf(set: FeatureSet, rows: ArrayLike<number>): Float64Array {
   const mean = new Float64Array(set.dim);
-  for (const r of rows) for (let d = 0; d < set.dim; d++) mean[d]! += set.vectors[r * set.dim + d]!;
+  for (let i = 0; i < rows.length; i++) {
+    const offset = rows[i]! * set.dim;
+    for (let d = 0; d < set.dim; d++) mean[d]! += set.vectors[offset + d]!;
+  }
   for (let d = 0; d < set.dim; d++) mean[d]! /= rows.length;
   return mean;
-}
-
-function symmetrise(upper: Float64Array, dim: number, scale: number): Float64Array {
-  for (let i = 0; i < dim; i++) {
-    for (let j = i; j < dim; j++) {
-      const v = upper[i * dim + j]! * scale;
-      upper[i * dim + j] = v;
-      upper[j * dim + i] = v;
-    }
-  }
-  return upper;
 }
 
 /** Cholesky factor of a symmetric matrix, or null when a pivot is not clearly positive. */
@@ -145,15 +122,14 @@ export function fitClassGaussians(train: FeatureSet, what: string, forcedShrinka
         (byClass.size >= 2 ? ' but too few rows per class' : ''),
     );
   }
-  const scatter = new Float64Array(dim * dim);
-  const means: Float64Array[] = [];
-  for (const c of classes) {
-    const rows = byClass.get(c)!;
-    const mean = meanOf(train, rows);
-    means.push(mean);
-    accumulateScatter(train, rows, mean, scatter, 1 / (rows.length - 1) / classes.length);
-  }
-  const shared = choleskyWithShrinkage(symmetrise(scatter, dim, 1), dim, what, forcedShrinkage);
+  const means = classes.map((c) => meanOf(train, byClass.get(c)!));
+  const rows = Int32Array.from(classes.flatMap((c) => byClass.get(c)!));
+  const group = Int32Array.from(classes.flatMap((c, index) => byClass.get(c)!.map(() => index)));
+  const flatMeans = new Float64Array(classes.length * dim);
+  means.forEach((mean, index) => flatMeans.set(mean, index * dim));
+  const weights = Float64Array.from(classes, (c) => 1 / (byClass.get(c)!.length - 1) / classes.length);
+  const covariance = blockedScatter(train, { rows, group, means: flatMeans, weights });
+  const shared = choleskyWithShrinkage(covariance, dim, what, forcedShrinkage);
   const whitenedMeans = new Float64Array(classes.length * dim);
   const z = new Float64Array(dim);
   means.forEach((mean, index) => {
@@ -165,11 +141,9 @@ export function fitClassGaussians(train: FeatureSet, what: string, forcedShrinka
 
 export function fitGlobalGaussian(train: FeatureSet, what: string, forcedShrinkage?: number): GlobalGaussian {
   if (train.ids.length < 2) throw new UserError(`${what}: needs at least 2 ID train rows for a covariance`);
-  const rows = Array.from({ length: train.ids.length }, (_, i) => i);
+  const rows = Int32Array.from({ length: train.ids.length }, (_, i) => i);
   const mean = meanOf(train, rows);
-  const scatter = new Float64Array(train.dim * train.dim);
-  accumulateScatter(train, rows, mean, scatter, 1 / (rows.length - 1));
-  const covariance = symmetrise(scatter, train.dim, 1);
+  const covariance = blockedScatter(train, { rows, group: new Int32Array(rows.length), means: mean, weights: Float64Array.of(1 / (rows.length - 1)) });
   return { mean, gaussian: choleskyWithShrinkage(covariance, train.dim, what, forcedShrinkage) };
 }
 
