@@ -5,9 +5,9 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { preprocessFor } from '../data/preprocess.js';
-import { createEncoder } from '../models/create-encoder.js';
+import { createEncoder, encoderFamilies } from '../models/create-encoder.js';
 import { loadProgressPrinter } from './load-progress-printer.js';
-import { FEATURE_KINDS, type EmbeddingKind } from '../models/encoder.js';
+import { FEATURE_KINDS, LOCAL_FEATURE_KIND, type EmbeddingKind } from '../models/encoder.js';
 import { initBackend } from '../runtime/backend.js';
 import { checkFlags } from '../core/config-checker.js';
 import { openImageSource } from '../sources/open-source.js';
@@ -46,7 +46,11 @@ export const featuresCommand: CommandModule<object, FeaturesArgs> = {
       .options(SOURCE_OPTIONS)
       .option('data', { type: 'string', demandOption: true, describe: `images: ${sourceSpecHelp()}` })
       .option('out', { type: 'string', demandOption: true, describe: 'output .arrow file (Arrow IPC file: id, label, source_path, source_sha256, feature)' })
-      .option('features', { type: 'string', choices: FEATURE_KINDS, describe: "feature kind (default: the target's)" })
+      .option('features', {
+        type: 'string',
+        choices: FEATURE_KINDS,
+        describe: `feature kind (default: the target's); per family: ${encoderFamilies().filter((f) => f.featureKinds.length > 1).map((f) => `${f.name} ${f.featureKinds.filter((k) => k !== LOCAL_FEATURE_KIND).join('|')}`).join('; ')}`,
+      })
       .option('batch', { type: 'number', default: 16, describe: 'images per forward pass' })
       .option('preprocess', {
         type: 'string',

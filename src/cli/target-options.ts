@@ -9,5 +9,5 @@ export const TARGET_OPTIONS = {
     describe: `target model: a preset (${targetPresetNames().join(', ')}), a target config JSON or a checkpoint directory`,
   },
   weights: { type: 'string', describe: 'local weights directory for the target (else the HF cache, else a download)' },
-  'input-size': { type: 'number', describe: 'input side in pixels, for targets whose size is free (mobilenet-v2; dinov2: a multiple of its patch size)' },
+  'input-size': { type: 'number', describe: 'input side in pixels, for targets whose size is free (mobilenet-v2; dinov2: a multiple of its patch size; siglip: at least its patch size)' },
 } as const satisfies Record<string, Options>;
