@@ -77,6 +77,11 @@ function bestStarts(starts: readonly Start[], count: number): number[] {
   return Array.from({ length: count }, (_, i) => starts.reduce((best, start, r) => (savedObjective(start, i) > savedObjective(starts[best]!, i) ? r : best), 0));
 }
 
+/** The release row id of an OOD item: `<source name>/<item id>`; per-item draws are keyed by it. */
+export function releaseRowId(sourceName: string, itemId: string): string {
+  return `${sourceName}/${itemId}`;
+}
+
 /** Targets for the batch, chosen from the clean images' features. */
 function chooseTargets(context: BatchContext, clean: tf.Tensor4D, keys: readonly string[]): TargetChoice[] {
   const features = tf.tidy(() => context.encoder.encodeImage(clean, context.preset.params.features));
@@ -92,7 +97,7 @@ export async function attackBatchToRows(context: BatchContext, batch: ImageBatch
   const count = batch.items.length;
   if (count === 0) return [];
   const size = encoder.inputSize;
-  const keys = batch.items.map((item) => `${context.sourceName}/${item.id}`);
+  const keys = batch.items.map((item) => releaseRowId(context.sourceName, item.id));
   const owned: tf.Tensor[] = [];
   try {
     const clean = tf.tensor4d(batch.pixels, [count, size, size, 3]);

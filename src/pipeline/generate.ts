@@ -28,7 +28,7 @@ import { openReleaseWriter, type ReleaseWriterOptions } from '../release/write/r
 import { finishedRunIn } from '../release/write/finished-run.js';
 import { shardItems } from '../release/write/shard-spec.js';
 import type { BackendReport } from '../runtime/backend.js';
-import { type BatchContext, attackBatchToRows } from './attacked-batch.js';
+import { type BatchContext, attackBatchToRows, releaseRowId } from './attacked-batch.js';
 import { TEXT_BATCH } from './text-embedder.js';
 import { type ChosenDetectorObjective, type DetectorObjective, chooseObjectiveDetector, fitDetectorObjective } from './detector-objective.js';
 import { generationConfig } from './generation-config.js';
@@ -43,7 +43,7 @@ export interface GenerateOptions {
    * disposes it; one encoder can serve several releases and an evaluation.
    */
   encoder: Encoder;
-  /** ID training source (targets and prototypes come from its cached features). */
+  /** ID training source: the target strategy reads the features of the images it uses (prototypes: all of them, cached). */
   id: string;
   /** Use the first N ID images (all when absent); an error when the source has fewer. */
   idN?: number;
@@ -154,6 +154,9 @@ async function readGenerationInputs(options: GenerateOptions, plan: GenerationPl
   // Hub sources are pinned to their commits: what is read and what the release records is one content.
   const idSpec = await pinSourceSpec(options.id, reportingDownloads(report));
   const oodSpec = await pinSourceSpec(options.ood, reportingDownloads(report));
+  // The OOD items come first: a drawing target strategy encodes only the ID images drawn for them.
+  const oodSource = firstItems(await openImageSource(oodSpec), options.n, '--n', oodSpec);
+  const items = shardItems(oodSource.items, options.shard ?? { index: 0, count: 1 }, preset.params.batch);
   report({ kind: 'stage', message: `ID features of ${idSpec}` });
   const targets = await prepareGenerationTargets({
     encoder,
@@ -162,6 +165,7 @@ async function readGenerationInputs(options: GenerateOptions, plan: GenerationPl
     id: idSpec,
     idN: options.idN,
     seed,
+    itemKeys: items.map((item) => releaseRowId(oodSource.name, item.id)),
     onError: plan.onError,
     onSkipped: (item, reason) => report({ kind: 'skipped', item, reason }),
     onCacheRejected: (file, reason) => report({ kind: 'stage', message: `feature cache ${file} rejected (${reason}); recomputing` }),
@@ -180,8 +184,6 @@ async function readGenerationInputs(options: GenerateOptions, plan: GenerationPl
         onCacheRejected: (file, reason) => report({ kind: 'stage', message: `text embedding cache ${file} rejected (${reason}); recomputing` }),
       },
     }));
-  const oodSource = firstItems(await openImageSource(oodSpec), options.n, '--n', oodSpec);
-  const items = shardItems(oodSource.items, options.shard ?? { index: 0, count: 1 }, preset.params.batch);
   return { ...targets, idSpec, oodSpec, attacked, oodSource, items };
 }
 
@@ -192,7 +194,7 @@ function releaseWriterOptions(options: GenerateOptions, plan: GenerationPlan, in
   const { attacked } = inputs;
   return {
     schemaInfo: {
-      classNames: [...inputs.idFeatures.classNames],
+      classNames: [...inputs.idSource.classNames],
       featureDim: encoder.embedDim,
       includeCleanImage,
       ...(attacked && { detectorScores: true as const }),
