@@ -82,7 +82,8 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
         summary.evaluation.markdown,
         `Report: ${report}`,
         `Wall time ${formatDuration(s.total)} (generate ${formatDuration(s.generate)}, verify ${formatDuration(s.verify)}, ` +
-          `evaluate ${formatDuration(s.evaluate)}${s.adaptive > 0 ? `, of which adaptive attacks ${formatDuration(s.adaptive)}` : ''}) on ${backend.chosen}.`,
+          `evaluate ${formatDuration(s.evaluate)}${s.adaptive > 0 ? `, of which adaptive attacks ${formatDuration(s.adaptive)}` : ''}) on ${backend.chosen}` +
+          `${backend.threads > 1 ? ` (${backend.threads} threads)` : ''}.`,
         '',
       ].join('\n'),
     );

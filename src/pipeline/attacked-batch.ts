@@ -30,6 +30,8 @@ export interface BatchContext {
   /** The detector an adaptive attack climbs: its score of the clean and of the saved adversarial image goes into each row. */
   attackedDetector?: DifferentiableDetector;
   onStep?: (event: { step: number; meanObjective: number; active: number }) => void;
+  /** Milliseconds spent inside the attack's steps (attack.run), once per random start of each batch. */
+  onAttackTime?: (ms: number) => void;
 }
 
 /** A detector's ID score of images [B,H,W,3], in the detector's representation. */
@@ -110,7 +112,9 @@ export async function attackBatchToRows(context: BatchContext, batch: ImageBatch
     owned.push(targets);
     const starts: Start[] = [];
     for (let restart = 0; restart < (params.restarts ?? 1); restart++) {
+      const attackStart = performance.now();
       const result = context.attack.run(encoder, { clean, targets, itemKeys: restartItemKeys(keys, restart) }, context.onStep);
+      context.onAttackTime?.(performance.now() - attackStart);
       let finished: QuantizedItem[];
       try {
         finished = await quantizedFinish({

@@ -97,6 +97,8 @@ export interface GenerateSummary extends RowStatistics {
   skipped: number;
   /** The output folder already held this run's finished release, verified: nothing was written. */
   alreadyComplete: boolean;
+  /** Seconds inside the attack's steps (every batch and random start of this call); the rest of the wall is overhead. */
+  attackSeconds: number;
 }
 
 /** The encoder input size an attack asks for (undefined: the target's default), for loading the encoder. */
@@ -242,10 +244,11 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
     const finished = await finishedRunIn(options.out, { paramsHash: writerOptions.runHash, schema: writerOptions.schemaInfo, shard: writerOptions.shard ?? null });
     if (finished) {
       report({ kind: 'stage', message: `${options.out} already holds this run's finished release (${finished.counts.rows} rows), verified; nothing to do` });
-      return { manifest: finished, preset, skipped: 0, alreadyComplete: true, ...rowStatistics([]) };
+      return { manifest: finished, preset, skipped: 0, alreadyComplete: true, attackSeconds: 0, ...rowStatistics([]) };
     }
     const writer = await openReleaseWriter(options.out, writerOptions);
     const version = advoodVersion();
+    let attackMs = 0;
     const context: BatchContext = {
       encoder,
       preset,
@@ -258,6 +261,7 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
       includeCleanImage,
       advoodVersion: version,
       onStep: (event: { step: number; meanObjective: number; active: number }) => report({ kind: 'step', ...event }),
+      onAttackTime: (ms) => (attackMs += ms),
     };
     report({ kind: 'start', total: items.length, resumeFrom: writer.resumeFrom });
 
@@ -285,7 +289,7 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
       model: { id: encoder.id, weightsSha256: encoder.weightsSha256 },
       card: generatedReleaseCard({ oodName: oodSource.name, idName: inputs.idSource.name, encoderId: encoder.id, preset, attackedDetector: attacked?.record }),
     });
-    return { manifest, preset, skipped, alreadyComplete: false, ...rowStatistics(written) };
+    return { manifest, preset, skipped, alreadyComplete: false, attackSeconds: attackMs / 1000, ...rowStatistics(written) };
   } finally {
     lock.release();
   }
