@@ -26,12 +26,12 @@ export const ATTACKS: Readonly<Record<string, AttackEntry>> = Object.fromEntries
 );
 
 /** One strategy per name of TARGET_STRATEGY_NAMES (the type makes a missing or extra one an error). */
-export const TARGET_STRATEGIES: Readonly<Record<TargetStrategyName, TargetStrategy>> = {
+export const TARGET_STRATEGIES = {
   sample: sampleTargets,
   prototype: prototypeTargets,
   'nearest-prototype': nearestPrototypeTargets,
   text: textTargets,
-};
+} as const satisfies Readonly<Record<TargetStrategyName, TargetStrategy>>;
 
 export function attackNames(): string[] {
   return Object.keys(ATTACKS);
@@ -45,7 +45,7 @@ export function createAttack(params: AttackParams, seed: number, objective?: Att
 }
 
 export function targetStrategy(name: TargetStrategyName): TargetStrategy {
-  const strategy = TARGET_STRATEGIES[name];
+  const strategy: TargetStrategy | undefined = TARGET_STRATEGIES[name];
   if (!strategy) throw new UserError(`unknown target strategy '${name}'; known: ${Object.keys(TARGET_STRATEGIES).join(', ')}`);
   return strategy;
 }

@@ -65,6 +65,12 @@ const SUITES: readonly Suite[] = [
     maxRounds: 1,
     run: async () => (await import('./backbone-base.js')).benchBackbones(),
   },
+  {
+    name: 'generate-wall',
+    about: "`generate` wall time against the seconds inside its attack steps (16 images, 20 steps, 'sample' targets, embedded target)",
+    maxRounds: 1,
+    run: async () => (await import('./generate-wall.js')).benchGenerateWall(),
+  },
   { name: 'demo', about: 'end-to-end `advood demo`, 2 worker processes vs 1', maxRounds: 1, run: async () => (await import('./demo-workers.js')).benchDemoWorkers() },
 ];
 

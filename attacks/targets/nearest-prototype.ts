@@ -4,11 +4,12 @@
  */
 import { UserError } from '../../src/core/errors.js';
 import { classPrototypes, nearestClass } from './class-prototypes.js';
-import type { TargetStrategy } from './target-strategy.js';
+import type { AllIdFeaturesStrategy } from './target-strategy.js';
 
-export const nearestPrototypeTargets: TargetStrategy = {
+export const nearestPrototypeTargets: AllIdFeaturesStrategy = {
   name: 'nearest-prototype',
   description: "the ID class prototype nearest the OOD image's clean features (the shortest way into ID)",
+  reads: 'all-id-features',
   prepare({ idFeatures }) {
     const prototypes = classPrototypes(idFeatures);
     return {

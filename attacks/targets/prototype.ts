@@ -2,11 +2,12 @@
 import { UserError } from '../../src/core/errors.js';
 import { itemRandom } from '../item-random.js';
 import { classPrototypes } from './class-prototypes.js';
-import { resolveClassIndex, type TargetStrategy } from './target-strategy.js';
+import { resolveClassIndex, type AllIdFeaturesStrategy } from './target-strategy.js';
 
-export const prototypeTargets: TargetStrategy = {
+export const prototypeTargets: AllIdFeaturesStrategy = {
   name: 'prototype',
   description: 'the mean normalised feature (prototype) of one ID class: `target.class`, else a random class per image',
+  reads: 'all-id-features',
   prepare({ seed, idFeatures, requestedClass }) {
     const prototypes = classPrototypes(idFeatures);
     const available = prototypes.means.flatMap((m, c) => (m ? [c] : []));

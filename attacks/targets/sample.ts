@@ -1,31 +1,35 @@
 /**
  * 'sample' (the paper): each OOD item is paired with the feature of one random ID training image. The
  * official notebook draws the indices with np.random.choice(len(train), N), i.e. with replacement; here the
- * draw is per item from (seed, item key), so it is independent of batching, sharding and resumes.
+ * draw is per item from (seed, item key), so it is independent of batching, sharding and resumes, and is made
+ * before any ID image is encoded: a run encodes only the images it drew, not the whole ID source.
  */
-import { featureRow } from '../../src/data/feature-set.js';
 import { UserError } from '../../src/core/errors.js';
 import { itemRandom } from '../item-random.js';
-import type { TargetStrategy } from './target-strategy.js';
+import type { DrawnIdFeaturesStrategy } from './target-strategy.js';
 
-export const sampleTargets: TargetStrategy = {
+export const sampleTargets: DrawnIdFeaturesStrategy = {
   name: 'sample',
   description: "a random ID training image's features per OOD image (the paper's)",
-  prepare({ seed, idFeatures }) {
-    const n = idFeatures.ids.length;
-    if (n === 0) throw new UserError('target strategy sample: the ID feature set is empty');
+  reads: 'drawn-id-features',
+  drawRow(seed, key, rows) {
+    if (rows === 0) throw new UserError('target strategy sample: the ID source is empty');
+    return itemRandom(seed, key, 'target').nextInt(rows);
+  },
+  prepare({ seed, classNames, drawn }) {
     return {
       choose: (items) =>
         items.map((item) => {
-          const index = itemRandom(seed, item.key, 'target').nextInt(n);
-          const label = idFeatures.labels[index] ?? -1;
-          const className = label >= 0 ? idFeatures.classNames[label] : undefined;
+          const index = sampleTargets.drawRow(seed, item.key, drawn.rows);
+          const row = drawn.features.get(index);
+          if (!row) throw new Error(`target strategy sample: ID row ${index}, drawn for ${item.key}, was not encoded`);
+          const className = row.label >= 0 ? classNames[row.label] : undefined;
           return {
-            vector: Float32Array.from(featureRow(idFeatures, index)),
+            vector: Float32Array.from(row.vector),
             strategy: 'sample',
-            targetClass: label,
+            targetClass: row.label,
             targetIndex: index,
-            reason: `random ID training image ${idFeatures.ids[index]}${className ? ` (class ${className})` : ''}, paired one to one as in the paper`,
+            reason: `random ID training image ${row.id}${className ? ` (class ${className})` : ''}, paired one to one as in the paper`,
           };
         }),
     };

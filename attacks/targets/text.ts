@@ -7,7 +7,7 @@ import { UserError } from '../../src/core/errors.js';
 import type { Encoder } from '../../src/models/encoder.js';
 import { promptEnsembleEmbeddings } from '../../src/models/prompt-ensemble.js';
 import { itemRandom } from '../item-random.js';
-import { resolveClassIndex, type TargetStrategy } from './target-strategy.js';
+import { resolveClassIndex, type ClassNamesStrategy } from './target-strategy.js';
 
 /** Unit text embedding of each class, as plain vectors. */
 function classTextVectors(encoder: Encoder, classNames: readonly string[]): Float32Array[] {
@@ -18,14 +18,14 @@ function classTextVectors(encoder: Encoder, classNames: readonly string[]): Floa
   return classNames.map((_, c) => data.slice(c * dim, (c + 1) * dim));
 }
 
-export const textTargets: TargetStrategy = {
+export const textTargets: ClassNamesStrategy = {
   name: 'text',
   description: "an ID class's prompt-ensembled CLIP text embedding: `target.class`, else a random class per image (CLIP targets only)",
-  prepare({ seed, encoder, idFeatures, requestedClass }) {
+  reads: 'class-names',
+  prepare({ seed, encoder, classNames, requestedClass }) {
     if (!encoder.encodeText) {
       throw new UserError(`target strategy 'text' needs a text-capable encoder (CLIP); '${encoder.id}' has no text tower`);
     }
-    const classNames = idFeatures.classNames;
     if (classNames.length === 0) throw new UserError("target strategy 'text' needs class names from a labelled ID source");
     const embeddings = classTextVectors(encoder, classNames);
     const given = requestedClass === null ? null : resolveClassIndex(requestedClass, classNames);

@@ -32,7 +32,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       .option('out', { type: 'string', default: 'advood-demo', describe: 'directory for the release, evaluation and report' })
       .option('workers', { type: 'number', default: 1, describe: 'generate with N single-threaded processes (shards), then merge' })
       .option('n', { type: 'number', describe: 'OOD images to attack per release (default: 8 with --quick, else 100)' })
-      .example('$0 demo', 'the full demo (~16 minutes on 2 cores)')
+      .example('$0 demo', 'the full demo (~19 minutes on 2 cores)')
       .example('$0 demo --quick --out /tmp/demo', 'the CI-sized run') as unknown as Argv<DemoArgs>,
   handler: async (args) => {
     const out = resolve(args.out);
@@ -82,7 +82,8 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
         summary.evaluation.markdown,
         `Report: ${report}`,
         `Wall time ${formatDuration(s.total)} (generate ${formatDuration(s.generate)}, verify ${formatDuration(s.verify)}, ` +
-          `evaluate ${formatDuration(s.evaluate)}${s.adaptive > 0 ? `, of which adaptive attacks ${formatDuration(s.adaptive)}` : ''}) on ${backend.chosen}.`,
+          `evaluate ${formatDuration(s.evaluate)}${s.adaptive > 0 ? `, of which adaptive attacks ${formatDuration(s.adaptive)}` : ''}) on ${backend.chosen}` +
+          `${backend.threads > 1 ? ` (${backend.threads} threads)` : ''}.`,
         '',
       ].join('\n'),
     );

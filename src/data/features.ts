@@ -1,7 +1,8 @@
 /**
  * Features of a whole image source under one encoder, cached on disk so that detectors and attacks reuse
- * them. The cache key is everything that changes the numbers: encoder id and weights sha256, feature kind,
- * preprocessing, and the source's fingerprint. Cached files live in advoodCacheDir('features').
+ * them (and, uncached, of chosen rows of a source: computeFeaturesOfRows). The cache key is everything that
+ * changes the numbers: encoder id and weights sha256, feature kind, preprocessing, and the source's fingerprint.
+ * Cached files live in advoodCacheDir('features').
  *
  * A source that knows the sha256 of its items' bytes in advance (a verified release: its fingerprint is made
  * of those bytes' digests) binds the key to them both ways: a fill refuses features decoded from other bytes,
@@ -128,6 +129,33 @@ export async function computeFeatures(encoder: Encoder, source: ImageSource, opt
   const { set, failures } = await encodeSource(encoder, source, kind, provenance, { ...options, onError });
   if (cachePath) writeFeatureFile(cachePath, set);
   return { set, failures, cached: false, cachePath };
+}
+
+/**
+ * Features of the items at `rows` of the source (sorted, distinct), encoded now and never cached: a run that
+ * reads a few drawn ID images does not pay for the whole source, and a file of some rows never stands in the
+ * cache for the source. `failures` name the rows' items that could not be used.
+ */
+export async function computeFeaturesOfRows(
+  encoder: Encoder,
+  source: ImageSource,
+  rows: readonly number[],
+  options: Omit<ComputeFeaturesOptions, 'cache'>,
+): Promise<ComputedFeatures> {
+  const items = rows.map((row) => {
+    const item = source.items[row];
+    if (item === undefined) throw new Error(`${source.name}: row ${row} is outside the source's ${source.items.length} items`);
+    return item;
+  });
+  const subset: ImageSource = {
+    name: source.name,
+    classNames: source.classNames,
+    fingerprint: createHash('sha256').update(`${source.fingerprint}\u0000rows ${rows.join(',')}`).digest('hex'),
+    items,
+    load: (item, preprocess) => source.load(item, preprocess),
+    ...(source.expectedSha256 && { expectedSha256: (id: string) => source.expectedSha256!(id) }),
+  };
+  return computeFeatures(encoder, subset, { ...options, cache: false });
 }
 
 /**

@@ -30,6 +30,8 @@ export interface BatchContext {
   /** The detector an adaptive attack climbs: its score of the clean and of the saved adversarial image goes into each row. */
   attackedDetector?: DifferentiableDetector;
   onStep?: (event: { step: number; meanObjective: number; active: number }) => void;
+  /** Milliseconds spent inside the attack's steps (attack.run), once per random start of each batch. */
+  onAttackTime?: (ms: number) => void;
 }
 
 /** A detector's ID score of images [B,H,W,3], in the detector's representation. */
@@ -77,6 +79,11 @@ function bestStarts(starts: readonly Start[], count: number): number[] {
   return Array.from({ length: count }, (_, i) => starts.reduce((best, start, r) => (savedObjective(start, i) > savedObjective(starts[best]!, i) ? r : best), 0));
 }
 
+/** The release row id of an OOD item: `<source name>/<item id>`; per-item draws are keyed by it. */
+export function releaseRowId(sourceName: string, itemId: string): string {
+  return `${sourceName}/${itemId}`;
+}
+
 /** Targets for the batch, chosen from the clean images' features. */
 function chooseTargets(context: BatchContext, clean: tf.Tensor4D, keys: readonly string[]): TargetChoice[] {
   const features = tf.tidy(() => context.encoder.encodeImage(clean, context.preset.params.features));
@@ -92,7 +99,7 @@ export async function attackBatchToRows(context: BatchContext, batch: ImageBatch
   const count = batch.items.length;
   if (count === 0) return [];
   const size = encoder.inputSize;
-  const keys = batch.items.map((item) => `${context.sourceName}/${item.id}`);
+  const keys = batch.items.map((item) => releaseRowId(context.sourceName, item.id));
   const owned: tf.Tensor[] = [];
   try {
     const clean = tf.tensor4d(batch.pixels, [count, size, size, 3]);
@@ -105,7 +112,9 @@ export async function attackBatchToRows(context: BatchContext, batch: ImageBatch
     owned.push(targets);
     const starts: Start[] = [];
     for (let restart = 0; restart < (params.restarts ?? 1); restart++) {
+      const attackStart = performance.now();
       const result = context.attack.run(encoder, { clean, targets, itemKeys: restartItemKeys(keys, restart) }, context.onStep);
+      context.onAttackTime?.(performance.now() - attackStart);
       let finished: QuantizedItem[];
       try {
         finished = await quantizedFinish({

@@ -56,11 +56,11 @@ export interface DemoSize {
 }
 
 /**
- * --quick is CI's integration run (under a minute); the default is sized for about a quarter of an hour on 2 cores.
+ * --quick is CI's integration run (under a minute); the default is sized for under 20 minutes on 2 cores.
  * The adaptive attacks take the first 24 of the attacked images, 50 steps for the paper's attack repeated on each
  * score and for APGD, and 200 queries for Square: a detector objective has no early stop, and 24 × 50 image-steps
- * per detector and attack keep the nine detectors within a minute each (measured: all three attacks on all nine took
- * 506 s of the demo's 929 s on 2 cores, native backend), while 24 images still give CIs.
+ * per detector and attack keep the nine detectors within about a minute each (measured: all three attacks on all
+ * nine took 656 s of the demo's 1,116 s, generate 331 s, on 2 shared cores, wasm), while 24 images still give CIs.
  */
 export const DEMO_SIZES: Record<'quick' | 'full', DemoSize> = {
   quick: { n: 8, steps: 40, bootstrap: 200, adaptive: null },

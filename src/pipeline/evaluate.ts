@@ -226,7 +226,7 @@ async function evaluateInto(options: EvaluateOptions, opened?: EvaluationData): 
     onCacheRejected: (file, reason) => report({ kind: 'stage', message: `text embedding cache ${file} rejected (${reason}); recomputing` }),
   });
 
-  const targetIds = attackTargetIds(oodSources, fullIdTrain, train['pre-projection']!);
+  const targetIds = attackTargetIds(oodSources, fullIdTrain);
   const specNames = specs.map(detectorSpecName);
   if (targetIds.length > 0 && specNames.includes('knn')) {
     // The paper's second 1-NN figure: the bank without the images the attack aimed at.
@@ -322,10 +322,11 @@ export function featureProgress(setName: string, report: (event: EvaluateProgres
 
 /**
  * ID-train ids that releases used as attack targets (rows whose target is one ID image). A release records the
- * row index into the features of its ID source (decodable images, in source order); the source must be the one
- * passed as --id-train for that index to mean anything, which the release's recorded fingerprint confirms.
+ * row index into its ID source's items (in source order; a first --id-n is a prefix, so the index holds in the
+ * whole source); the source must be the one passed as --id-train for that index to mean anything, which the
+ * release's recorded fingerprint confirms.
  */
-function attackTargetIds(sources: readonly { release?: ReleaseImageSource }[], idTrain: ImageSource, trainFeatures: FeatureSet): string[] {
+function attackTargetIds(sources: readonly { release?: ReleaseImageSource }[], idTrain: ImageSource): string[] {
   const ids = new Set<string>();
   for (const { release } of sources) {
     if (!release) continue;
@@ -339,9 +340,9 @@ function attackTargetIds(sources: readonly { release?: ReleaseImageSource }[], i
       );
     }
     for (const row of indexed) {
-      const id = trainFeatures.ids[row.targetIndex];
+      const id = idTrain.items[row.targetIndex]?.id;
       if (id === undefined) {
-        throw new UserError(`${release.release.dir}#${row.id}: target index ${row.targetIndex} is outside --id-train (${trainFeatures.ids.length} usable images)`);
+        throw new UserError(`${release.release.dir}#${row.id}: target index ${row.targetIndex} is outside --id-train (${idTrain.items.length} images)`);
       }
       ids.add(id);
     }

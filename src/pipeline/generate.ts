@@ -28,7 +28,7 @@ import { openReleaseWriter, type ReleaseWriterOptions } from '../release/write/r
 import { finishedRunIn } from '../release/write/finished-run.js';
 import { shardItems } from '../release/write/shard-spec.js';
 import type { BackendReport } from '../runtime/backend.js';
-import { type BatchContext, attackBatchToRows } from './attacked-batch.js';
+import { type BatchContext, attackBatchToRows, releaseRowId } from './attacked-batch.js';
 import { TEXT_BATCH } from './text-embedder.js';
 import { type ChosenDetectorObjective, type DetectorObjective, chooseObjectiveDetector, fitDetectorObjective } from './detector-objective.js';
 import { generationConfig } from './generation-config.js';
@@ -43,7 +43,7 @@ export interface GenerateOptions {
    * disposes it; one encoder can serve several releases and an evaluation.
    */
   encoder: Encoder;
-  /** ID training source (targets and prototypes come from its cached features). */
+  /** ID training source: the target strategy reads the features of the images it uses (prototypes: all of them, cached). */
   id: string;
   /** Use the first N ID images (all when absent); an error when the source has fewer. */
   idN?: number;
@@ -97,6 +97,8 @@ export interface GenerateSummary extends RowStatistics {
   skipped: number;
   /** The output folder already held this run's finished release, verified: nothing was written. */
   alreadyComplete: boolean;
+  /** Seconds inside the attack's steps (every batch and random start of this call); the rest of the wall is overhead. */
+  attackSeconds: number;
 }
 
 /** The encoder input size an attack asks for (undefined: the target's default), for loading the encoder. */
@@ -154,6 +156,9 @@ async function readGenerationInputs(options: GenerateOptions, plan: GenerationPl
   // Hub sources are pinned to their commits: what is read and what the release records is one content.
   const idSpec = await pinSourceSpec(options.id, reportingDownloads(report));
   const oodSpec = await pinSourceSpec(options.ood, reportingDownloads(report));
+  // The OOD items come first: a drawing target strategy encodes only the ID images drawn for them.
+  const oodSource = firstItems(await openImageSource(oodSpec), options.n, '--n', oodSpec);
+  const items = shardItems(oodSource.items, options.shard ?? { index: 0, count: 1 }, preset.params.batch);
   report({ kind: 'stage', message: `ID features of ${idSpec}` });
   const targets = await prepareGenerationTargets({
     encoder,
@@ -162,6 +167,7 @@ async function readGenerationInputs(options: GenerateOptions, plan: GenerationPl
     id: idSpec,
     idN: options.idN,
     seed,
+    itemKeys: items.map((item) => releaseRowId(oodSource.name, item.id)),
     onError: plan.onError,
     onSkipped: (item, reason) => report({ kind: 'skipped', item, reason }),
     onCacheRejected: (file, reason) => report({ kind: 'stage', message: `feature cache ${file} rejected (${reason}); recomputing` }),
@@ -180,8 +186,6 @@ async function readGenerationInputs(options: GenerateOptions, plan: GenerationPl
         onCacheRejected: (file, reason) => report({ kind: 'stage', message: `text embedding cache ${file} rejected (${reason}); recomputing` }),
       },
     }));
-  const oodSource = firstItems(await openImageSource(oodSpec), options.n, '--n', oodSpec);
-  const items = shardItems(oodSource.items, options.shard ?? { index: 0, count: 1 }, preset.params.batch);
   return { ...targets, idSpec, oodSpec, attacked, oodSource, items };
 }
 
@@ -192,7 +196,7 @@ function releaseWriterOptions(options: GenerateOptions, plan: GenerationPlan, in
   const { attacked } = inputs;
   return {
     schemaInfo: {
-      classNames: [...inputs.idFeatures.classNames],
+      classNames: [...inputs.idSource.classNames],
       featureDim: encoder.embedDim,
       includeCleanImage,
       ...(attacked && { detectorScores: true as const }),
@@ -240,10 +244,11 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
     const finished = await finishedRunIn(options.out, { paramsHash: writerOptions.runHash, schema: writerOptions.schemaInfo, shard: writerOptions.shard ?? null });
     if (finished) {
       report({ kind: 'stage', message: `${options.out} already holds this run's finished release (${finished.counts.rows} rows), verified; nothing to do` });
-      return { manifest: finished, preset, skipped: 0, alreadyComplete: true, ...rowStatistics([]) };
+      return { manifest: finished, preset, skipped: 0, alreadyComplete: true, attackSeconds: 0, ...rowStatistics([]) };
     }
     const writer = await openReleaseWriter(options.out, writerOptions);
     const version = advoodVersion();
+    let attackMs = 0;
     const context: BatchContext = {
       encoder,
       preset,
@@ -256,6 +261,7 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
       includeCleanImage,
       advoodVersion: version,
       onStep: (event: { step: number; meanObjective: number; active: number }) => report({ kind: 'step', ...event }),
+      onAttackTime: (ms) => (attackMs += ms),
     };
     report({ kind: 'start', total: items.length, resumeFrom: writer.resumeFrom });
 
@@ -283,7 +289,7 @@ export async function generateRelease(options: GenerateOptions): Promise<Generat
       model: { id: encoder.id, weightsSha256: encoder.weightsSha256 },
       card: generatedReleaseCard({ oodName: oodSource.name, idName: inputs.idSource.name, encoderId: encoder.id, preset, attackedDetector: attacked?.record }),
     });
-    return { manifest, preset, skipped, alreadyComplete: false, ...rowStatistics(written) };
+    return { manifest, preset, skipped, alreadyComplete: false, attackSeconds: attackMs / 1000, ...rowStatistics(written) };
   } finally {
     lock.release();
   }

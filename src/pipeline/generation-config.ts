@@ -22,7 +22,7 @@ export interface GenerationConfig {
   id: string;
   idN: number | null;
   /**
-   * target_index counts rows of this source's features; evaluate checks it is given the same source. Always
+   * target_index counts items of this source; evaluate checks it is given the same source. Always
    * written; absent only in releases made before advood recorded it.
    */
   idSource?: { fingerprint: string };

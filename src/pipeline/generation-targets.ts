@@ -1,26 +1,32 @@
 /**
- * The targets step of generation: ID training features (through the feature cache), class prototypes, and the
- * prepared target strategy that then picks one target per OOD item.
+ * The targets step of generation: the ID features the target strategy reads, and the prepared strategy that
+ * then picks one target per OOD item. Only the ID images the strategy uses are encoded: every usable one for
+ * the prototype strategies (through the feature cache), the drawn rows for 'sample' (the paper's: one random ID
+ * image per OOD item, so a run of 16 items encodes at most 16 ID images), none for 'text'.
+ *
+ * The nearest-ID-class columns of a release row (nearest_class_before/after) need every class prototype, so they
+ * are filled exactly when the strategy reads every ID image anyway; with 'sample' and 'text' they are -1. The
+ * rule depends on the strategy alone, never on what the feature cache happens to hold, so a run's bytes do not
+ * depend on earlier runs.
  */
 import type { ResolvedAttackPreset } from '../../attacks/attack-params.js';
 import { targetStrategy } from '../../attacks/registry.js';
 import { classPrototypes, type ClassPrototypes } from '../../attacks/targets/class-prototypes.js';
-import type { PreparedTargets } from '../../attacks/targets/target-strategy.js';
+import type { DrawnIdFeatures, PreparedTargets, TargetContextBase, TargetStrategy } from '../../attacks/targets/target-strategy.js';
 import { UserError } from '../core/errors.js';
 import type { OnError } from '../data/batches.js';
-import type { FeatureSet } from '../data/feature-set.js';
-import { computeFeatures } from '../data/features.js';
+import { featureRow } from '../data/feature-set.js';
+import { computeFeatures, computeFeaturesOfRows, type ComputeFeaturesOptions } from '../data/features.js';
 import { firstItems } from '../data/first-items.js';
 import type { ImageSource, Preprocess } from '../data/image-source.js';
 import type { Encoder } from '../models/encoder.js';
 import { openImageSource } from '../sources/open-source.js';
 
 export interface GenerationTargets {
-  /** The ID source as given, and its first --id-n items (the features' rows). */
+  /** The ID source as given, and its first --id-n items (the rows target_index counts). */
   fullIdSource: ImageSource;
   idSource: ImageSource;
-  idFeatures: FeatureSet;
-  /** Class prototypes of a labelled ID source (for the nearest-class statistics); null without classes. */
+  /** Class prototypes over every usable ID image, for the nearest-class columns; null unless the strategy reads them. */
   prototypes: ClassPrototypes | null;
   targets: PreparedTargets;
 }
@@ -32,6 +38,8 @@ export interface GenerationTargetOptions {
   id: string;
   idN?: number;
   seed: number;
+  /** Release row ids of the OOD items this run attacks: a drawing strategy draws its ID rows for them. */
+  itemKeys: readonly string[];
   onError: OnError;
   onSkipped: (item: string, reason: string) => void;
   /** A cached feature file that failed its content check (it is recomputed). */
@@ -43,17 +51,52 @@ export async function prepareGenerationTargets(options: GenerationTargetOptions)
   const { params } = preset;
   const fullIdSource = await openImageSource(options.id);
   const idSource = firstItems(fullIdSource, options.idN, '--id-n', options.id);
-  const computed = await computeFeatures(encoder, idSource, {
+  if (idSource.items.length === 0) throw new UserError(`${options.id}: the ID source has no images`);
+  const strategy: TargetStrategy = targetStrategy(params.target.strategy);
+  const base: TargetContextBase = { seed, encoder, classNames: idSource.classNames, requestedClass: params.target.class };
+  const featureOptions: Omit<ComputeFeaturesOptions, 'cache'> = {
     preprocess: options.preprocess,
     batchSize: params.batch,
     kind: params.features,
     onError: options.onError,
     progress: { onCacheRejected: options.onCacheRejected },
-  });
-  for (const failure of computed.failures) options.onSkipped(failure.item.origin, failure.reason);
-  const idFeatures = computed.set;
-  if (idFeatures.ids.length === 0) throw new UserError(`${options.id}: no ID image could be used`);
-  const prototypes = idFeatures.classNames.length > 0 ? classPrototypes(idFeatures) : null;
-  const targets = targetStrategy(params.target.strategy).prepare({ seed, encoder, idFeatures, requestedClass: params.target.class });
-  return { fullIdSource, idSource, idFeatures, prototypes, targets };
+  };
+  switch (strategy.reads) {
+    case 'all-id-features': {
+      const computed = await computeFeatures(encoder, idSource, featureOptions);
+      for (const failure of computed.failures) options.onSkipped(failure.item.origin, failure.reason);
+      const idFeatures = computed.set;
+      if (idFeatures.ids.length === 0) throw new UserError(`${options.id}: no ID image could be used`);
+      const prototypes = idFeatures.classNames.length > 0 ? classPrototypes(idFeatures) : null;
+      return { fullIdSource, idSource, prototypes, targets: strategy.prepare({ ...base, idFeatures }) };
+    }
+    case 'drawn-id-features': {
+      const drawn = await drawnIdFeatures(strategy.drawRow.bind(strategy), options, idSource, featureOptions);
+      return { fullIdSource, idSource, prototypes: null, targets: strategy.prepare({ ...base, drawn }) };
+    }
+    case 'class-names':
+      return { fullIdSource, idSource, prototypes: null, targets: strategy.prepare(base) };
+  }
+}
+
+/**
+ * Encodes the ID rows drawn for the run's items. A drawn image that cannot be used is an error naming it: the
+ * draw is fixed by (seed, item key), and skipping would silently pair the item with another image.
+ */
+async function drawnIdFeatures(
+  drawRow: (seed: number, key: string, rows: number) => number,
+  options: GenerationTargetOptions,
+  idSource: ImageSource,
+  featureOptions: Omit<ComputeFeaturesOptions, 'cache'>,
+): Promise<DrawnIdFeatures> {
+  const rows = idSource.items.length;
+  const drawnRows = [...new Set(options.itemKeys.map((key) => drawRow(options.seed, key, rows)))].sort((a, b) => a - b);
+  const computed = await computeFeaturesOfRows(options.encoder, idSource, drawnRows, { ...featureOptions, onError: 'skip' });
+  const failure = computed.failures[0];
+  if (failure) {
+    throw new UserError(`${failure.item.origin}: drawn as an attack target but cannot be used (${failure.reason}); remove it from the ID source`);
+  }
+  const set = computed.set;
+  const features = new Map(drawnRows.map((row, i) => [row, { id: set.ids[i]!, label: set.labels[i]!, vector: featureRow(set, i) }]));
+  return { rows, features };
 }

@@ -13,7 +13,6 @@ import { createEncoder } from '../../src/models/create-encoder.js';
 import type { Encoder, FeatureKind } from '../../src/models/encoder.js';
 import { type BackendReport } from '../../src/runtime/backend.js';
 import { testImages } from '../helpers/attack-fake-encoder.js';
-import { featureSet } from '../helpers/synthetic-features.js';
 import { writeTinyClip } from '../helpers/tiny-clip.js';
 import { acceptedParams, testSteps } from '../helpers/attack-variants.js';
 import { initTestBackend } from '../helpers/test-backend.js';
@@ -109,8 +108,7 @@ for (const { label, raw, lr } of ATTACK_VARIANTS) {
 }
 
 test('micro CLIP: text-prototype targets in the projected space; every attack raises cos', (t) => {
-  const ids = featureSet([[1], [1]], { labels: [0, 1], classNames: ['cat', 'dog'] });
-  const choices = TARGET_STRATEGIES.text.prepare({ seed: 1, encoder: clip, idFeatures: ids, requestedClass: 'dog' }).choose([
+  const choices = TARGET_STRATEGIES.text.prepare({ seed: 1, encoder: clip, classNames: ['cat', 'dog'], requestedClass: 'dog' }).choose([
     { key: 'a', cleanFeature: new Float32Array(1) },
     { key: 'b', cleanFeature: new Float32Array(1) },
   ]);

@@ -24,7 +24,12 @@ const ID = featureSet(
   { labels: [0, 0, 1, 1], classNames: ['Sneaker', 'Bag'] },
 );
 const items = (n: number, feature = [1, 0, 0]) => Array.from({ length: n }, (_, i) => ({ key: `ood/${i}`, cleanFeature: Float32Array.from(feature) }));
-const context = (requestedClass: string | number | null = null, encoder = fakeEncoder(32)) => ({ seed: 5, encoder, idFeatures: ID, requestedClass });
+const context = (requestedClass: string | number | null = null, encoder = fakeEncoder(32)) => ({ seed: 5, encoder, classNames: ID.classNames, idFeatures: ID, requestedClass });
+// 'sample' is handed only the rows it drew; here every row is encoded, so any draw finds its row.
+const drawnContext = () => ({
+  ...context(),
+  drawn: { rows: ID.ids.length, features: new Map(ID.ids.map((id, i) => [i, { id, label: ID.labels[i]!, vector: ID.vectors.subarray(i * 3, i * 3 + 3) }])) },
+});
 
 test('prototypes are means of L2-normalised features', (t) => {
   const p = classPrototypes(ID);
@@ -35,7 +40,7 @@ test('prototypes are means of L2-normalised features', (t) => {
 });
 
 test('sample: one random ID row per item, stable per item key, independent of the batch', (t) => {
-  const prepared = TARGET_STRATEGIES.sample.prepare(context());
+  const prepared = TARGET_STRATEGIES.sample.prepare(drawnContext());
   const all = prepared.choose(items(40));
   const indices = new Set(all.map((c) => c.targetIndex));
   t.true(indices.size > 1, 'different items draw different rows');
@@ -46,6 +51,8 @@ test('sample: one random ID row per item, stable per item key, independent of th
   });
   const alone = prepared.choose([items(40)[17]!]);
   t.is(alone[0]!.targetIndex, all[17]!.targetIndex);
+  // The draw is made before anything is encoded: drawRow alone gives the row choose uses.
+  t.is(TARGET_STRATEGIES.sample.drawRow(5, 'ood/17', ID.ids.length), all[17]!.targetIndex);
 });
 
 test('prototype: the given class, by name or index; else drawn per item', (t) => {
