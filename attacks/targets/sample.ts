@@ -6,23 +6,25 @@
  */
 import { UserError } from '../../src/core/errors.js';
 import { itemRandom } from '../item-random.js';
-import type { DrawnIdFeaturesStrategy } from './target-strategy.js';
+import { MAX_ID_DRAWS, type DrawnIdFeaturesStrategy } from './target-strategy.js';
 
 export const sampleTargets: DrawnIdFeaturesStrategy = {
   name: 'sample',
   description: "a random ID training image's features per OOD image (the paper's)",
   reads: 'drawn-id-features',
-  drawRow(seed, key, rows) {
+  drawRow(seed, key, rows, attempt = 0) {
     if (rows === 0) throw new UserError('target strategy sample: the ID source is empty');
-    return itemRandom(seed, key, 'target').nextInt(rows);
+    return itemRandom(seed, key, attempt === 0 ? 'target' : `target#${attempt}`).nextInt(rows);
   },
   prepare({ seed, classNames, drawn }) {
     return {
       choose: (items) =>
         items.map((item) => {
-          const index = sampleTargets.drawRow(seed, item.key, drawn.rows);
+          // The first draw whose image could be used (generation-targets.ts encodes along the same chain).
+          let index = sampleTargets.drawRow(seed, item.key, drawn.rows);
+          for (let attempt = 1; !drawn.features.has(index) && attempt < MAX_ID_DRAWS; attempt++) index = sampleTargets.drawRow(seed, item.key, drawn.rows, attempt);
           const row = drawn.features.get(index);
-          if (!row) throw new Error(`target strategy sample: ID row ${index}, drawn for ${item.key}, was not encoded`);
+          if (!row) throw new Error(`target strategy sample: no usable ID row was encoded for ${item.key}`);
           const className = row.label >= 0 ? classNames[row.label] : undefined;
           return {
             vector: Float32Array.from(row.vector),

@@ -61,9 +61,13 @@ export interface AllIdFeaturesStrategy extends StrategyInfo {
 }
 
 /** Reads the features of one ID row per item, which it draws from (seed, item key) alone, before anything is encoded. */
+/** Draws per item before a drawing strategy gives up on an ID source whose drawn images keep failing to decode. */
+export const MAX_ID_DRAWS = 16;
+
 export interface DrawnIdFeaturesStrategy extends StrategyInfo {
   readonly reads: 'drawn-id-features';
-  drawRow(seed: number, key: string, rows: number): number;
+  /** Row drawn for an item; attempt 1, 2, … draw again where the rows drawn before could not be used. */
+  drawRow(seed: number, key: string, rows: number, attempt?: number): number;
   prepare(context: TargetContextBase & { drawn: DrawnIdFeatures }): PreparedTargets;
 }
 

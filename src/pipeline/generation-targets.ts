@@ -12,7 +12,7 @@
 import type { ResolvedAttackPreset } from '../../attacks/attack-params.js';
 import { targetStrategy } from '../../attacks/registry.js';
 import { classPrototypes, type ClassPrototypes } from '../../attacks/targets/class-prototypes.js';
-import type { DrawnIdFeatures, PreparedTargets, TargetContextBase, TargetStrategy } from '../../attacks/targets/target-strategy.js';
+import { MAX_ID_DRAWS, type DrawnIdFeatures, type PreparedTargets, type TargetContextBase, type TargetStrategy } from '../../attacks/targets/target-strategy.js';
 import { UserError } from '../core/errors.js';
 import type { OnError } from '../data/batches.js';
 import { featureRow } from '../data/feature-set.js';
@@ -80,23 +80,35 @@ export async function prepareGenerationTargets(options: GenerationTargetOptions)
 }
 
 /**
- * Encodes the ID rows drawn for the run's items. A drawn image that cannot be used is an error naming it: the
- * draw is fixed by (seed, item key), and skipping would silently pair the item with another image.
+ * Encodes the ID rows drawn for the run's items. A drawn image that cannot be used is skipped and named
+ * (onSkipped), and its items draw again (attempt 1, 2, … of the same (seed, item key) stream, so the pairing stays
+ * independent of batching, shards and resumes, and 'sample' follows the same chain when it chooses).
  */
 async function drawnIdFeatures(
-  drawRow: (seed: number, key: string, rows: number) => number,
+  drawRow: (seed: number, key: string, rows: number, attempt: number) => number,
   options: GenerationTargetOptions,
   idSource: ImageSource,
   featureOptions: Omit<ComputeFeaturesOptions, 'cache'>,
 ): Promise<DrawnIdFeatures> {
   const rows = idSource.items.length;
-  const drawnRows = [...new Set(options.itemKeys.map((key) => drawRow(options.seed, key, rows)))].sort((a, b) => a - b);
-  const computed = await computeFeaturesOfRows(options.encoder, idSource, drawnRows, { ...featureOptions, onError: 'skip' });
-  const failure = computed.failures[0];
-  if (failure) {
-    throw new UserError(`${failure.item.origin}: drawn as an attack target but cannot be used (${failure.reason}); remove it from the ID source`);
+  const rowOfId = new Map(idSource.items.map((item, row) => [item.id, row]));
+  const features = new Map<number, { id: string; label: number; vector: Float32Array }>();
+  const unusable = new Set<number>();
+  let pending = [...options.itemKeys];
+  for (let attempt = 0; pending.length > 0; attempt++) {
+    if (attempt === MAX_ID_DRAWS) {
+      throw new UserError(`${options.id}: ${MAX_ID_DRAWS} drawn ID images in a row could not be used for ${pending[0]}; check the ID source`);
+    }
+    const drawn = new Map(pending.map((key) => [key, drawRow(options.seed, key, rows, attempt)]));
+    const toEncode = [...new Set(drawn.values())].filter((row) => !features.has(row) && !unusable.has(row)).sort((a, b) => a - b);
+    if (toEncode.length > 0) {
+      const computed = await computeFeaturesOfRows(options.encoder, idSource, toEncode, { ...featureOptions, onError: 'skip' });
+      for (const failure of computed.failures) options.onSkipped(failure.item.origin, failure.reason);
+      const set = computed.set;
+      set.ids.forEach((id, i) => features.set(rowOfId.get(id)!, { id, label: set.labels[i]!, vector: featureRow(set, i) }));
+      for (const row of toEncode) if (!features.has(row)) unusable.add(row);
+    }
+    pending = pending.filter((key) => !features.has(drawn.get(key)!));
   }
-  const set = computed.set;
-  const features = new Map(drawnRows.map((row, i) => [row, { id: set.ids[i]!, label: set.labels[i]!, vector: featureRow(set, i) }]));
   return { rows, features };
 }

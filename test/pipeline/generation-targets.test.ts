@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -72,4 +72,26 @@ test.serial("'sample' encodes only the ID images it drew, and its targets are th
   const pixels = (await all.idSource.load(item, preprocessFor(encoder))).pixels;
   const expected = tf.tidy(() => Array.from(encoder.encodeImage(tf.tensor4d(pixels, [1, 32, 32, 3]), 'pre-projection').dataSync()));
   Array.from(choices[0]!.vector).forEach((v, d) => t.true(Math.abs(v - expected[d]!) < 1e-5));
+});
+
+test.serial("'sample': a drawn ID image that cannot be decoded is skipped and named, and its item draws again", async (t) => {
+  const id = join(root, 'id-with-bad');
+  cpSync(join(root, 'id'), id, { recursive: true });
+  const { encoder } = countingEncoder();
+  const keys = Array.from({ length: 12 }, (_, i) => `ood/item-${i}`);
+  // Find the image the first item draws, then corrupt it.
+  const preset = resolveAttackPreset('paper-smooth', { batch: 4, 'target.strategy': 'sample' });
+  const base = { encoder, preset, preprocess: preprocessFor(encoder), id, seed: 3, itemKeys: keys, onError: 'skip' as const };
+  const clean = await prepareGenerationTargets({ ...base, onSkipped: () => {} });
+  const items = keys.map((key) => ({ key, cleanFeature: new Float32Array(32) }));
+  const [first] = clean.targets.choose(items.slice(0, 1));
+  const victim = clean.idSource.items[first!.targetIndex!]!;
+  writeFileSync(victim.origin, 'not an image');
+  const skipped: string[] = [];
+  const redrawn = await prepareGenerationTargets({ ...base, onSkipped: (item) => skipped.push(item) });
+  t.deepEqual(skipped, [victim.origin], 'the bad image is named once');
+  const choices = redrawn.targets.choose(items);
+  t.is(choices.length, keys.length, 'every item still has a target');
+  t.not(choices[0]!.targetIndex, first!.targetIndex, 'the first item drew another image');
+  t.true(choices.every((c) => c.targetIndex !== first!.targetIndex), 'no item is paired with the unusable image');
 });
