@@ -1,13 +1,15 @@
 /**
  * Where a family's checkpoint files come from and what identifies them, shared by the safetensors families
- * (clip/, dinov2/): a preset's `hub` entry, the directory to load from, and the sha256 of the weights loaded.
+ * (clip/, dinov2/, siglip/): a preset's `hub` entry, the directory to load from, its JSON files and safetensors weights,
+ * and the sha256 of the weights loaded.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { advoodCacheDir } from '../core/cache-dir.js';
 import { digestFile } from '../core/digest.js';
-import { UserError } from '../core/errors.js';
+import { UserError, errorMessage } from '../core/errors.js';
+import { parseGuardedJson } from '../core/json-guard.js';
 import { resolveHubFiles, type HubFiles } from '../hub/hub-download.js';
 import type { LoadOptions, TargetConfig } from './encoder-family.js';
 
@@ -70,4 +72,25 @@ export async function weightsSha256(files: readonly string[]): Promise<string> {
     perFile.push(digest);
   }
   return perFile.length === 1 ? perFile[0] : createHash('sha256').update(perFile.join('\n')).digest('hex');
+}
+
+/** A checkpoint's JSON file (config.json, preprocessor_config.json, …), or a UserError naming it. */
+export function readCheckpointJson(path: string): Record<string, unknown> {
+  try {
+    return parseGuardedJson(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new UserError(`${path}: not readable JSON (${errorMessage(error)})`);
+  }
+}
+
+/**
+ * The weights of an HF-layout checkpoint directory: model.safetensors, or model.safetensors.index.json with its
+ * shards. `family` names the model in the error where neither is there.
+ */
+export function hfSafetensorsWeights(dir: string, family: string): string {
+  const single = join(dir, 'model.safetensors');
+  const index = join(dir, 'model.safetensors.index.json');
+  if (existsSync(single)) return single;
+  if (existsSync(index)) return index;
+  throw new UserError(`${dir}: a ${family} config.json but no model.safetensors or model.safetensors.index.json (PyTorch .bin files are not read: they are pickles)`);
 }

@@ -5,10 +5,10 @@
  * - open_clip: open_clip_model.safetensors + open_clip_config.json ({model_cfg, preprocess_cfg}),
  *   tokenizer in merges.txt (+ vocab.json) or open_clip's bpe_simple_vocab_16e6.txt[.gz].
  */
-import { parseGuardedJson } from '../../core/json-guard.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError, errorMessage } from '../../core/errors.js';
+import { UserError } from '../../core/errors.js';
+import { hfSafetensorsWeights, readCheckpointJson } from '../checkpoint-files.js';
 import { architectureFromHfConfig, architectureFromOpenClipConfig, type ClipArchitecture } from './clip-architecture.js';
 import type { ClipLayout } from './clip-weight-map.js';
 
@@ -20,14 +20,6 @@ export interface ClipCheckpoint {
   /** Architecture from the directory's own config, when it has one. */
   architecture: ClipArchitecture | null;
   tokenizer: { merges: string; vocab?: string } | null;
-}
-
-function readJson(path: string): Record<string, unknown> {
-  try {
-    return parseGuardedJson(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  } catch (error) {
-    throw new UserError(`${path}: not readable JSON (${errorMessage(error)})`);
-  }
 }
 
 function findTokenizer(dir: string): ClipCheckpoint['tokenizer'] {
@@ -52,7 +44,7 @@ export function inspectClipCheckpoint(dir: string): ClipCheckpoint | null {
     const configPath = join(dir, 'open_clip_config.json');
     let architecture: ClipArchitecture | null = null;
     if (existsSync(configPath)) {
-      const config = readJson(configPath);
+      const config = readCheckpointJson(configPath);
       if (typeof config.model_cfg !== 'object' || config.model_cfg === null) throw new UserError(`${configPath}: missing object 'model_cfg'`);
       architecture = architectureFromOpenClipConfig(config.model_cfg as Record<string, unknown>, configPath, config.preprocess_cfg as Record<string, unknown>);
     }
@@ -60,15 +52,10 @@ export function inspectClipCheckpoint(dir: string): ClipCheckpoint | null {
   }
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) return null;
-  const config = readJson(configPath);
+  const config = readCheckpointJson(configPath);
   if (!isHfClipConfig(config)) return null;
-  const single = join(dir, 'model.safetensors');
-  const index = join(dir, 'model.safetensors.index.json');
-  const weights = existsSync(single) ? single : existsSync(index) ? index : null;
-  if (!weights) {
-    throw new UserError(`${dir}: a CLIP config.json but no model.safetensors or model.safetensors.index.json (PyTorch .bin files are not read: they are pickles)`);
-  }
+  const weights = hfSafetensorsWeights(dir, 'CLIP');
   const preprocessorPath = join(dir, 'preprocessor_config.json');
-  const preprocessor = existsSync(preprocessorPath) ? readJson(preprocessorPath) : undefined;
+  const preprocessor = existsSync(preprocessorPath) ? readCheckpointJson(preprocessorPath) : undefined;
   return { dir, layout: 'hf', weights, architecture: architectureFromHfConfig(config, configPath, preprocessor), tokenizer: findTokenizer(dir) };
 }

@@ -4,10 +4,10 @@
  * model.safetensors.index.json + shards), preprocessor_config.json for the resize and pixel statistics, and
  * tokenizer.json (+ tokenizer_config.json) for the text tower.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError, errorMessage } from '../../core/errors.js';
-import { parseGuardedJson } from '../../core/json-guard.js';
+import { UserError } from '../../core/errors.js';
+import { hfSafetensorsWeights, readCheckpointJson } from '../checkpoint-files.js';
 import { architectureFromHfConfig, SIGLIP_MODEL_TYPES, type SiglipArchitecture } from './siglip-architecture.js';
 
 export interface SiglipCheckpoint {
@@ -19,14 +19,6 @@ export interface SiglipCheckpoint {
 
 const ARCHITECTURES = ['SiglipModel', 'SiglipVisionModel'];
 
-function readJson(path: string): Record<string, unknown> {
-  try {
-    return parseGuardedJson(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  } catch (error) {
-    throw new UserError(`${path}: not readable JSON (${errorMessage(error)})`);
-  }
-}
-
 /** True when an HF config.json describes a SigLIP model this family reads. */
 export function isSiglipConfig(config: Record<string, unknown>): boolean {
   const architectures = Array.isArray(config.architectures) ? config.architectures : [];
@@ -37,7 +29,7 @@ export function isSiglipConfig(config: Record<string, unknown>): boolean {
 export function inspectSiglipCheckpoint(dir: string): SiglipCheckpoint | null {
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) return null;
-  const config = readJson(configPath);
+  const config = readCheckpointJson(configPath);
   if (config.model_type === 'siglip2') {
     // NaFlex: a linear patch embedding over variable patch grids with per-image position resizing and a patch mask.
     throw new UserError(
@@ -46,13 +38,8 @@ export function inspectSiglipCheckpoint(dir: string): SiglipCheckpoint | null {
     );
   }
   if (!isSiglipConfig(config)) return null;
-  const single = join(dir, 'model.safetensors');
-  const index = join(dir, 'model.safetensors.index.json');
-  const weights = existsSync(single) ? single : existsSync(index) ? index : null;
-  if (!weights) {
-    throw new UserError(`${dir}: a SigLIP config.json but no model.safetensors or model.safetensors.index.json (PyTorch .bin files are not read: they are pickles)`);
-  }
+  const weights = hfSafetensorsWeights(dir, 'SigLIP');
   const preprocessorPath = join(dir, 'preprocessor_config.json');
-  const preprocessor = existsSync(preprocessorPath) ? readJson(preprocessorPath) : undefined;
+  const preprocessor = existsSync(preprocessorPath) ? readCheckpointJson(preprocessorPath) : undefined;
   return { dir, weights, architecture: architectureFromHfConfig(config, configPath, preprocessor, preprocessorPath) };
 }
