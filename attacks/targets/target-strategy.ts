@@ -60,10 +60,10 @@ export interface AllIdFeaturesStrategy extends StrategyInfo {
   prepare(context: TargetContextBase & { idFeatures: FeatureSet }): PreparedTargets;
 }
 
-/** Reads the features of one ID row per item, which it draws from (seed, item key) alone, before anything is encoded. */
 /** Draws per item before a drawing strategy gives up on an ID source whose drawn images keep failing to decode. */
 export const MAX_ID_DRAWS = 16;
 
+/** Reads the features of one ID row per item, which it draws from (seed, item key) alone, before anything is encoded. */
 export interface DrawnIdFeaturesStrategy extends StrategyInfo {
   readonly reads: 'drawn-id-features';
   /** Row drawn for an item; attempt 1, 2, … draw again where the rows drawn before could not be used. */
