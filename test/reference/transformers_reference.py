@@ -145,10 +145,10 @@ def build(variant, image_size, patch, crop):
             out = tower(pixel_values=pixels, interpolate_pos_encoding=crop != image_size)
             return {"projected": out.pooler_output, "pre-projection": out.last_hidden_state.mean(dim=1)}
 
-        def text(prompts):
+        def text(prompts, saved_tokenizer):
             if tokenizer is None:
                 return None
-            ids = tokenizer(prompts, padding="max_length", max_length=text_length, truncation=True, return_tensors="pt")["input_ids"]
+            ids = saved_tokenizer(prompts, padding="max_length", max_length=text_length, truncation=True, return_tensors="pt")["input_ids"]
             return ids, model.get_text_features(input_ids=ids).pooler_output
         return model, (processor, tokenizer), kinds, text, "projected"
     raise SystemExit(f"unknown variant {variant}")
@@ -166,6 +166,8 @@ def make(args):
     processor.save_pretrained(args.out)
     if tokenizer is not None:
         tokenizer.save_pretrained(args.out)
+        # The files as saved, read back the way a user loads them.
+        tokenizer = transformers.AutoTokenizer.from_pretrained(args.out)
     mean = torch.tensor(processor.image_mean).view(1, 3, 1, 1)
     std = torch.tensor(processor.image_std).view(1, 3, 1, 1)
     pixels = seeded(args.seed + 1, (args.batch, args.crop, args.crop, 3), "uniform")
@@ -177,7 +179,7 @@ def make(args):
     loss.backward()
     extra_kinds = [k for k in outputs if k != default_kind]
     blocks = [features.detach().numpy(), x.grad.numpy()] + [outputs[k].detach().numpy() for k in extra_kinds]
-    text_out = text(PROMPTS) if text else None
+    text_out = text(PROMPTS, tokenizer) if text else None
     if text_out is not None:
         blocks.append(text_out[1].detach().numpy())
     offsets = np.cumsum([0] + [b.size for b in blocks])
