@@ -29,12 +29,20 @@ export function writeAll(fd: number, bytes: Uint8Array): void {
 }
 
 export function writeFileSafely(path: string, content: string | Uint8Array): void {
+  writeFileSafelyBy(path, (fd) => writeAll(fd, typeof content === 'string' ? Buffer.from(content, 'utf8') : content));
+}
+
+/**
+ * The same atomic write (exclusive temp file, fsync, rename, fsync of the directory) where `write` produces the bytes
+ * onto the temp file's descriptor piece by piece, so a large file is never held whole in memory (features files).
+ */
+export function writeFileSafelyBy(path: string, write: (fd: number) => void): void {
   if (isDirectory(path)) throw new UserError(`${path}: is a directory; name a file to write`);
   const temp = tempNameFor(path);
   const fd = createExclusive(temp);
   try {
     try {
-      writeAll(fd, typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
+      write(fd);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

@@ -13,8 +13,7 @@
  */
 import { parseGuardedJson } from '../core/json-guard.js';
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, fstatSync, fsyncSync, lstatSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import {
   AsyncByteQueue,
   Field,
@@ -32,7 +31,7 @@ import {
   vectorFromArray,
   type Data,
 } from 'apache-arrow';
-import { createExclusive, fsyncDirectory, tempNameFor, writeAll } from '../core/safe-write.js';
+import { writeAll, writeFileSafelyBy } from '../core/safe-write.js';
 import type { FeatureKind } from '../models/encoder.js';
 import { UserError, errorMessage } from '../core/errors.js';
 import type { FeatureSet } from './feature-set.js';
@@ -200,7 +199,6 @@ export function writeFeatureFile(path: string, file: FeatureFile): void {
   if (file.labels.length !== n || file.vectors.length !== n * file.dim) {
     throw new RangeError(`writeFeatureFile: labels/vectors do not match ${n} rows of dim ${file.dim}`);
   }
-  if (isDirectory(path)) throw new UserError(`${path}: is a directory; name a file to write`);
   const schema = featureSchema(file.dim, {
     version: FEATURE_FILE_VERSION,
     classNames: [...file.classNames],
@@ -208,32 +206,12 @@ export function writeFeatureFile(path: string, file: FeatureFile): void {
     failures: [...file.failures],
     contentSha256: featureContentSha256(file),
   });
-  const temp = tempNameFor(path);
-  const fd = createExclusive(temp);
-  try {
-    try {
-      const writer = new RecordBatchFileWriter();
-      writer.reset(new FileDescriptorSink(fd), schema);
-      for (let start = 0; start < n; start += ROWS_PER_BATCH) writer.write(recordBatch(schema, file, start, Math.min(n, start + ROWS_PER_BATCH)));
-      writer.finish();
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, path);
-  } catch (error) {
-    rmSync(temp, { force: true });
-    throw error;
-  }
-  fsyncDirectory(dirname(path));
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return lstatSync(path).isDirectory();
-  } catch {
-    return false;
-  }
+  writeFileSafelyBy(path, (fd) => {
+    const writer = new RecordBatchFileWriter();
+    writer.reset(new FileDescriptorSink(fd), schema);
+    for (let start = 0; start < n; start += ROWS_PER_BATCH) writer.write(recordBatch(schema, file, start, Math.min(n, start + ROWS_PER_BATCH)));
+    writer.finish();
+  });
 }
 
 /**
