@@ -12,6 +12,7 @@ import { UserError, errorMessage } from '../core/errors.js';
 import { parseGuardedJson } from '../core/json-guard.js';
 import { resolveHubFiles, type HubFiles } from '../hub/hub-download.js';
 import type { LoadOptions, TargetConfig } from './encoder-family.js';
+import { openSafetensors, type TensorSource } from './safetensors.js';
 
 /** A preset's `hub` entry ({repo, revision, files}), or null when it has none. */
 export function parseHub(raw: unknown, origin: string): HubFiles | null {
@@ -93,4 +94,25 @@ export function hfSafetensorsWeights(dir: string, family: string): string {
   if (existsSync(single)) return single;
   if (existsSync(index)) return index;
   throw new UserError(`${dir}: a ${family} config.json but no model.safetensors or model.safetensors.index.json (PyTorch .bin files are not read: they are pickles)`);
+}
+
+/**
+ * Opens a checkpoint's safetensors weights, checks their header against the model (`check` throws naming the first
+ * mismatches) and hands them to `build`, whose encoder owns the source from then on; when anything before that
+ * fails, the source is closed.
+ */
+export async function withCheckedWeights<T>(weights: string, check: (source: TensorSource) => void, build: (source: TensorSource) => Promise<T>): Promise<T> {
+  const source = openSafetensors(weights);
+  try {
+    check(source);
+    return await build(source);
+  } catch (error) {
+    source.close();
+    throw error;
+  }
+}
+
+/** A target's id at an input size: its name, with `@size` where that is not the checkpoint's own size. */
+export function sizedTargetId(name: string, inputSize: number, checkpointSize: number): string {
+  return inputSize === checkpointSize ? name : `${name}@${inputSize}`;
 }

@@ -7,15 +7,14 @@
  */
 import { basename } from 'node:path';
 import { UserError } from '../../core/errors.js';
-import { locateWeights, parseHub, weightsSha256 } from '../checkpoint-files.js';
+import { locateWeights, parseHub, weightsSha256, withCheckedWeights } from '../checkpoint-files.js';
 import { LOCAL_FEATURE_KIND, type EmbeddingKind, type Encoder } from '../encoder.js';
 import type { EncoderFamily, LoadOptions, TargetConfig } from '../encoder-family.js';
 import { WASM_HEAP_PER_TENSOR_BYTE } from '../../runtime/backend.js';
 import { recomputeBlocks } from '../../runtime/recompute-in-backward.js';
 import type { HubFiles } from '../../hub/hub-download.js';
-import { openSafetensors, type TensorSource } from '../safetensors.js';
 import { architectureFromPreset, visionTokenCount, type ClipArchitecture } from './clip-architecture.js';
-import { inspectClipCheckpoint, type ClipCheckpoint } from './clip-checkpoint.js';
+import { inspectClipCheckpoint } from './clip-checkpoint.js';
 import { CLIP_FEATURE_KINDS, ClipEncoder } from './clip-encoder.js';
 import { ClipTokenizer } from './clip-tokenizer.js';
 import { checkCheckpointKeys, type ClipLayout } from './clip-weight-map.js';
@@ -82,17 +81,6 @@ function architectureOf(target: ClipTarget): ClipArchitecture {
   return checkpoint.architecture;
 }
 
-function openChecked(checkpoint: ClipCheckpoint, arch: ClipArchitecture): TensorSource {
-  const source = openSafetensors(checkpoint.weights);
-  try {
-    checkCheckpointKeys(source, arch, checkpoint.layout);
-  } catch (error) {
-    source.close();
-    throw error;
-  }
-  return source;
-}
-
 export const clipFamily: EncoderFamily<ClipTarget> = {
   name: 'clip',
   featureKinds: [...CLIP_FEATURE_KINDS, LOCAL_FEATURE_KIND],
@@ -125,25 +113,25 @@ export const clipFamily: EncoderFamily<ClipTarget> = {
     if (target.architecture && checkpoint.architecture && target.architecture.activation !== checkpoint.architecture.activation) {
       options.log?.(`${dir}: uses ${checkpoint.architecture.activation}, not the preset's ${target.architecture.activation}; following the checkpoint`);
     }
-    const source = openChecked(checkpoint, arch);
-    try {
-      const tokenizer = checkpoint.tokenizer ? ClipTokenizer.fromFiles(checkpoint.tokenizer.merges, checkpoint.tokenizer.vocab) : null;
-      const features = options.features ?? target.features;
-      if (!CLIP_FEATURE_KINDS.includes(features)) throw new UserError(`target '${config.name}': CLIP has no '${features}' features (it has ${CLIP_FEATURE_KINDS.join(', ')})`);
-      return new ClipEncoder({
-        id: config.name,
-        architecture: arch,
-        layout: checkpoint.layout,
-        source,
-        tokenizer,
-        features,
-        weightsSha256: await weightsSha256(source.files),
-        onProgress: options.onProgress,
-      });
-    } catch (error) {
-      source.close();
-      throw error;
-    }
+    return withCheckedWeights(
+      checkpoint.weights,
+      (source) => checkCheckpointKeys(source, arch, checkpoint.layout),
+      async (source) => {
+        const tokenizer = checkpoint.tokenizer ? ClipTokenizer.fromFiles(checkpoint.tokenizer.merges, checkpoint.tokenizer.vocab) : null;
+        const features = options.features ?? target.features;
+        if (!CLIP_FEATURE_KINDS.includes(features)) throw new UserError(`target '${config.name}': CLIP has no '${features}' features (it has ${CLIP_FEATURE_KINDS.join(', ')})`);
+        return new ClipEncoder({
+          id: config.name,
+          architecture: arch,
+          layout: checkpoint.layout,
+          source,
+          tokenizer,
+          features,
+          weightsSha256: await weightsSha256(source.files),
+          onProgress: options.onProgress,
+        });
+      },
+    );
   },
 
   configFromCheckpointDir(dir) {

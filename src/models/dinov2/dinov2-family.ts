@@ -9,10 +9,9 @@ import { recomputeBlocks } from '../../runtime/recompute-in-backward.js';
 import { basename } from 'node:path';
 import { UserError } from '../../core/errors.js';
 import type { HubFiles } from '../../hub/hub-download.js';
-import { locateWeights, parseHub, weightsSha256 } from '../checkpoint-files.js';
+import { locateWeights, parseHub, sizedTargetId, weightsSha256, withCheckedWeights } from '../checkpoint-files.js';
 import type { Encoder } from '../encoder.js';
 import type { EncoderFamily, LoadOptions, TargetConfig } from '../encoder-family.js';
-import { openSafetensors } from '../safetensors.js';
 import { architectureFromPreset, dinov2TokenCount, type Dinov2Architecture } from './dinov2-architecture.js';
 import { inspectDinov2Checkpoint } from './dinov2-checkpoint.js';
 import { DINOV2_FEATURE_KINDS, Dinov2Encoder } from './dinov2-encoder.js';
@@ -109,16 +108,12 @@ export const dinov2Family: EncoderFamily<Dinov2Target> = {
           `${preset.width}, ${preset.layers}, ${preset.registers}; following the checkpoint`,
       );
     }
-    const source = openSafetensors(checkpoint.weights);
-    try {
-      checkDinov2Checkpoint(source, architecture);
-      const weightsSha = await weightsSha256(source.files);
-      const id = architecture.inputSize === checkpoint.architecture.inputSize ? target.config.name : `${target.config.name}@${architecture.inputSize}`;
-      return new Dinov2Encoder({ id, architecture, source, features, weightsSha256: weightsSha, onProgress: options.onProgress });
-    } catch (error) {
-      source.close();
-      throw error;
-    }
+    const id = sizedTargetId(target.config.name, architecture.inputSize, checkpoint.architecture.inputSize);
+    return withCheckedWeights(
+      checkpoint.weights,
+      (source) => checkDinov2Checkpoint(source, architecture),
+      async (source) => new Dinov2Encoder({ id, architecture, source, features, weightsSha256: await weightsSha256(source.files), onProgress: options.onProgress }),
+    );
   },
 
   configFromCheckpointDir(dir) {

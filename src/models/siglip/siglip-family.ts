@@ -11,11 +11,10 @@ import { UserError } from '../../core/errors.js';
 import type { HubFiles } from '../../hub/hub-download.js';
 import { WASM_HEAP_PER_TENSOR_BYTE } from '../../runtime/backend.js';
 import { recomputeBlocks } from '../../runtime/recompute-in-backward.js';
-import { locateWeights, parseHub, weightsSha256 } from '../checkpoint-files.js';
+import { locateWeights, parseHub, sizedTargetId, weightsSha256, withCheckedWeights } from '../checkpoint-files.js';
 import type { Encoder } from '../encoder.js';
 import type { EncoderFamily, LoadOptions, TargetConfig } from '../encoder-family.js';
 import { HfTokenizer } from '../hf-tokenizer.js';
-import { openSafetensors } from '../safetensors.js';
 import { architectureFromPreset, siglipTokenCount, type SiglipArchitecture } from './siglip-architecture.js';
 import { inspectSiglipCheckpoint } from './siglip-checkpoint.js';
 import { SIGLIP_FEATURE_KINDS, SiglipEncoder } from './siglip-encoder.js';
@@ -121,16 +120,12 @@ export const siglipFamily: EncoderFamily<SiglipTarget> = {
       options.log?.(`${dir}: width ${architecture.vision.width}, ${architecture.vision.layers} layers, where ${target.config.origin} says ${preset.vision.width}, ${preset.vision.layers}; following the checkpoint`);
     }
     const tokenizer = architecture.text ? tokenizerIn(dir) : { missing: 'no text tower (a SiglipVisionModel checkpoint)' };
-    const source = openSafetensors(checkpoint.weights);
-    try {
-      checkSiglipCheckpoint(source, architecture);
-      const weightsSha = await weightsSha256(source.files);
-      const id = architecture.inputSize === checkpoint.architecture.inputSize ? target.config.name : `${target.config.name}@${architecture.inputSize}`;
-      return new SiglipEncoder({ id, architecture, source, tokenizer, features, weightsSha256: weightsSha, onProgress: options.onProgress });
-    } catch (error) {
-      source.close();
-      throw error;
-    }
+    const id = sizedTargetId(target.config.name, architecture.inputSize, checkpoint.architecture.inputSize);
+    return withCheckedWeights(
+      checkpoint.weights,
+      (source) => checkSiglipCheckpoint(source, architecture),
+      async (source) => new SiglipEncoder({ id, architecture, source, tokenizer, features, weightsSha256: await weightsSha256(source.files), onProgress: options.onProgress }),
+    );
   },
 
   configFromCheckpointDir(dir) {
