@@ -13,11 +13,12 @@ import type { Encoder } from './encoder.js';
 import type { EncoderFamily, LoadOptions, TargetConfig } from './encoder-family.js';
 import { clipFamily } from './clip/clip-family.js';
 import { dinov2Family } from './dinov2/dinov2-family.js';
+import { evaClipFamily } from './eva/eva-family.js';
 import { mobileNetV2Family } from './mobilenet/mobilenet-family.js';
 import { siglipFamily } from './siglip/siglip-family.js';
 
 /** The one registry of encoder families. */
-const FAMILIES: readonly EncoderFamily<unknown>[] = [mobileNetV2Family, clipFamily, dinov2Family, siglipFamily];
+const FAMILIES: readonly EncoderFamily<unknown>[] = [mobileNetV2Family, clipFamily, dinov2Family, siglipFamily, evaClipFamily];
 
 /**
  * A --target value read and validated once: the config as written, and the family's typed target behind

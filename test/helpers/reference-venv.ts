@@ -26,16 +26,21 @@ export function referencePython(): { python: string } | { unavailable: string } 
 
 /**
  * A random open_clip model with open_clip's own outputs (test/reference/openclip_reference.py make), made once
- * into advood's cache and reused: the suite runs once per backend.
+ * into advood's cache and reused: the suite runs once per backend. With `prompts`, also its projected image and
+ * text embeddings.
  */
-export function openClipReference(python: string, model: string, options: { seed: number; batch: number }): string {
-  const dir = join(advoodCacheDir('reference'), `openclip-${model}-seed${options.seed}-batch${options.batch}`);
+export function openClipReference(python: string, model: string, options: { seed: number; batch: number; prompts?: readonly string[] }): string {
+  const script = join(REPO, 'test', 'reference', 'openclip_reference.py');
+  // The script's digest in the name: an edited script never reuses the outputs of an older one.
+  const version = createHash('sha256').update(readFileSync(script)).digest('hex').slice(0, 12);
+  const text = options.prompts ? `-text${createHash('sha256').update(JSON.stringify(options.prompts)).digest('hex').slice(0, 8)}` : '';
+  const dir = join(advoodCacheDir('reference'), `openclip-${model}-seed${options.seed}-batch${options.batch}${text}-${version}`);
   if (existsSync(join(dir, 'meta.json'))) return dir;
   const scratch = `${dir}.${process.pid}.tmp`;
   rmSync(scratch, { recursive: true, force: true });
   mkdirSync(scratch, { recursive: true });
-  const script = join(REPO, 'test', 'reference', 'openclip_reference.py');
   const args = [script, 'make', '--model', model, '--out', scratch, '--seed', String(options.seed), '--batch', String(options.batch)];
+  if (options.prompts) args.push('--prompts', JSON.stringify(options.prompts));
   const result = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (result.status !== 0) throw new Error(`openclip_reference.py make ${model} failed: ${(result.stderr || '').trim().split('\n').slice(-3).join(' ')}`);
   renameSync(scratch, dir);

@@ -6,9 +6,11 @@
 make: builds open_clip's model with random weights (no pretrained download), writes it in the open_clip layout
 advood reads (open_clip_model.safetensors + open_clip_config.json with its model_cfg), a seeded batch of pixels
 (input.bin, float32 NHWC in [0, 1]) and targets (target.bin), and what open_clip computes for them (reference.bin):
-the image features before the projection (the CLS token after ln_post, the paper's features) and the input
-gradient of the attack loss  -sum_i cos(f(norm(x_i)), t_i)  with respect to the [0, 1] pixels. meta.json lists
-shapes and offsets.
+the image features before the projection (the CLS token after ln_post, the paper's features; for a timm tower such
+as EVA-02's, the trunk's pooled CLS token after its final norm, before its head) and the input gradient of the
+attack loss  -sum_i cos(f(norm(x_i)), t_i)  with respect to the [0, 1] pixels. With --prompts, also the projected
+image embeddings (encode_image) and the text embeddings of the prompts (encode_text, open_clip's own tokenizer,
+whose BPE file is copied beside the weights). meta.json lists shapes and offsets.
 
 measure: in a fresh process, PyTorch's own cost of the same step for the benchmark: the vision tower alone, built
 on the meta device and filled from the safetensors file (no random init, no text tower), then forward + input
@@ -18,6 +20,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import sys
 import time
 
@@ -26,6 +29,7 @@ import torch
 
 import torchvision_guard  # noqa: E402,F401  (before open_clip: see torchvision_guard.py)
 import open_clip  # noqa: E402
+import tiny_timm_models  # noqa: E402,F401  (registers the timm towers our tiny configs name)
 from safetensors import safe_open
 from safetensors.torch import save_file
 
@@ -45,16 +49,26 @@ def preprocess_cfg(model):
     return [float(v) for v in mean], [float(v) for v in std]
 
 
-def features_and_gradient(visual, pixels_nhwc, targets, mean, std):
-    """Pre-projection features and d(-sum cos)/d(pixels), pixels NHWC in [0, 1] as advood takes them."""
-    x = torch.from_numpy(pixels_nhwc).clone().requires_grad_(True)
-    normalised = (x.permute(0, 3, 1, 2) - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+def normalise(x_nhwc, mean, std):
+    return (x_nhwc.permute(0, 3, 1, 2) - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+
+
+def pre_projection(visual, normalised):
+    """The features before the projection: open_clip's own ViT with its proj taken away, or a timm trunk's pre-logits."""
+    if isinstance(visual, open_clip.timm_model.TimmModel):
+        return visual.trunk.forward_head(visual.trunk.forward_features(normalised), pre_logits=True)
     proj = visual.proj
     visual.proj = None  # open_clip's VisionTransformer then returns the pooled CLS token after ln_post
     try:
-        features = visual(normalised)
+        return visual(normalised)
     finally:
         visual.proj = proj
+
+
+def features_and_gradient(visual, pixels_nhwc, targets, mean, std):
+    """Pre-projection features and d(-sum cos)/d(pixels), pixels NHWC in [0, 1] as advood takes them."""
+    x = torch.from_numpy(pixels_nhwc).clone().requires_grad_(True)
+    features = pre_projection(visual, normalise(x, mean, std))
     loss = -torch.nn.functional.cosine_similarity(features, torch.from_numpy(targets), dim=1).sum()
     loss.backward()
     return features.detach().numpy(), x.grad.numpy()
@@ -64,8 +78,12 @@ def make(args):
     torch.manual_seed(args.seed)
     model = open_clip.create_model(args.model, pretrained=None)
     model.eval()
+    generator = torch.Generator().manual_seed(args.seed)
     for p in model.parameters():
         p.requires_grad_(False)
+        if p.ndim <= 1:
+            # Norms start at exactly 1 and most biases at 0; seeded noise makes every one of them show in the outputs.
+            p.add_(0.05 * torch.randn(p.shape, generator=generator))
     os.makedirs(args.out, exist_ok=True)
     state = {k: v.contiguous() for k, v in model.state_dict().items() if k != "logit_bias"}
     save_file(state, os.path.join(args.out, "open_clip_model.safetensors"))
@@ -74,13 +92,30 @@ def make(args):
     with open(os.path.join(args.out, "open_clip_config.json"), "w") as f:
         json.dump(config, f, indent=2)
     size = model.visual.image_size[0] if isinstance(model.visual.image_size, (tuple, list)) else model.visual.image_size
-    width = model.visual.ln_post.weight.shape[0]
     pixels = seeded(args.seed + 1, (args.batch, size, size, 3), "uniform")
+    with torch.no_grad():
+        width = pre_projection(model.visual, normalise(torch.from_numpy(pixels[:1]), mean, std)).shape[1]
     targets = seeded(args.seed + 2, (args.batch, width), "normal")
     features, gradient = features_and_gradient(model.visual, pixels, targets, mean, std)
     pixels.tofile(os.path.join(args.out, "input.bin"))
     targets.tofile(os.path.join(args.out, "target.bin"))
-    np.concatenate([features.ravel(), gradient.ravel()]).astype(np.float32).tofile(os.path.join(args.out, "reference.bin"))
+    outputs = [features, gradient]
+    extra = {}
+    if args.prompts:
+        prompts = json.loads(args.prompts)
+        tokenizer = open_clip.get_tokenizer(args.model)
+        shutil.copy(open_clip.tokenizer.default_bpe(), args.out)
+        with torch.no_grad():
+            projected = model.encode_image(normalise(torch.from_numpy(pixels), mean, std)).numpy()
+            text = model.encode_text(tokenizer(prompts)).numpy()
+        offset = int(features.size + gradient.size)
+        extra = {
+            "prompts": prompts,
+            "projected": {"offset": offset, "shape": list(projected.shape)},
+            "text": {"offset": offset + int(projected.size), "shape": list(text.shape)},
+        }
+        outputs += [projected, text]
+    np.concatenate([o.ravel() for o in outputs]).astype(np.float32).tofile(os.path.join(args.out, "reference.bin"))
     meta = {
         "model": args.model,
         "open_clip": open_clip.__version__,
@@ -95,6 +130,7 @@ def make(args):
             "file": "reference.bin",
             "features": {"offset": 0, "shape": list(features.shape)},
             "gradient": {"offset": int(features.size), "shape": list(gradient.shape)},
+            **extra,
         },
         "loss": "-sum_i cos(f(norm(x_i)), t_i), f = pre-projection features (CLS after ln_post)",
     }
@@ -146,6 +182,7 @@ def main():
     m.add_argument("--out", required=True)
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--batch", type=int, default=2)
+    m.add_argument("--prompts", help="a JSON list of prompts: also write encode_image and encode_text outputs")
     r = sub.add_parser("measure")
     r.add_argument("--dir", required=True)
     r.add_argument("--threads", type=int, default=2)

@@ -36,6 +36,9 @@ export interface ClipArchitecture {
   std: Rgb;
 }
 
+/** What CLIP's text tower needs of a model: its shape, its MLP activation and the joint space it projects into. */
+export type ClipTextModel = Pick<ClipArchitecture, 'embedDim' | 'activation' | 'text'>;
+
 /** OpenAI CLIP's pixel statistics; the laion models were trained with the same ones. */
 export const OPENAI_CLIP_MEAN: Rgb = [0.48145466, 0.4578275, 0.40821073];
 export const OPENAI_CLIP_STD: Rgb = [0.26862954, 0.26130258, 0.27577711];
@@ -76,12 +79,24 @@ export function checkArchitecture(arch: ClipArchitecture, origin: string): ClipA
   return arch;
 }
 
+/** A preset's `architecture.text`, in advood's own field names (the CLIP text tower; EVA-CLIP's is the same). */
+export function textArchitectureFromPreset(raw: unknown, origin: string): ClipTextArchitecture {
+  const t = (raw ?? {}) as Json;
+  return {
+    width: positiveInt(t.width, 'architecture.text.width', origin),
+    layers: positiveInt(t.layers, 'architecture.text.layers', origin),
+    heads: positiveInt(t.heads, 'architecture.text.heads', origin),
+    mlpDim: positiveInt(t.mlpDim, 'architecture.text.mlpDim', origin),
+    contextLength: positiveInt(t.contextLength, 'architecture.text.contextLength', origin),
+    vocabSize: positiveInt(t.vocabSize, 'architecture.text.vocabSize', origin),
+  };
+}
+
 /** The `architecture` object of a preset, in advood's own field names. */
 export function architectureFromPreset(raw: unknown, origin: string, mean?: unknown, std?: unknown): ClipArchitecture {
   if (typeof raw !== 'object' || raw === null) throw new UserError(`${origin}: missing object 'architecture'`);
   const a = raw as Json;
   const v = (a.vision ?? {}) as Json;
-  const t = (a.text ?? {}) as Json;
   return checkArchitecture(
     {
       embedDim: positiveInt(a.embedDim, 'architecture.embedDim', origin),
@@ -94,14 +109,7 @@ export function architectureFromPreset(raw: unknown, origin: string, mean?: unkn
         patchSize: positiveInt(v.patchSize, 'architecture.vision.patchSize', origin),
         imageSize: positiveInt(v.imageSize, 'architecture.vision.imageSize', origin),
       },
-      text: {
-        width: positiveInt(t.width, 'architecture.text.width', origin),
-        layers: positiveInt(t.layers, 'architecture.text.layers', origin),
-        heads: positiveInt(t.heads, 'architecture.text.heads', origin),
-        mlpDim: positiveInt(t.mlpDim, 'architecture.text.mlpDim', origin),
-        contextLength: positiveInt(t.contextLength, 'architecture.text.contextLength', origin),
-        vocabSize: positiveInt(t.vocabSize, 'architecture.text.vocabSize', origin),
-      },
+      text: textArchitectureFromPreset(a.text, origin),
       mean: rgb(mean, 'mean', origin, OPENAI_CLIP_MEAN),
       std: rgb(std, 'std', origin, OPENAI_CLIP_STD),
     },
@@ -151,17 +159,34 @@ export function architectureFromHfConfig(config: Json, origin: string, preproces
  * open_clip_config.json). Heads: vision `width / head_width` (head_width defaults to 64), text `heads`;
  * MLP width `width · mlp_ratio` (default 4), rounded as open_clip's int() does.
  */
+function mlpRatio(value: unknown, field: string, origin: string): number {
+  if (value === undefined) return 4;
+  if (typeof value !== 'number' || !(value > 0)) throw new UserError(`${origin}: '${field}' must be a positive number`);
+  return value;
+}
+
+/** open_clip's TextTransformer from a model config's `text_cfg` (the fields and defaults of open_clip's CLIPTextCfg). */
+export function openClipTextArchitecture(t: Json, origin: string): ClipTextArchitecture {
+  const width = positiveInt(t.width ?? 512, 'text_cfg.width', origin);
+  return {
+    width,
+    layers: positiveInt(t.layers ?? 12, 'text_cfg.layers', origin),
+    heads: positiveInt(t.heads ?? 8, 'text_cfg.heads', origin),
+    mlpDim: Math.trunc(width * mlpRatio(t.mlp_ratio, 'text_cfg.mlp_ratio', origin)),
+    contextLength: positiveInt(t.context_length ?? 77, 'text_cfg.context_length', origin),
+    vocabSize: positiveInt(t.vocab_size ?? 49408, 'text_cfg.vocab_size', origin),
+  };
+}
+
+/** A preprocess_cfg's mean and std, OpenAI's where it gives none. */
+export function openClipPixelStatistics(preprocess: Json | undefined, origin: string): { mean: Rgb; std: Rgb } {
+  return { mean: rgb(preprocess?.mean, 'preprocess_cfg.mean', origin, OPENAI_CLIP_MEAN), std: rgb(preprocess?.std, 'preprocess_cfg.std', origin, OPENAI_CLIP_STD) };
+}
+
 export function architectureFromOpenClipConfig(modelCfg: Json, origin: string, preprocess?: Json): ClipArchitecture {
   const v = (modelCfg.vision_cfg ?? {}) as Json;
-  const t = (modelCfg.text_cfg ?? {}) as Json;
   const visionWidth = positiveInt(v.width ?? 768, 'vision_cfg.width', origin);
   const headWidth = positiveInt(v.head_width ?? 64, 'vision_cfg.head_width', origin);
-  const textWidth = positiveInt(t.width ?? 512, 'text_cfg.width', origin);
-  const ratio = (value: unknown, field: string): number => {
-    if (value === undefined) return 4;
-    if (typeof value !== 'number' || !(value > 0)) throw new UserError(`${origin}: '${field}' must be a positive number`);
-    return value;
-  };
   const imageSize = v.image_size ?? 224;
   return checkArchitecture(
     {
@@ -171,20 +196,12 @@ export function architectureFromOpenClipConfig(modelCfg: Json, origin: string, p
         width: visionWidth,
         layers: positiveInt(v.layers, 'vision_cfg.layers', origin),
         heads: positiveInt(visionWidth / headWidth, 'vision_cfg.width / head_width', origin),
-        mlpDim: Math.trunc(visionWidth * ratio(v.mlp_ratio, 'vision_cfg.mlp_ratio')),
+        mlpDim: Math.trunc(visionWidth * mlpRatio(v.mlp_ratio, 'vision_cfg.mlp_ratio', origin)),
         patchSize: positiveInt(v.patch_size, 'vision_cfg.patch_size', origin),
         imageSize: positiveInt(Array.isArray(imageSize) ? imageSize[0] : imageSize, 'vision_cfg.image_size', origin),
       },
-      text: {
-        width: textWidth,
-        layers: positiveInt(t.layers ?? 12, 'text_cfg.layers', origin),
-        heads: positiveInt(t.heads ?? 8, 'text_cfg.heads', origin),
-        mlpDim: Math.trunc(textWidth * ratio(t.mlp_ratio, 'text_cfg.mlp_ratio')),
-        contextLength: positiveInt(t.context_length ?? 77, 'text_cfg.context_length', origin),
-        vocabSize: positiveInt(t.vocab_size ?? 49408, 'text_cfg.vocab_size', origin),
-      },
-      mean: rgb(preprocess?.mean, 'preprocess_cfg.mean', origin, OPENAI_CLIP_MEAN),
-      std: rgb(preprocess?.std, 'preprocess_cfg.std', origin, OPENAI_CLIP_STD),
+      text: openClipTextArchitecture((modelCfg.text_cfg ?? {}) as Json, origin),
+      ...openClipPixelStatistics(preprocess, origin),
     },
     origin,
   );

@@ -22,7 +22,8 @@ export interface ClipCheckpoint {
   tokenizer: { merges: string; vocab?: string } | null;
 }
 
-function findTokenizer(dir: string): ClipCheckpoint['tokenizer'] {
+/** The CLIP BPE files in `dir`: merges.txt (+ vocab.json), or open_clip's bpe_simple_vocab_16e6.txt[.gz]. */
+export function findClipTokenizer(dir: string): ClipCheckpoint['tokenizer'] {
   const merges = join(dir, 'merges.txt');
   const vocab = join(dir, 'vocab.json');
   if (existsSync(merges)) return existsSync(vocab) ? { merges, vocab } : { merges };
@@ -37,6 +38,12 @@ function isHfClipConfig(config: Record<string, unknown>): boolean {
   return config.model_type === 'clip' || architectures.includes('CLIPModel');
 }
 
+/** True when an open_clip model config builds its vision tower with timm (vision_cfg.timm_model_name). */
+export function isTimmTower(modelCfg: Record<string, unknown>): boolean {
+  const vision = modelCfg.vision_cfg as Record<string, unknown> | undefined;
+  return typeof vision?.timm_model_name === 'string';
+}
+
 /** The checkpoint in `dir`, or null when the directory holds no CLIP checkpoint in a known layout. */
 export function inspectClipCheckpoint(dir: string): ClipCheckpoint | null {
   const openClipWeights = join(dir, 'open_clip_model.safetensors');
@@ -46,9 +53,11 @@ export function inspectClipCheckpoint(dir: string): ClipCheckpoint | null {
     if (existsSync(configPath)) {
       const config = readCheckpointJson(configPath);
       if (typeof config.model_cfg !== 'object' || config.model_cfg === null) throw new UserError(`${configPath}: missing object 'model_cfg'`);
+      // A timm vision tower (EVA-02's, timm's SigLIP) is not open_clip's own ViT: src/models/eva/ reads what it can.
+      if (isTimmTower(config.model_cfg as Record<string, unknown>)) return null;
       architecture = architectureFromOpenClipConfig(config.model_cfg as Record<string, unknown>, configPath, config.preprocess_cfg as Record<string, unknown>);
     }
-    return { dir, layout: 'open_clip', weights: openClipWeights, architecture, tokenizer: findTokenizer(dir) };
+    return { dir, layout: 'open_clip', weights: openClipWeights, architecture, tokenizer: findClipTokenizer(dir) };
   }
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) return null;
@@ -57,5 +66,5 @@ export function inspectClipCheckpoint(dir: string): ClipCheckpoint | null {
   const weights = hfSafetensorsWeights(dir, 'CLIP');
   const preprocessorPath = join(dir, 'preprocessor_config.json');
   const preprocessor = existsSync(preprocessorPath) ? readCheckpointJson(preprocessorPath) : undefined;
-  return { dir, layout: 'hf', weights, architecture: architectureFromHfConfig(config, configPath, preprocessor), tokenizer: findTokenizer(dir) };
+  return { dir, layout: 'hf', weights, architecture: architectureFromHfConfig(config, configPath, preprocessor), tokenizer: findClipTokenizer(dir) };
 }

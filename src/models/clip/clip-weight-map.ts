@@ -10,7 +10,7 @@
  */
 import type { TensorSource } from '../safetensors.js';
 import { checkTensorShapes, convToPatchMatrix, param, slice, transposed, type TowerParam } from '../tower-weights.js';
-import { visionTokenCount, type ClipArchitecture } from './clip-architecture.js';
+import { visionTokenCount, type ClipArchitecture, type ClipTextModel } from './clip-architecture.js';
 
 export type ClipLayout = 'hf' | 'open_clip';
 export type ClipTowerName = 'vision' | 'text';
@@ -69,8 +69,8 @@ function blockParams(layout: ClipLayout, prefix: string, i: number, width: numbe
 
 /** Every parameter of one tower, in the given layout. */
 export function towerParams(arch: ClipArchitecture, layout: ClipLayout, tower: ClipTowerName): TowerParam[] {
-  const E = arch.embedDim;
   if (tower === 'vision') {
+    const E = arch.embedDim;
     const { width: W, layers, mlpDim, patchSize: P } = arch.vision;
     const T = visionTokenCount(arch.vision);
     const hf = layout === 'hf';
@@ -103,12 +103,22 @@ export function towerParams(arch: ClipArchitecture, layout: ClipLayout, tower: C
     }
     return params;
   }
+  return textTowerParams(arch, layout);
+}
+
+/**
+ * The text tower's parameters. `openClipPrefix`: where open_clip keeps them, '' in its CLIP class and 'text.' in its
+ * CustomTextCLIP (the layout of models whose vision tower is timm's, such as EVA-02's: src/models/eva/).
+ */
+export function textTowerParams(arch: ClipTextModel, layout: ClipLayout, openClipPrefix = ''): TowerParam[] {
+  const E = arch.embedDim;
   const { width: W, layers, mlpDim, contextLength: C, vocabSize: V } = arch.text;
   const hf = layout === 'hf';
+  const key = (name: string) => `${openClipPrefix}${name}`;
   const params: TowerParam[] = hf
     ? [param('token', [V, W], 'text_model.embeddings.token_embedding.weight'), param('pos', [C, W], 'text_model.embeddings.position_embedding.weight')]
-    : [param('token', [V, W], 'token_embedding.weight'), param('pos', [C, W], 'positional_embedding')];
-  for (let i = 0; i < layers; i++) params.push(...blockParams(layout, hf ? 'text_model' : '', i, W, mlpDim));
+    : [param('token', [V, W], key('token_embedding.weight')), param('pos', [C, W], key('positional_embedding'))];
+  for (let i = 0; i < layers; i++) params.push(...blockParams(layout, hf ? 'text_model' : openClipPrefix, i, W, mlpDim));
   if (hf) {
     params.push(
       param('ln_final.g', [W], 'text_model.final_layer_norm.weight'),
@@ -116,7 +126,7 @@ export function towerParams(arch: ClipArchitecture, layout: ClipLayout, tower: C
       param('proj', [W, E], 'text_projection.weight', [E, W], transposed(E, W)),
     );
   } else {
-    params.push(param('ln_final.g', [W], 'ln_final.weight'), param('ln_final.b', [W], 'ln_final.bias'), param('proj', [W, E], 'text_projection'));
+    params.push(param('ln_final.g', [W], key('ln_final.weight')), param('ln_final.b', [W], key('ln_final.bias')), param('proj', [W, E], key('text_projection')));
   }
   return params;
 }

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { FastLinear } from '../../runtime/fast-linear.js';
-import type { ClipArchitecture } from './clip-architecture.js';
+import type { ClipTextModel } from './clip-architecture.js';
 import { LayerNorm, ResidualAttentionBlock, paramTensor } from './transformer.js';
 import type { TowerWeights } from './clip-weight-map.js';
 
@@ -16,7 +16,7 @@ export class ClipTextTower {
   private readonly proj: FastLinear;
   private readonly causalMask: tf.Tensor2D;
 
-  constructor(private readonly arch: ClipArchitecture, weights: TowerWeights) {
+  constructor(private readonly arch: ClipTextModel, weights: TowerWeights) {
     const { width, layers, heads, mlpDim, contextLength, vocabSize } = arch.text;
     this.token = paramTensor(weights, 'token', [vocabSize, width]) as tf.Tensor2D;
     this.pos = paramTensor(weights, 'pos', [contextLength, width]) as tf.Tensor2D;
