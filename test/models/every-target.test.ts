@@ -16,6 +16,7 @@ import { initTestBackend } from '../helpers/test-backend.js';
 import { writeTinyClip } from '../helpers/tiny-clip.js';
 import { writeTinyDinov2 } from '../helpers/tiny-dinov2.js';
 import { writeTinySiglip } from '../helpers/tiny-siglip.js';
+import { writeTinyEvaClip } from '../helpers/tiny-eva-clip.js';
 
 let backend: BackendReport;
 test.before(async () => {
@@ -62,6 +63,11 @@ test('the SigLIP presets grow with their architecture (B/16 < So400m/14), and th
   t.true(bytes('siglip2-b-16-224') > bytes('siglip-b-16-224'), '256k-token embedding table');
 });
 
+test('the EVA-CLIP presets grow with their architecture (B/16 < L/14 < L/14 at 336 px)', (t) => {
+  const bytes = ['eva02-b-16', 'eva02-l-14', 'eva02-l-14-336'].map((name) => resolveTarget(name).estimateBytes({ backend }));
+  bytes.slice(1).forEach((b, i) => t.true(b > bytes[i]!, `${b} > ${bytes[i]}`));
+});
+
 test('targets too large for a 4 GiB heap are refused before any weight is read, naming the target', async (t) => {
   // The wasm backend's report, whatever backend the suite runs on: the estimate is the wasm heap's (src/runtime/backend.ts).
   const wasmLike: BackendReport = { ...backend, chosen: 'wasm', tfBackend: 'wasm', heapLimitBytes: 4 * 1024 ** 3 };
@@ -79,6 +85,7 @@ const TINY_TWINS: Record<string, (dir: string) => { spec: string; inputSize?: nu
   },
   dinov2: (dir) => ({ spec: writeTinyDinov2(dir) }),
   siglip: (dir) => ({ spec: writeTinySiglip(dir) }),
+  'eva-clip': (dir) => ({ spec: writeTinyEvaClip(dir) }),
 };
 
 test('every encoder family loads its tiny twin and gives each of its feature kinds, without leaking tensors', async (t) => {
