@@ -25,6 +25,20 @@ export function referencePython(): { python: string } | { unavailable: string } 
 }
 
 /**
+ * Moves a finished reference into place. Two test files can make the same reference at once (ava runs files in
+ * parallel): the second to finish finds the first one's directory there, identical, and drops its own.
+ */
+function publish(scratch: string, dir: string): string {
+  try {
+    renameSync(scratch, dir);
+  } catch (error) {
+    if (!existsSync(join(dir, 'meta.json'))) throw error;
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  return dir;
+}
+
+/**
  * A random open_clip model with open_clip's own outputs (test/reference/openclip_reference.py make), made once
  * into advood's cache and reused: the suite runs once per backend. With `prompts`, also its projected image and
  * text embeddings.
@@ -43,8 +57,7 @@ export function openClipReference(python: string, model: string, options: { seed
   if (options.prompts) args.push('--prompts', JSON.stringify(options.prompts));
   const result = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (result.status !== 0) throw new Error(`openclip_reference.py make ${model} failed: ${(result.stderr || '').trim().split('\n').slice(-3).join(' ')}`);
-  renameSync(scratch, dir);
-  return dir;
+  return publish(scratch, dir);
 }
 
 /**
@@ -66,6 +79,5 @@ export function transformersReference(python: string, variant: string, options: 
   const args = [script, 'make', '--variant', variant, '--crop', String(options.crop), '--out', scratch, '--seed', String(seed), '--batch', String(batch)];
   const result = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (result.status !== 0) throw new Error(`transformers_reference.py make ${variant} failed: ${(result.stderr || '').trim().split('\n').slice(-3).join(' ')}`);
-  renameSync(scratch, dir);
-  return dir;
+  return publish(scratch, dir);
 }
