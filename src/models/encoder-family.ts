@@ -1,5 +1,5 @@
 /**
- * An encoder family (mobilenet-v2, clip, dinov2) knows how to validate its target config, estimate its memory and
+ * An encoder family (mobilenet-v2, clip, dinov2, siglip, eva-clip) knows how to validate its target config, estimate its memory and
  * load weights into an Encoder. Families are registered once, in create-encoder.ts.
  */
 import type { BackendReport } from '../runtime/backend.js';

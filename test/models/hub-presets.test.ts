@@ -16,6 +16,7 @@ import { startMockHub, type MockHub } from '../helpers/mock-hub.js';
 import { initTestBackend } from '../helpers/test-backend.js';
 import { writeTinyDinov2 } from '../helpers/tiny-dinov2.js';
 import { writeTinySiglip } from '../helpers/tiny-siglip.js';
+import { writeTinyEvaClip } from '../helpers/tiny-eva-clip.js';
 
 const work = mkdtempSync(join(tmpdir(), 'advood-hub-presets-'));
 let hub: MockHub;
@@ -44,6 +45,7 @@ const CASES = [
   { preset: 'dinov2-s-14', twin: (dir: string) => writeTinyDinov2(dir), says: /width 32, 2 layers, 2 registers, where .*dinov2-s-14\.json says 384, 12, 0; following the checkpoint/ },
   { preset: 'siglip2-b-16-224', twin: (dir: string) => writeTinySiglip(dir), says: /width 32, 2 layers, where .*siglip2-b-16-224\.json says 768, 12; following the checkpoint/ },
   { preset: 'siglip-b-16-224', twin: (dir: string) => writeTinySiglip(dir), says: /following the checkpoint/ },
+  { preset: 'eva02-b-16', twin: (dir: string) => writeTinyEvaClip(dir), says: /width 64, 2 blocks, where .*eva02-b-16\.json says 768, 12; following the checkpoint/ },
 ] as const;
 
 for (const { preset, twin, says } of CASES) {
@@ -63,6 +65,10 @@ for (const { preset, twin, says } of CASES) {
       const text = encoder.encodeText!(['a photo of a cat']);
       t.deepEqual(text.shape, [1, 32]);
       text.dispose();
+    }
+    if (preset === 'eva02-b-16') {
+      // The preset lists no tokenizer (timm's repos ship none): the image side works, the text side says what to add.
+      t.throws(() => encoder.encodeText!(['a photo of a cat']), { message: /no tokenizer files \(merges\.txt \[\+ vocab\.json\] or bpe_simple_vocab_16e6\.txt\.gz\) next to the weights/ });
     }
     if (preset === 'siglip-b-16-224') {
       // The preset lists no tokenizer.json (the repo ships spiece.model): the image side works, the text side refuses.
