@@ -3,11 +3,11 @@
  * model at 224 px, batch 8: advood on the native tensorflow backend (TF_NUM_INTRAOP_THREADS=2) against PyTorch CPU
  * doing the same step on transformers' own model (bench/torch/backbone_step_ref.py, torch.set_num_threads(2)), in
  * the same run. Each model has its base checkpoint's shapes and random weights (speed does not depend on them), made
- * by transformers and loaded by advood through `--target DIR`, and both sides attack the library's own image
- * embedding: DINOv2 ViT-B/14's pooler_output (positions resampled 37×37 → 16×16 on both sides) and SigLIP B/16's
- * MAP-head output.
+ * by transformers or open_clip and loaded by advood through `--target DIR`, and both sides attack the library's own
+ * image embedding: DINOv2 ViT-B/14's pooler_output (positions resampled 37×37 → 16×16 on both sides), SigLIP B/16's
+ * MAP-head output and EVA-02-CLIP B/16's CLS token before its head (timm's pre-logits).
  *
- *   npx tsx bench/backbone-base.ts             (BENCH_RUNS=n timed steps, default 3)
+ *   npx tsx bench/backbone-base.ts [FAMILY …]  (BENCH_RUNS=n timed steps, default 3; all families unless named)
  *   npx tsx bench/backbone-base.ts --advood-only DIR FEATURES    one advood timing as JSON, with this process's env
  */
 import { execFileSync } from 'node:child_process';
@@ -29,11 +29,12 @@ const TORCH_SCRIPT = join(dirname(SELF), 'torch', 'backbone_step_ref.py');
 const BACKBONES = [
   { family: 'dinov2', preset: 'dinov2-b-14', features: 'pre-projection', torchModel: 'transformers Dinov2Model' },
   { family: 'siglip', preset: 'siglip-b-16-224', features: 'projected', torchModel: 'transformers SiglipVisionModel' },
+  { family: 'eva-clip', preset: 'eva02-b-16', features: 'pre-projection', torchModel: 'open_clip EVA02-B-16 on timm' },
 ] as const;
 
 function checkpoint(python: string, family: string): string {
   const dir = join(advoodCacheDir('bench'), `${family}-base-random`);
-  if (!existsSync(join(dir, 'model.safetensors'))) execFileSync(python, [TORCH_SCRIPT, 'make', '--family', family, '--out', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (!existsSync(join(dir, 'model.safetensors')) && !existsSync(join(dir, 'open_clip_model.safetensors'))) execFileSync(python, [TORCH_SCRIPT, 'make', '--family', family, '--out', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
   return dir;
 }
 
@@ -63,12 +64,14 @@ async function benchBackbone(python: string, backbone: (typeof BACKBONES)[number
   };
 }
 
-export async function benchBackbones(options: { runs?: number } = {}): Promise<BenchRow[]> {
+export async function benchBackbones(options: { runs?: number; families?: readonly string[] } = {}): Promise<BenchRow[]> {
   const runs = options.runs ?? Number(process.env.BENCH_RUNS ?? 3);
   const reference = referencePython();
   if ('unavailable' in reference) throw new Error(`bench/backbone-base.ts needs the reference venv: ${reference.unavailable}`);
   const rows: BenchRow[] = [];
-  for (const backbone of BACKBONES) rows.push(await benchBackbone(reference.python, backbone, runs));
+  const unknown = options.families?.filter((f) => !BACKBONES.some((b) => b.family === f)) ?? [];
+  if (unknown.length) throw new Error(`bench/backbone-base.ts: no backbone ${unknown.join(', ')}; it measures ${BACKBONES.map((b) => b.family).join(', ')}`);
+  for (const backbone of BACKBONES.filter((b) => !options.families?.length || options.families.includes(b.family))) rows.push(await benchBackbone(reference.python, backbone, runs));
   return rows;
 }
 
@@ -80,7 +83,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     const timing = await timeAdvoodAttackStep(Number(process.env.BENCH_RUNS ?? 3), 'tensorflow', (backend) => createEncoder(dir, { backend }), features);
     process.stdout.write(JSON.stringify(timing) + '\n');
   } else {
-    for (const r of await benchBackbones()) {
+    for (const r of await benchBackbones({ families: process.argv.slice(2) })) {
       console.log(`${r.name}: ${r.advood.toFixed(0)} ${r.unit} vs ${r.reference.toFixed(0)} (${r.referenceName}), ratio ${(r.advood / r.reference).toFixed(2)} [${r.note}]`);
     }
   }
