@@ -1,7 +1,6 @@
 /**
  * EVA-CLIP checkpoint directories that advood must refuse, each in one line naming the file and what is wrong, before
- * any tensor is read: an open_clip timm tower that is not EVA-02 CLIP's (eva02_enormous's post-norm blocks, timm's
- * SigLIP), a tensor whose shape does not match the rest, a text tower without tokenizer files; and a preset's
+ * any tensor is read: an open_clip timm tower that is not EVA-02 CLIP's (eva02_enormous's post-norm blocks, EVA-01) or a timm SigLIP tower without its attention-pooling head, a tensor whose shape does not match the rest, a text tower without tokenizer files; and a preset's
  * --weights of another size, which loads following the checkpoint and says so.
  */
 import test from 'ava';
@@ -29,10 +28,10 @@ function withTimmTower(dir: string, name: string): string {
   return path;
 }
 
-test('a timm tower other than EVA-02 CLIP is refused in one line naming the config and what is read', (t) => {
+test('a timm tower other than EVA-02 CLIP or SigLIP is refused in one line naming the config and what is read', (t) => {
   for (const [name, extra] of [
-    ['eva02_enormous_patch14_clip_224', /eva02_base_patch16_clip_224, eva02_large_patch14_clip_224, eva02_large_patch14_clip_336\)$/],
-    ['vit_so400m_patch14_siglip_384', /and SigLIP in the HF transformers layout \(family 'siglip'\)$/],
+    ['eva02_enormous_patch14_clip_224', /the EVA-02 CLIP ones \(eva02_base_patch16_clip_224, eva02_large_patch14_clip_224, eva02_large_patch14_clip_336\) and SigLIP's/],
+    ['eva_giant_patch14_clip_224', /and SigLIP's \(vit_\*_siglip_\*, family 'siglip'\)$/],
   ] as const) {
     const dir = writeTinyEvaClip(join(root, name));
     const config = withTimmTower(dir, name);
@@ -56,6 +55,12 @@ test('text without tokenizer files is one line naming the target; the image side
   const encoder = await createEncoder(dir, { backend });
   t.teardown(() => encoder.dispose());
   t.throws(() => encoder.encodeText!(['a photo of a cat']), { message: /^target 'no-tokenizer': no tokenizer files \(merges\.txt/ });
+});
+
+test('a timm SigLIP tower pooled by average (a _gap_ tower) is refused by the siglip family in one line', (t) => {
+  const dir = writeTinyEvaClip(join(root, 'siglip-gap'));
+  const config = withTimmTower(dir, 'vit_base_patch16_siglip_gap_224');
+  t.throws(() => resolveTarget(dir), { message: new RegExp(`^${config.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: 'vision_cfg.timm_model_name' .*is not a timm SigLIP tower with an attention-pooling head`) });
 });
 
 test('another input size is refused in one line: the learned positions are not resampled', async (t) => {

@@ -7,10 +7,12 @@ make: builds open_clip's model with random weights (no pretrained download), wri
 advood reads (open_clip_model.safetensors + open_clip_config.json with its model_cfg), a seeded batch of pixels
 (input.bin, float32 NHWC in [0, 1]) and targets (target.bin), and what open_clip computes for them (reference.bin):
 the image features before the projection (the CLS token after ln_post, the paper's features; for a timm tower such
-as EVA-02's, the trunk's pooled CLS token after its final norm, before its head) and the input gradient of the
+as EVA-02's, the trunk's pooled CLS token after its final norm, before its head; for a timm SigLIP tower, the mean of
+the normalised tokens its attention-pooling head reads) and the input gradient of the
 attack loss  -sum_i cos(f(norm(x_i)), t_i)  with respect to the [0, 1] pixels. With --prompts, also the projected
 image embeddings (encode_image) and the text embeddings of the prompts (encode_text, open_clip's own tokenizer,
-whose BPE file is copied beside the weights). meta.json lists shapes and offsets.
+whose BPE file is copied beside the weights; a config whose hf_tokenizer_name is "local" gets a tokenizer.json trained
+here, which open_clip's HFTokenizer reads from the output directory). meta.json lists shapes and offsets.
 
 measure: in a fresh process, PyTorch's own cost of the same step for the benchmark: the vision tower alone, built
 on the meta device and filled from the safetensors file (no random init, no text tower), then forward + input
@@ -56,7 +58,10 @@ def normalise(x_nhwc, mean, std):
 def pre_projection(visual, normalised):
     """The features before the projection: open_clip's own ViT with its proj taken away, or a timm trunk's pre-logits."""
     if isinstance(visual, open_clip.timm_model.TimmModel):
-        return visual.trunk.forward_head(visual.trunk.forward_features(normalised), pre_logits=True)
+        tokens = visual.trunk.forward_features(normalised)
+        if getattr(visual.trunk, "attn_pool", None) is not None:
+            return tokens.mean(dim=1)  # a SigLIP tower: the mean of the normalised tokens its MAP head pools
+        return visual.trunk.forward_head(tokens, pre_logits=True)
     proj = visual.proj
     visual.proj = None  # open_clip's VisionTransformer then returns the pooled CLS token after ln_post
     try:
@@ -103,8 +108,16 @@ def make(args):
     extra = {}
     if args.prompts:
         prompts = json.loads(args.prompts)
-        tokenizer = open_clip.get_tokenizer(args.model)
-        shutil.copy(open_clip.tokenizer.default_bpe(), args.out)
+        text_cfg = open_clip.get_model_config(args.model)["text_cfg"]
+        if text_cfg.get("hf_tokenizer_name") == "local":
+            # No Hub here: a tokenizer.json trained on the spot, read by open_clip's own HFTokenizer from the directory.
+            from transformers_reference import siglip_tokenizer
+            siglip_tokenizer("unigram", text_cfg["context_length"]).save_pretrained(args.out)
+            clean = text_cfg.get("tokenizer_kwargs", {}).get("clean", "whitespace")
+            tokenizer = open_clip.tokenizer.HFTokenizer(args.out, context_length=text_cfg["context_length"], clean=clean)
+        else:
+            tokenizer = open_clip.get_tokenizer(args.model)
+            shutil.copy(open_clip.tokenizer.default_bpe(), args.out)
         with torch.no_grad():
             projected = model.encode_image(normalise(torch.from_numpy(pixels), mean, std)).numpy()
             text = model.encode_text(tokenizer(prompts)).numpy()

@@ -118,8 +118,7 @@ export function architectureFromOpenClipCheckpoint(modelCfg: Json, preprocess: J
   const match = EVA02_CLIP_TOWER.exec(timmModel);
   if (!match || match[1] === 'enormous') {
     throw new UserError(
-      `${origin}: vision tower timm '${timmModel}' is not one advood reads; it reads open_clip's EVA-02 CLIP towers (eva02_base_patch16_clip_224, eva02_large_patch14_clip_224, eva02_large_patch14_clip_336)` +
-        (/siglip/.test(timmModel) ? ", and SigLIP in the HF transformers layout (family 'siglip')" : ''),
+      `${origin}: vision tower timm '${timmModel}' is not one advood reads; of open_clip's timm towers it reads the EVA-02 CLIP ones (eva02_base_patch16_clip_224, eva02_large_patch14_clip_224, eva02_large_patch14_clip_336) and SigLIP's (vit_*_siglip_*, family 'siglip')`,
     );
   }
   if ((v.timm_pool ?? 'token') !== 'token') throw new UserError(`${origin}: 'vision_cfg.timm_pool' ${JSON.stringify(v.timm_pool)}: EVA-CLIP pools its CLS token ('token')`);

@@ -20,7 +20,8 @@ export interface EvaCheckpoint {
 
 /**
  * The checkpoint in `dir`; null when the directory is not an open_clip checkpoint with a timm tower. A timm tower
- * other than EVA-02's is refused here, in one line naming it (no other family reads open_clip's timm towers).
+ * that neither this family nor the siglip family (registered before it, src/models/create-encoder.ts) reads is refused
+ * here, in one line naming it.
  */
 export function inspectEvaCheckpoint(dir: string): EvaCheckpoint | null {
   const weights = join(dir, 'open_clip_model.safetensors');

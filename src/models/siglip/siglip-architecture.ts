@@ -201,3 +201,104 @@ export function siglipTokenCount(arch: SiglipArchitecture): number {
   const grid = siglipPatchGrid(arch);
   return grid * grid;
 }
+
+/**
+ * timm's SigLIP vision towers as open_clip names them (vit_<size>_patch<P>_siglip_<S>: the MAP-head models of timm
+ * models/vision_transformer.py), with the head count of each size, which their tensors cannot show. The `_gap_`
+ * towers (global average pooling with their own norm) are another read-out and are not read.
+ */
+export const OPEN_CLIP_SIGLIP_TOWER = /^vit_(base|large|so400m|giantopt)_patch(\d+)_siglip_(\d+)$/;
+const TIMM_SIGLIP_HEADS: Record<string, number> = { base: 12, large: 16, so400m: 16, giantopt: 16 };
+/** nn.LayerNorm's default eps (open_clip's text tower unless norm_kwargs sets one) and timm's ViT eps. */
+const OPEN_CLIP_LAYER_NORM_EPS = 1e-5;
+const TIMM_LAYER_NORM_EPS = 1e-6;
+
+/** The timm tower an open_clip model config names, when it is a SigLIP tower this family reads. */
+export function isOpenClipSiglipTower(modelCfg: Json): boolean {
+  const name = (modelCfg.vision_cfg as Json | undefined)?.timm_model_name;
+  return typeof name === 'string' && /_siglip_/.test(name);
+}
+
+/** The sizes a tensor shape gives, or a UserError naming the file and the tensor. */
+interface HeaderShapes {
+  readonly origin: string;
+  has(name: string): boolean;
+  info(name: string): { shape: number[] };
+}
+
+function headerShape(source: HeaderShapes, name: string, rank: number): number[] {
+  if (!source.has(name)) throw new UserError(`${source.origin}: missing ${name}, which every open_clip SigLIP checkpoint has`);
+  const dims = source.info(name).shape;
+  if (dims.length !== rank) throw new UserError(`${source.origin}: ${name} is [${dims.join(', ')}], expected ${rank} dimensions`);
+  return dims;
+}
+
+/**
+ * open_clip's SigLIP (model config with a timm SigLIP tower, custom_text) from open_clip_config.json's model_cfg and
+ * preprocess_cfg, with the vision sizes read from the weights' header (open_clip names the timm tower, not its sizes):
+ * width and patch from `patch_embed.proj`, depth from the blocks, MLP width from `mlp.fc1`, the trained grid from
+ * `pos_embed`; heads from the size in the tower's name. timm builds these towers with exact GELU and LayerNorm eps
+ * 1e-6; open_clip's text tower uses nn.GELU (tanh-approximated where act_kwargs says so) and text_cfg.norm_kwargs.eps.
+ */
+export function architectureFromOpenClipCheckpoint(modelCfg: Json, preprocess: Json | undefined, source: HeaderShapes, origin: string): SiglipArchitecture {
+  const check: ConfigChecker = new ConfigChecker(origin);
+  const v = (modelCfg.vision_cfg ?? {}) as Json;
+  const t = (modelCfg.text_cfg ?? {}) as Json;
+  const match = OPEN_CLIP_SIGLIP_TOWER.exec(v.timm_model_name as string);
+  if (!match) check.fail('vision_cfg.timm_model_name', `${JSON.stringify(v.timm_model_name)} is not a timm SigLIP tower with an attention-pooling head advood reads (vit_{base,large,so400m,giantopt}_patchP_siglip_S)`);
+  if ((v.timm_pool ?? 'map') !== 'map') check.fail('vision_cfg.timm_pool', `must be 'map' (the attention-pooling head), got ${JSON.stringify(v.timm_pool)}`);
+  if (!['none', '', null, undefined].includes(v.timm_proj as string)) check.fail('vision_cfg.timm_proj', `must be 'none' (SigLIP's head is the projection), got ${JSON.stringify(v.timm_proj)}`);
+  if (t.hf_model_name !== undefined) check.fail('text_cfg.hf_model_name', "a Hugging Face text model is not read; SigLIP's text tower is open_clip's own");
+  if (t.no_causal_mask !== true || t.pool_type !== 'last' || t.proj_bias !== true) {
+    check.fail('text_cfg', "SigLIP's text tower attends to every position, pools the last and projects with a bias (no_causal_mask, pool_type 'last', proj_bias)");
+  }
+  const [width, , patchSize] = headerShape(source, 'visual.trunk.patch_embed.proj.weight', 4) as [number, number, number, number];
+  if (patchSize !== Number(match[2])) check.fail('vision_cfg.timm_model_name', `says patch ${match[2]}, the weights have ${patchSize}`);
+  const heads = TIMM_SIGLIP_HEADS[match[1]!]!;
+  if (width % heads) throw new UserError(`${source.origin}: vision width ${width} is not divisible by the ${heads} heads of a timm '${match[1]}' SigLIP tower`);
+  const positions = headerShape(source, 'visual.trunk.pos_embed', 3)[1]!;
+  const positionGrid = Math.round(Math.sqrt(positions));
+  if (positionGrid * positionGrid !== positions) throw new UserError(`${source.origin}: visual.trunk.pos_embed holds ${positions} positions, not a square grid`);
+  let layers = 0;
+  while (source.has(`visual.trunk.blocks.${layers}.norm1.weight`)) layers++;
+  if (layers === 0) throw new UserError(`${source.origin}: no visual.trunk.blocks.N tensors`);
+  const vision: SiglipVisionShape = {
+    width,
+    layers,
+    heads,
+    mlpDim: headerShape(source, 'visual.trunk.blocks.0.mlp.fc1.weight', 2)[0]!,
+    activation: 'gelu',
+    layerNormEps: TIMM_LAYER_NORM_EPS,
+    patchSize,
+    positionGrid,
+    head: source.has('visual.trunk.attn_pool.latent'),
+  };
+  const textWidth = check.number(t.width ?? 512, 'text_cfg.width', POSITIVE_INTEGER);
+  const textHeads = check.number(t.heads ?? 8, 'text_cfg.heads', POSITIVE_INTEGER);
+  if (textWidth % textHeads) check.fail('text_cfg.width', `${textWidth} is not divisible by ${textHeads} heads`);
+  const norm = (t.norm_kwargs ?? {}) as Json;
+  const act = (t.act_kwargs ?? {}) as Json;
+  const text: SiglipTextShape = {
+    width: textWidth,
+    layers: check.number(t.layers ?? 12, 'text_cfg.layers', POSITIVE_INTEGER),
+    heads: textHeads,
+    mlpDim: Math.trunc(textWidth * check.number(t.mlp_ratio ?? 4, 'text_cfg.mlp_ratio', { above: 0 })),
+    activation: act.approximate === 'tanh' ? 'gelu_tanh' : 'gelu',
+    layerNormEps: check.number(norm.eps ?? OPEN_CLIP_LAYER_NORM_EPS, 'text_cfg.norm_kwargs.eps', { above: 0 }),
+    vocabSize: check.number(t.vocab_size ?? 49408, 'text_cfg.vocab_size', POSITIVE_INTEGER),
+    contextLength: check.number(t.context_length ?? 77, 'text_cfg.context_length', POSITIVE_INTEGER),
+    projection: check.number(modelCfg.embed_dim, 'embed_dim', POSITIVE_INTEGER),
+  };
+  const imageSize = Array.isArray(v.image_size) ? v.image_size[0] : (v.image_size ?? Number(match[3]));
+  const p = preprocess ?? {};
+  return checkSiglipArchitecture(
+    {
+      vision,
+      text,
+      inputSize: check.number(imageSize, 'vision_cfg.image_size', POSITIVE_INTEGER),
+      mean: rgb(check, p.mean, 'preprocess_cfg.mean', SIGLIP_MEAN),
+      std: rgb(check, p.std, 'preprocess_cfg.std', SIGLIP_STD),
+    },
+    origin,
+  );
+}

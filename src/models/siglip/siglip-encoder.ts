@@ -13,7 +13,9 @@ import { streamTowerParams } from '../tower-weights.js';
 import type { SiglipArchitecture } from './siglip-architecture.js';
 import { SiglipTextTower } from './siglip-text-tower.js';
 import { SiglipVisionTower, type SiglipReadout } from './siglip-vision-tower.js';
-import { siglipParams, siglipVisionPrefix } from './siglip-weight-map.js';
+import type { SiglipLayout } from './siglip-checkpoint.js';
+import { openClipSiglipParams, siglipParams, siglipVisionPrefix, type SiglipTowerName } from './siglip-weight-map.js';
+import { cleanPrompt, type PromptCleaning } from './prompt-cleaning.js';
 
 /** The kinds a SigLIP target can give: the MAP head's output (the default) and the mean of the tokens before it. */
 export const SIGLIP_FEATURE_KINDS: readonly SiglipReadout[] = ['projected', 'pre-projection'];
@@ -21,7 +23,10 @@ export const SIGLIP_FEATURE_KINDS: readonly SiglipReadout[] = ['projected', 'pre
 export interface SiglipEncoderOptions {
   id: string;
   architecture: SiglipArchitecture;
-  /** Already checked with checkSiglipCheckpoint; the encoder closes it on dispose. */
+  layout: SiglipLayout;
+  /** open_clip's cleaning of prompts before its tokenizer; null: none (transformers). */
+  promptCleaning: PromptCleaning | null;
+  /** Already checked against `layout`; the encoder closes it on dispose. */
   source: TensorSource;
   /** The checkpoint's tokenizer.json, or why there is none (a one-line reason for encodeText). */
   tokenizer: HfTokenizer | { missing: string };
@@ -57,9 +62,15 @@ export class SiglipEncoder implements Encoder {
     this.std = arch.std;
     this.weightsSha256 = options.weightsSha256;
     const onProgress = options.onProgress;
-    const weights = streamTowerParams(options.source, siglipParams(arch, 'vision', siglipVisionPrefix(options.source)), onProgress && ((loaded, total) => onProgress({ kind: 'tensors', tower: 'vision', loaded, total })));
+    const weights = streamTowerParams(options.source, this.params('vision'), onProgress && ((loaded, total) => onProgress({ kind: 'tensors', tower: 'vision', loaded, total })));
     this.vision = new SiglipVisionTower(arch, weights, { inputGradient: true });
     if (arch.text && arch.vision.head) this.encodeText = (prompts) => this.embedText(prompts);
+  }
+
+  private params(tower: SiglipTowerName) {
+    const { architecture: arch, layout, source } = this.options;
+    if (layout === 'open_clip') return openClipSiglipParams(arch, tower);
+    return tower === 'vision' ? siglipParams(arch, 'vision', siglipVisionPrefix(source)) : siglipParams(arch, 'text');
   }
 
   encodeImage(pixels: tf.Tensor4D, kind: FeatureKind = this.features): tf.Tensor2D {
@@ -74,8 +85,9 @@ export class SiglipEncoder implements Encoder {
     if (tokenizer.vocabSize > text.vocabSize) {
       throw new UserError(`target '${this.id}': its tokenizer.json has ${tokenizer.vocabSize} ids but the text tower only ${text.vocabSize}`);
     }
-    if (!this.text) this.text = new SiglipTextTower(text, streamTowerParams(this.options.source, siglipParams(arch, 'text')));
-    return this.text.forward(tokenizer.encodeFixed(prompts, text.contextLength));
+    if (!this.text) this.text = new SiglipTextTower(text, streamTowerParams(this.options.source, this.params('text')));
+    const cleaning = this.options.promptCleaning;
+    return this.text.forward(tokenizer.encodeFixed(cleaning ? prompts.map((prompt) => cleanPrompt(prompt, cleaning)) : prompts, text.contextLength));
   }
 
   dispose(): void {

@@ -1,7 +1,7 @@
 /**
  * The 'siglip' encoder family: presets in configs/targets/ (siglip-*, siglip2-*) and any SigLIP checkpoint directory in
  * the HF transformers layout (SiglipModel, SiglipVisionModel; the fixed-resolution SigLIP 2 checkpoints are
- * SiglipModel). Weights are found as for CLIP (src/models/checkpoint-files.ts). The checkpoint's own config.json and
+ * SiglipModel) or in open_clip's (ViT-*-SigLIP*: a timm tower and open_clip's text tower). Weights are found as for CLIP (src/models/checkpoint-files.ts). The checkpoint's own config.json and
  * preprocessor_config.json decide the architecture, input size and pixel statistics; a preset's architecture serves
  * the memory estimate before any download.
  */
@@ -19,7 +19,7 @@ import { architectureFromPreset, siglipTokenCount, type SiglipArchitecture } fro
 import { inspectSiglipCheckpoint } from './siglip-checkpoint.js';
 import { SIGLIP_FEATURE_KINDS, SiglipEncoder } from './siglip-encoder.js';
 import type { SiglipReadout } from './siglip-vision-tower.js';
-import { checkSiglipCheckpoint } from './siglip-weight-map.js';
+import { checkOpenClipSiglipCheckpoint, checkSiglipCheckpoint } from './siglip-weight-map.js';
 
 export interface SiglipTarget {
   config: TargetConfig;
@@ -98,7 +98,8 @@ export const siglipFamily: EncoderFamily<SiglipTarget> = {
   featureKinds: SIGLIP_FEATURE_KINDS,
   configFields: ['features', 'hub', 'architecture', 'checkpointDir'],
 
-  checkpointFormats: "HF config.json with model_type 'siglip' or 'siglip_vision_model' + model.safetensors (+ tokenizer.json for text)",
+  checkpointFormats:
+    "HF config.json with model_type 'siglip' or 'siglip_vision_model' + model.safetensors, or open_clip_model.safetensors + open_clip_config.json naming a timm vit_*_siglip_* tower (+ tokenizer.json for text)",
 
   validate: parseSiglipTarget,
 
@@ -113,6 +114,10 @@ export const siglipFamily: EncoderFamily<SiglipTarget> = {
     const checkpoint = inspectSiglipCheckpoint(dir);
     if (!checkpoint) throw new UserError(`${dir}: no SigLIP checkpoint (expected config.json with model_type siglip or siglip_vision_model, and model.safetensors)`);
     const features = options.features === undefined ? target.features : featureKind(options.features, '--features');
+    if (checkpoint.layout === 'open_clip' && options.inputSize !== undefined && options.inputSize !== checkpoint.architecture.inputSize) {
+      // timm resamples positions with an antialiased bicubic filter, which SiglipVisionTower does not reproduce.
+      throw new UserError(`target '${target.config.name}': an open_clip SigLIP runs at its configured ${checkpoint.architecture.inputSize} px only, not ${options.inputSize} px`);
+    }
     const architecture = atInputSize(checkpoint.architecture, options.inputSize, '--input-size');
     const preset = target.architecture;
     if (preset && (preset.vision.width !== architecture.vision.width || preset.vision.layers !== architecture.vision.layers)) {
@@ -123,8 +128,19 @@ export const siglipFamily: EncoderFamily<SiglipTarget> = {
     const id = sizedTargetId(target.config.name, architecture.inputSize, checkpoint.architecture.inputSize);
     return withCheckedWeights(
       checkpoint.weights,
-      (source) => checkSiglipCheckpoint(source, architecture),
-      async (source) => new SiglipEncoder({ id, architecture, source, tokenizer, features, weightsSha256: await weightsSha256(source.files), onProgress: options.onProgress }),
+      (source) => (checkpoint.layout === 'open_clip' ? checkOpenClipSiglipCheckpoint(source, architecture) : checkSiglipCheckpoint(source, architecture)),
+      async (source) =>
+        new SiglipEncoder({
+          id,
+          architecture,
+          layout: checkpoint.layout,
+          promptCleaning: checkpoint.promptCleaning,
+          source,
+          tokenizer,
+          features,
+          weightsSha256: await weightsSha256(source.files),
+          onProgress: options.onProgress,
+        }),
     );
   },
 
@@ -135,7 +151,7 @@ export const siglipFamily: EncoderFamily<SiglipTarget> = {
     return {
       name: basename(dir),
       family: 'siglip',
-      description: `SigLIP checkpoint in ${dir} (vision width ${vision.width}, ${vision.layers} layers, patch ${vision.patchSize}${text ? `; text tower, ${text.contextLength} tokens` : '; no text tower'})`,
+      description: `SigLIP checkpoint (${checkpoint.layout} layout) in ${dir} (vision width ${vision.width}, ${vision.layers} layers, patch ${vision.patchSize}${text ? `; text tower, ${text.contextLength} tokens` : '; no text tower'})`,
       origin: dir,
       checkpointDir: dir,
     };

@@ -16,6 +16,7 @@
  */
 import type { TensorSource } from '../safetensors.js';
 import { checkTensorShapes, convToPatchMatrix, param, slice, transposed, type TowerParam } from '../tower-weights.js';
+import { textTowerParams } from '../clip/clip-weight-map.js';
 import type { SiglipArchitecture, SiglipTowerShape } from './siglip-architecture.js';
 
 export type SiglipTowerName = 'vision' | 'text';
@@ -95,9 +96,84 @@ function textParams(arch: SiglipArchitecture): TowerParam[] {
   return params;
 }
 
+/**
+ * open_clip's layout of a SigLIP checkpoint (open_clip_model.safetensors, a timm tower under `visual.trunk.` and the
+ * text tower under `text.`), mapped onto the same tower-internal names:
+ * - vision: `patch_embed.proj`, `pos_embed` [1, g², W], per block `blocks.N.{norm1, attn.qkv (q, k, v stacked along
+ *   the output axis), attn.proj, norm2, mlp.{fc1, fc2}}`, the final `norm`, and the MAP head `attn_pool.{latent, q,
+ *   kv (k then v), proj, norm, mlp.{fc1, fc2}}` (timm's AttentionPoolLatent);
+ * - text: open_clip's TextTransformer, `text.{token_embedding, positional_embedding, transformer.resblocks.N.*,
+ *   ln_final, text_projection}` (the CLIP text tower's names, src/models/clip/clip-weight-map.ts; here the projection
+ *   is a Linear with bias).
+ */
+function openClipVisionParams(arch: SiglipArchitecture): TowerParam[] {
+  const { width: W, patchSize: P, positionGrid: G, mlpDim: H, layers } = arch.vision;
+  const t = 'visual.trunk';
+  const fused = (name: string, key: string, index: number, parts: number): TowerParam[] => [
+    param(`${name}.w`, [W, W], `${key}.weight`, [parts * W, W], transposed(W, W, index * W)),
+    param(`${name}.b`, [W], `${key}.bias`, [parts * W], slice(index * W, W)),
+  ];
+  const params = [
+    param('patch.w', [P * P * 3, W], `${t}.patch_embed.proj.weight`, [W, 3, P, P], convToPatchMatrix(W, P)),
+    param('patch.b', [W], `${t}.patch_embed.proj.bias`),
+    param('pos', [G * G, W], `${t}.pos_embed`, [1, G * G, W]),
+  ];
+  for (let i = 0; i < layers; i++) {
+    const b = `blocks.${i}`;
+    const p = `${t}.blocks.${i}`;
+    params.push(
+      ...layerNorm(`${b}.ln1`, `${p}.norm1`, W),
+      ...fused(`${b}.q`, `${p}.attn.qkv`, 0, 3),
+      ...fused(`${b}.k`, `${p}.attn.qkv`, 1, 3),
+      ...fused(`${b}.v`, `${p}.attn.qkv`, 2, 3),
+      ...linear(`${b}.out`, `${p}.attn.proj`, W, W),
+      ...layerNorm(`${b}.ln2`, `${p}.norm2`, W),
+      ...linear(`${b}.fc1`, `${p}.mlp.fc1`, W, H),
+      ...linear(`${b}.fc2`, `${p}.mlp.fc2`, H, W),
+    );
+  }
+  params.push(...layerNorm('ln_post', `${t}.norm`, W));
+  if (arch.vision.head) {
+    const h = `${t}.attn_pool`;
+    params.push(
+      param('head.probe', [W], `${h}.latent`, [1, 1, W]),
+      ...linear('head.q', `${h}.q`, W, W),
+      ...fused('head.k', `${h}.kv`, 0, 2),
+      ...fused('head.v', `${h}.kv`, 1, 2),
+      ...linear('head.out', `${h}.proj`, W, W),
+      ...layerNorm('head.ln', `${h}.norm`, W),
+      ...linear('head.fc1', `${h}.mlp.fc1`, W, H),
+      ...linear('head.fc2', `${h}.mlp.fc2`, H, W),
+    );
+  }
+  return params;
+}
+
+function openClipTextParams(arch: SiglipArchitecture): TowerParam[] {
+  const text = arch.text!;
+  const clipText = { embedDim: text.projection, activation: 'gelu' as const, text };
+  const withoutProjection = textTowerParams(clipText, 'open_clip', 'text.').filter((p) => p.name !== 'proj');
+  return [...withoutProjection, ...linear('head', 'text.text_projection', text.width, text.projection)];
+}
+
+/** One tower's parameters in open_clip's layout, in checkpoint order. */
+export function openClipSiglipParams(arch: SiglipArchitecture, tower: SiglipTowerName): TowerParam[] {
+  return tower === 'vision' ? openClipVisionParams(arch) : openClipTextParams(arch);
+}
+
 /** One tower's parameters, in checkpoint order; `visionPrefix` from siglipVisionPrefix. */
 export function siglipParams(arch: SiglipArchitecture, tower: SiglipTowerName, visionPrefix = 'vision_model'): TowerParam[] {
   return tower === 'vision' ? visionParams(arch, visionPrefix) : textParams(arch);
+}
+
+/** Keys of open_clip's SigLIP that the forward passes do not read. */
+const OPEN_CLIP_IGNORED = /^(logit_scale|logit_bias|text\.attn_mask)$/;
+
+/** An open_clip SigLIP checkpoint's header against the architecture, as checkSiglipCheckpoint does for the HF layout. */
+export function checkOpenClipSiglipCheckpoint(source: TensorSource, arch: SiglipArchitecture): void {
+  const expected = new Map([...openClipSiglipParams(arch, 'vision'), ...openClipSiglipParams(arch, 'text')].map((p) => [p.source, p.sourceShape]));
+  const { vision, text } = arch;
+  checkTensorShapes(source, expected, OPEN_CLIP_IGNORED, `open_clip's SigLIP layout (vision width ${vision.width}, ${vision.layers} blocks; text width ${text!.width}, vocabulary ${text!.vocabSize})`);
 }
 
 /** The checkpoint's header against the architecture: every missing, unexpected or mis-shaped tensor by name. */
