@@ -3,7 +3,7 @@
  * a timm eva02_*_clip_* tower, merges.txt) made without Python, so that the end-to-end tests run everywhere: vision
  * width 64 (one 64-wide head), 2 blocks, SwiGLU 170, patch 8 on a 4 × 4 grid (32 px); open_clip's text tower of
  * width 32 over 16 positions with the tiny CLIP vocabulary (test/helpers/tiny-clip.ts). The open_clip parity of the
- * same loader is test/models/eva-clip-openclip-parity.test.ts.
+ * same loader is test/models/openclip-timm-parity.test.ts.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
