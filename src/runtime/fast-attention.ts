@@ -12,6 +12,12 @@
  *
  * ViT-B/32, batch 8, forward + input gradient on wasm (bench/profile-vit.ts): the attention products took 715 ms
  * (17 % of the step) as batched matMuls and take ~120 ms as depthwise convolutions.
+ *
+ * Native TensorFlow (and the other backends) take the head-major route instead: q, k, v and dy go to [B·H, T, d]
+ * once each, and the six products are batched matMuls whose transposes are the kernel's own flags, so no [T, B·H, T]
+ * score or probability tensor is ever transposed. Measured on this machine (2 threads, 96 heads of 197 × 64, the
+ * attention of a ViT-B/16 at batch 8): one such transpose takes 7.6 ms, as long as the product that made it (5–8 ms),
+ * and the wasm layout needs three per backward pass on top of the operand transposes of every product.
  */
 import * as tf from '@tensorflow/tfjs';
 import { groupedMatMul } from './grouped-matmul.js';
@@ -32,6 +38,7 @@ export function multiHeadAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3
   if (mask && (mask.shape[0] !== tq || mask.shape[1] !== tk)) throw new Error(`multiHeadAttention: mask [${mask.shape}] for ${tq}×${tk} scores`);
   const d = width / heads;
   const groups = batch * heads;
+  if (tf.getBackend() !== 'wasm') return headMajorAttention(q, k, v, mask, { tq, tk, batch, width, groups, d });
   /** [T, B, W] → [T, d, G]: the left operand of a product that contracts over d. */
   const contractLeft = (t: tf.Tensor, tokens: number) => tf.reshape(tf.transpose(tf.reshape(t, [tokens, batch, heads, d]), [0, 3, 1, 2]), [tokens, d, groups]) as tf.Tensor3D;
   /** [T, B, W] → [d, G, T]: the right operand of a product that contracts over d. */
@@ -59,6 +66,44 @@ export function multiHeadAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3
         const dk = groupedMatMul(dsByKey, byGroup(sq, tq)); // [Tk, G, d]
         const dv = groupedMatMul(tf.transpose(sp, [2, 0, 1]) as tf.Tensor3D, byGroup(dy, tq)); // [Tk, G, d]
         return [merged(dq, tq), merged(dk, tk), merged(dv, tk)];
+      },
+    };
+  }) as unknown as (q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D) => tf.Tensor3D;
+  return attend(q, k, v);
+}
+
+interface AttentionShape {
+  tq: number;
+  tk: number;
+  batch: number;
+  width: number;
+  groups: number;
+  d: number;
+}
+
+/** The head-major route (see the file comment): the same values and gradients, in [G, T, d] products. */
+function headMajorAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, mask: tf.Tensor2D | null, shape: AttentionShape): tf.Tensor3D {
+  const { tq, tk, batch, width, groups, d } = shape;
+  /** [T, B, W] → [G, T, d]. */
+  const toHeads = (t: tf.Tensor, tokens: number) => tf.transpose(tf.reshape(t, [tokens, groups, d]), [1, 0, 2]) as tf.Tensor3D;
+  /** [G, T, d] → [T, B, W]. */
+  const fromHeads = (t: tf.Tensor, tokens: number) => tf.reshape(tf.transpose(t, [1, 0, 2]), [tokens, batch, width]) as tf.Tensor3D;
+  const attend = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [qs, ks, vs] = args as tf.Tensor3D[];
+    const save = args[3] as tf.GradSaveFunc;
+    const [qh, kh, vh] = [toHeads(qs, tq), toHeads(ks, tk), toHeads(vs, tk)];
+    let scores = tf.matMul(qh, kh, false, true); // [G, Tq, Tk]
+    if (mask) scores = tf.add(scores, tf.reshape(mask, [1, tq, tk]));
+    const p = tf.softmax(scores);
+    save([qh, kh, vh, p]);
+    return {
+      value: fromHeads(tf.matMul(p, vh), tq),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sq, sk, sv, sp] = saved as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
+        const dyh = toHeads(dy, tq);
+        const dp = tf.matMul(dyh, sv, false, true); // [G, Tq, Tk]
+        const ds = tf.mul(sp, tf.sub(dp, tf.sum(tf.mul(dp, sp), -1, true)));
+        return [fromHeads(tf.matMul(ds, sk), tq), fromHeads(tf.matMul(ds, sq, true, false), tk), fromHeads(tf.matMul(sp, dyh, true, false), tk)];
       },
     };
   }) as unknown as (q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D) => tf.Tensor3D;
