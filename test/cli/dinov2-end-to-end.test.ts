@@ -6,31 +6,22 @@
  * one line, exit 2, and nothing is written.
  */
 import test from 'ava';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readFeatureFile } from '../../src/data/feature-file.js';
 import { writeSafetensors } from '../helpers/safetensors-writer.js';
-import { advoodWithEnv } from '../helpers/run-cli.js';
-import { writeImages } from '../helpers/test-image-files.js';
+import { familyCli, lastEvent } from '../helpers/family-cli.js';
 import { TINY_DINOV2_CONFIG, writeTinyDinov2 } from '../helpers/tiny-dinov2.js';
 
-const root = mkdtempSync(join(tmpdir(), 'advood-dinov2-cli-'));
-const env = { ADVOOD_CACHE: join(root, 'cache') };
-const advood = (...args: string[]) => advoodWithEnv(env, ...args);
+const cli = familyCli('dinov2');
+const { root, advood } = cli;
 const checkpoint = join(root, 'dinov2-tiny');
-test.after.always(() => rmSync(root, { recursive: true, force: true }));
+test.after.always(() => cli.remove());
 
 test.before(async () => {
   writeTinyDinov2(checkpoint);
-  await writeImages(join(root, 'id', 'cat'), 6, 1, 0.25);
-  await writeImages(join(root, 'id', 'dog'), 6, 2, 0.75);
-  await writeImages(join(root, 'id-test', 'cat'), 4, 4, 0.25);
-  await writeImages(join(root, 'id-test', 'dog'), 4, 5, 0.75);
-  await writeImages(join(root, 'ood', 'clipart'), 4, 3, 0.05);
+  await cli.writeData();
 });
-
-const lastEvent = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
 
 test.serial('features: default pooler_output rows and the CLS ⊕ mean patch kind, at the processor\'s crop', async (t) => {
   const out = join(root, 'features.arrow');

@@ -6,30 +6,21 @@
  * one line naming the missing file.
  */
 import test from 'ava';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readFeatureFile } from '../../src/data/feature-file.js';
-import { advoodWithEnv } from '../helpers/run-cli.js';
-import { writeImages } from '../helpers/test-image-files.js';
+import { familyCli, generateAndEvaluateWithText, lastEvent } from '../helpers/family-cli.js';
 import { writeTinySiglip } from '../helpers/tiny-siglip.js';
 
-const root = mkdtempSync(join(tmpdir(), 'advood-siglip-cli-'));
-const env = { ADVOOD_CACHE: join(root, 'cache') };
-const advood = (...args: string[]) => advoodWithEnv(env, ...args);
+const cli = familyCli('siglip');
+const { root, advood } = cli;
 const checkpoint = join(root, 'siglip-tiny');
-test.after.always(() => rmSync(root, { recursive: true, force: true }));
+test.after.always(() => cli.remove());
 
 test.before(async () => {
   writeTinySiglip(checkpoint);
-  await writeImages(join(root, 'id', 'cat'), 6, 1, 0.25);
-  await writeImages(join(root, 'id', 'dog'), 6, 2, 0.75);
-  await writeImages(join(root, 'id-test', 'cat'), 4, 4, 0.25);
-  await writeImages(join(root, 'id-test', 'dog'), 4, 5, 0.75);
-  await writeImages(join(root, 'ood', 'clipart'), 4, 3, 0.05);
+  await cli.writeData();
 });
-
-const lastEvent = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
 
 test.serial("features: the MAP head's embedding by default, the mean tokens on request, squash-resized to the processor's size", async (t) => {
   const out = join(root, 'features.arrow');
@@ -52,27 +43,7 @@ test.serial("features: the MAP head's embedding by default, the mean tokens on r
 });
 
 test.serial('generate (feature collision, then an MCM objective) and evaluate --adaptive with k-NN and MCM run on SigLIP', async (t) => {
-  const release = join(root, 'release');
-  const overrides = ['--steps', '3', '--batch', '2', '--lr', '0.01', '--lambda', '1'];
-  const paper = await advood('generate', '--target', checkpoint, '--id', join(root, 'id'), '--ood', join(root, 'ood'), '--out', release, ...overrides, '--json');
-  t.is(paper.code, 0, paper.stderr);
-  t.regex(readFileSync(join(release, 'manifest.json'), 'utf8'), /siglip-tiny/);
-
-  const zeroShotRelease = join(root, 'release-mcm');
-  const mcm = await advood('generate', '--target', checkpoint, '--id', join(root, 'id'), '--ood', join(root, 'ood'), '--out', zeroShotRelease, '--objective', 'detector:mcm', ...overrides, '--json');
-  t.is(mcm.code, 0, mcm.stderr);
-
-  const evalOut = join(root, 'eval');
-  const evaluate = await advood(
-    'evaluate', '--target', checkpoint, '--id-train', join(root, 'id'), '--id-test', join(root, 'id-test'), '--ood', `adv=${release}`,
-    '--detectors', 'knn', 'mcm', '--out', evalOut, '--batch', '4', '--bootstrap', '0', '--gallery', '0',
-    '--adaptive', '--adaptive-steps', '3', '--adaptive-attacks', 'repeat', '--json',
-  );
-  t.is(evaluate.code, 0, evaluate.stderr);
-  const summary = JSON.parse(readFileSync(join(evalOut, 'summary.json'), 'utf8')) as { rows: Array<{ detector: string; set: string }> };
-  const sets = new Set(summary.rows.map((r) => r.set));
-  for (const set of ['adv:clean', 'adv', 'adaptive-knn-1', 'adaptive-mcm']) t.true(sets.has(set), `${set} in ${[...sets].join(', ')}`);
-  t.true(summary.rows.some((r) => r.detector === 'mcm'), 'the zero-shot detector ran on the text tower');
+  await generateAndEvaluateWithText(t, cli, checkpoint, 'siglip-tiny');
 });
 
 test.serial('without tokenizer.json the zero-shot detector is refused in one line naming the file; nothing is written', async (t) => {

@@ -3,11 +3,10 @@
  * checkpoint only on the first encodeText call, so attacks that never need text never hold its weights.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { UserError } from '../../core/errors.js';
 import { LOCAL_FEATURE_KIND, type EmbeddingKind, type Encoder, type FeatureKind, type Rgb } from '../encoder.js';
 import type { TensorSource } from '../safetensors.js';
 import type { ClipArchitecture } from './clip-architecture.js';
-import type { ClipTokenizer } from './clip-tokenizer.js';
+import { usableClipTokenizer, type ClipTokenizer } from './clip-tokenizer.js';
 import type { LoadProgress } from '../load-progress.js';
 import { streamTowerParams, towerParams, type ClipLayout } from './clip-weight-map.js';
 import { ClipTextTower } from './text-tower.js';
@@ -63,13 +62,8 @@ export class ClipEncoder implements Encoder {
   }
 
   encodeText(prompts: readonly string[]): tf.Tensor2D {
-    const { tokenizer, architecture: arch } = this.options;
-    if (!tokenizer) {
-      throw new UserError(`target '${this.id}': no tokenizer files (merges.txt [+ vocab.json] or bpe_simple_vocab_16e6.txt.gz) next to the weights`);
-    }
-    if (tokenizer.vocabSize > arch.text.vocabSize) {
-      throw new UserError(`target '${this.id}': tokenizer has ${tokenizer.vocabSize} ids but the text tower only ${arch.text.vocabSize}`);
-    }
+    const arch = this.options.architecture;
+    const tokenizer = usableClipTokenizer(this.id, this.options.tokenizer, arch.text.vocabSize);
     if (!this.text) {
       this.text = new ClipTextTower(arch, streamTowerParams(this.options.source, towerParams(arch, this.options.layout, 'text')));
     }

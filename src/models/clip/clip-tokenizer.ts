@@ -182,3 +182,13 @@ export class ClipTokenizer {
     });
   }
 }
+
+/**
+ * The checkpoint's tokenizer, when a text tower of `vocabSize` ids can embed what it emits; else the one-line reason,
+ * naming the target (every CLIP-text encoder's encodeText asks this first).
+ */
+export function usableClipTokenizer(targetId: string, tokenizer: ClipTokenizer | null, vocabSize: number): ClipTokenizer {
+  if (!tokenizer) throw new UserError(`target '${targetId}': no tokenizer files (merges.txt [+ vocab.json] or bpe_simple_vocab_16e6.txt.gz) next to the weights`);
+  if (tokenizer.vocabSize > vocabSize) throw new UserError(`target '${targetId}': tokenizer has ${tokenizer.vocabSize} ids but the text tower only ${vocabSize}`);
+  return tokenizer;
+}

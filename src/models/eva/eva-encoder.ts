@@ -4,12 +4,11 @@
  * (src/models/clip/clip-encoder.ts), so attacks that never need text never hold its weights.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { UserError } from '../../core/errors.js';
 import type { EmbeddingKind, Encoder, FeatureKind, Rgb } from '../encoder.js';
 import type { LoadProgress } from '../load-progress.js';
 import type { TensorSource } from '../safetensors.js';
 import { streamTowerParams } from '../tower-weights.js';
-import type { ClipTokenizer } from '../clip/clip-tokenizer.js';
+import { usableClipTokenizer, type ClipTokenizer } from '../clip/clip-tokenizer.js';
 import { ClipTextTower } from '../clip/text-tower.js';
 import type { EvaClipArchitecture } from './eva-architecture.js';
 import { EvaVisionTower, type EvaReadout } from './eva-vision-tower.js';
@@ -61,9 +60,8 @@ export class EvaEncoder implements Encoder {
   }
 
   encodeText(prompts: readonly string[]): tf.Tensor2D {
-    const { tokenizer, architecture: arch } = this.options;
-    if (!tokenizer) throw new UserError(`target '${this.id}': no tokenizer files (merges.txt [+ vocab.json] or bpe_simple_vocab_16e6.txt.gz) next to the weights`);
-    if (tokenizer.vocabSize > arch.text.vocabSize) throw new UserError(`target '${this.id}': tokenizer has ${tokenizer.vocabSize} ids but the text tower only ${arch.text.vocabSize}`);
+    const arch = this.options.architecture;
+    const tokenizer = usableClipTokenizer(this.id, this.options.tokenizer, arch.text.vocabSize);
     if (!this.text) this.text = new ClipTextTower(arch, streamTowerParams(this.options.source, evaParams(arch, 'text')));
     return this.text.forward(tokenizer.tokenize(prompts, arch.text.contextLength));
   }
