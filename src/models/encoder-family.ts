@@ -1,6 +1,6 @@
 /**
- * An encoder family (mobilenet-v2, clip, dinov2, siglip, eva-clip) knows how to validate its target config, estimate its memory and
- * load weights into an Encoder. Families are registered once, in create-encoder.ts.
+ * An encoder family (mobilenet-v2, clip, dinov2, siglip, eva-clip) knows how to validate its target config, estimate
+ * its memory and load weights into an Encoder. Families are registered once, in create-encoder.ts.
  */
 import type { BackendReport } from '../runtime/backend.js';
 import type { EmbeddingKind, Encoder, FeatureKind } from './encoder.js';

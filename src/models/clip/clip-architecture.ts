@@ -154,11 +154,6 @@ export function architectureFromHfConfig(config: Json, origin: string, preproces
   );
 }
 
-/**
- * open_clip's model config (src/open_clip/model_configs/*.json, or `model_cfg` of a hub
- * open_clip_config.json). Heads: vision `width / head_width` (head_width defaults to 64), text `heads`;
- * MLP width `width · mlp_ratio` (default 4), rounded as open_clip's int() does.
- */
 function mlpRatio(value: unknown, field: string, origin: string): number {
   if (value === undefined) return 4;
   if (typeof value !== 'number' || !(value > 0)) throw new UserError(`${origin}: '${field}' must be a positive number`);
@@ -183,6 +178,11 @@ export function openClipPixelStatistics(preprocess: Json | undefined, origin: st
   return { mean: rgb(preprocess?.mean, 'preprocess_cfg.mean', origin, OPENAI_CLIP_MEAN), std: rgb(preprocess?.std, 'preprocess_cfg.std', origin, OPENAI_CLIP_STD) };
 }
 
+/**
+ * open_clip's model config (src/open_clip/model_configs/*.json, or `model_cfg` of a hub
+ * open_clip_config.json). Heads: vision `width / head_width` (head_width defaults to 64), text `heads`;
+ * MLP width `width · mlp_ratio` (default 4), rounded as open_clip's int() does.
+ */
 export function architectureFromOpenClipConfig(modelCfg: Json, origin: string, preprocess?: Json): ClipArchitecture {
   const v = (modelCfg.vision_cfg ?? {}) as Json;
   const visionWidth = positiveInt(v.width ?? 768, 'vision_cfg.width', origin);

@@ -53,7 +53,7 @@ export function inspectClipCheckpoint(dir: string): ClipCheckpoint | null {
     if (existsSync(configPath)) {
       const config = readCheckpointJson(configPath);
       if (typeof config.model_cfg !== 'object' || config.model_cfg === null) throw new UserError(`${configPath}: missing object 'model_cfg'`);
-      // A timm vision tower (EVA-02's, timm's SigLIP) is not open_clip's own ViT: src/models/eva/ reads what it can.
+      // A timm vision tower is not open_clip's own ViT: the siglip and eva-clip families read theirs (src/models/siglip/, eva/).
       if (isTimmTower(config.model_cfg as Record<string, unknown>)) return null;
       architecture = architectureFromOpenClipConfig(config.model_cfg as Record<string, unknown>, configPath, config.preprocess_cfg as Record<string, unknown>);
     }

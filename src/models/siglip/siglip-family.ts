@@ -1,9 +1,10 @@
 /**
  * The 'siglip' encoder family: presets in configs/targets/ (siglip-*, siglip2-*) and any SigLIP checkpoint directory in
  * the HF transformers layout (SiglipModel, SiglipVisionModel; the fixed-resolution SigLIP 2 checkpoints are
- * SiglipModel) or in open_clip's (ViT-*-SigLIP*: a timm tower and open_clip's text tower). Weights are found as for CLIP (src/models/checkpoint-files.ts). The checkpoint's own config.json and
- * preprocessor_config.json decide the architecture, input size and pixel statistics; a preset's architecture serves
- * the memory estimate before any download.
+ * SiglipModel) or in open_clip's (ViT-*-SigLIP*: a timm tower and open_clip's text tower). Weights are found as for
+ * CLIP (src/models/checkpoint-files.ts). The checkpoint's own config (config.json and preprocessor_config.json, or
+ * open_clip_config.json and the weights' header) decides the architecture, input size and pixel statistics; a preset's
+ * architecture serves the memory estimate before any download.
  */
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -112,7 +113,9 @@ export const siglipFamily: EncoderFamily<SiglipTarget> = {
   async load(target, options: LoadOptions): Promise<Encoder> {
     const dir = await locateWeights(target, options);
     const checkpoint = inspectSiglipCheckpoint(dir);
-    if (!checkpoint) throw new UserError(`${dir}: no SigLIP checkpoint (expected config.json with model_type siglip or siglip_vision_model, and model.safetensors)`);
+    if (!checkpoint) {
+      throw new UserError(`${dir}: no SigLIP checkpoint (expected config.json with model_type siglip or siglip_vision_model and model.safetensors, or open_clip_model.safetensors + open_clip_config.json)`);
+    }
     const features = options.features === undefined ? target.features : featureKind(options.features, '--features');
     if (checkpoint.layout === 'open_clip' && options.inputSize !== undefined && options.inputSize !== checkpoint.architecture.inputSize) {
       // timm resamples positions with an antialiased bicubic filter, which SiglipVisionTower does not reproduce.
