@@ -15,7 +15,7 @@ import type { BackendReport } from '../../src/runtime/backend.js';
 import { startMockHub, type MockHub } from '../helpers/mock-hub.js';
 import { initTestBackend } from '../helpers/test-backend.js';
 import { writeTinyDinov2 } from '../helpers/tiny-dinov2.js';
-import { writeTinySiglip } from '../helpers/tiny-siglip.js';
+import { writeTinyOpenClipSiglip, writeTinySiglip } from '../helpers/tiny-siglip.js';
 import { writeTinyEvaClip } from '../helpers/tiny-eva-clip.js';
 
 const work = mkdtempSync(join(tmpdir(), 'advood-hub-presets-'));
@@ -45,11 +45,17 @@ const CASES = [
   { preset: 'dinov2-s-14', twin: (dir: string) => writeTinyDinov2(dir), says: /width 32, 2 layers, 2 registers, where .*dinov2-s-14\.json says 384, 12, 0; following the checkpoint/ },
   { preset: 'siglip2-b-16-224', twin: (dir: string) => writeTinySiglip(dir), says: /width 32, 2 layers, where .*siglip2-b-16-224\.json says 768, 12; following the checkpoint/ },
   { preset: 'siglip-b-16-224', twin: (dir: string) => writeTinySiglip(dir), says: /following the checkpoint/ },
+  { preset: 'siglip-so400m-14-384-openclip', twin: (dir: string) => writeTinyOpenClipSiglip(dir), says: /width 32, 2 layers, where .*siglip-so400m-14-384-openclip\.json says 1152, 27; following the checkpoint/ },
   { preset: 'eva02-b-16', twin: (dir: string) => writeTinyEvaClip(dir), says: /width 64, 2 blocks, where .*eva02-b-16\.json says 768, 12; following the checkpoint/ },
 ] as const;
 
 for (const { preset, twin, says } of CASES) {
   test.serial(`${preset}: downloads its listed files from the Hub into the cache and loads them`, async (t) => {
+    if (backend.heapLimitBytes !== null && resolveTarget(preset).estimateBytes({ backend }) > backend.heapLimitBytes) {
+      // The preset's own architecture is too large for this heap: refused before any download (every-target.test.ts).
+      await t.throwsAsync(createEncoder(preset, { backend }), { message: new RegExp(`^target '${preset}' needs about`) });
+      return;
+    }
     publishTwin(preset, twin(join(work, `twin-${preset}`)));
     const messages: string[] = [];
     const encoder = await createEncoder(preset, { backend, log: (m) => messages.push(m) });
@@ -61,7 +67,7 @@ for (const { preset, twin, says } of CASES) {
     const features = encoder.encodeImage(pixels);
     t.deepEqual(features.shape, [1, encoder.embedDim]);
     tf.dispose([pixels, features]);
-    if (preset === 'siglip2-b-16-224') {
+    if (preset === 'siglip2-b-16-224' || preset === 'siglip-so400m-14-384-openclip') {
       const text = encoder.encodeText!(['a photo of a cat']);
       t.deepEqual(text.shape, [1, 32]);
       text.dispose();
